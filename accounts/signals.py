@@ -1,0 +1,41 @@
+"""Audit rows for sign-in, sign-out, failed sign-in and lockout."""
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from common.models import AuditEvent
+from common.services import audit_record
+
+
+@receiver(user_logged_in)
+def _audit_login(sender, request, user, **kwargs):
+    audit_record(action="auth.login", actor=user, target=user, request=request)
+
+
+@receiver(user_logged_out)
+def _audit_logout(sender, request, user, **kwargs):
+    if user is not None:
+        audit_record(action="auth.logout", actor=user, target=user, request=request)
+
+
+@receiver(user_login_failed)
+def _audit_login_failed(sender, credentials, request=None, **kwargs):
+    # `credentials` is already cleansed by Django (the password is masked); keep only the name.
+    audit_record(
+        action="auth.login_failed",
+        actor_label=str(credentials.get("username", ""))[:150] or "anonymous",
+        outcome=AuditEvent.Outcome.FAILURE,
+        request=request,
+    )
+
+
+@receiver(user_locked_out)
+def _audit_lockout(sender, request, username, ip_address, **kwargs):
+    audit_record(
+        action="auth.locked_out",
+        actor_label=str(username or "anonymous")[:150],
+        outcome=AuditEvent.Outcome.DENIED,
+        message=f"Too many failed sign-ins from {ip_address}; locked for the cool-off period.",
+        request=request,
+    )

@@ -1,0 +1,120 @@
+"""Fixtures every app's tests can use (registered through the root conftest.py)."""
+
+import pytest
+
+from accounts.roles import Role
+
+
+@pytest.fixture
+def make_staff(db):
+    from accounts.tests.factories import UserFactory
+
+    def make(role: str = Role.OWNER, **fields):
+        return UserFactory(role=role, **fields)
+
+    return make
+
+
+@pytest.fixture
+def staff_client(client, make_staff):
+    """`staff_client(role)` → Django test client signed in as a new staff member of that role."""
+
+    def sign_in(role: str = Role.OWNER, **fields):
+        user = make_staff(role, **fields)
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return sign_in
+
+
+# --- tenants & consent: an emulator integration and consented tenants with real tokens -------
+
+
+@pytest.fixture
+def emulator_integration(db, emulator, emulator_server):
+    """An Integration row for the test emulator (reset with TEST_SEED): TEST_CLIENT_ID and its
+    secret, the test RSA key (registered in TEST_SEED), redirect URI TEST_REDIRECT_URI."""
+    from tenants.tests.factories import IntegrationFactory
+
+    return IntegrationFactory(auth_base_url=emulator_server.url)
+
+
+@pytest.fixture
+def consented_tenant(db, emulator, emulator_server, emulator_integration):
+    """`consented_tenant(user_id=..., account_id=..., grant_mode="acg"|"jwt", **tenant_fields)`
+    → a Tenant in status `consented` with a TenantAccount and a TenantToken holding REAL tokens
+    from the emulator (ACG: access + refresh via `issue_tokens`; JWT: the user's impersonation
+    consent is granted, then a real JWT access token is requested, no refresh token)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from docusign_emulator.testing import TEST_ACCOUNT_1_ID, TEST_ADMIN_USER_ID, TEST_SEED
+    from tenants.docusign import docusign_client_for
+    from tenants.models import Tenant
+    from tenants.tests.factories import TenantAccountFactory, TenantFactory, TenantTokenFactory
+
+    accounts = {a["account_id"]: a for a in TEST_SEED["accounts"]}
+    users = {u["user_id"]: u for u in TEST_SEED["users"]}
+
+    def make(
+        *,
+        user_id: str = TEST_ADMIN_USER_ID,
+        account_id: str = TEST_ACCOUNT_1_ID,
+        grant_mode: str = Tenant.GrantMode.AUTHORIZATION_CODE,
+        integration=None,
+        **tenant_fields,
+    ) -> Tenant:
+        integration = integration or emulator_integration
+        user = users[user_id]
+        if account_id not in {m["account_id"] for m in user["memberships"]}:
+            raise ValueError(f"TEST_SEED user {user_id} is not a member of account {account_id}")
+        now = timezone.now()
+        tenant_fields.setdefault("admin_email", user["email"])
+        tenant = TenantFactory(
+            integration=integration,
+            grant_mode=grant_mode,
+            status=Tenant.Status.CONSENTED,
+            **tenant_fields,
+        )
+        if grant_mode == Tenant.GrantMode.JWT:
+            scopes = ["signature", "impersonation"]
+            emulator.grant_consent(user_id, integration.integration_key, scopes)
+            token_set = docusign_client_for(integration).oauth.jwt_user_token(
+                client_id=integration.integration_key,
+                user_id=user_id,
+                private_key_pem=integration.rsa_private_key,
+                scopes=scopes,
+            )
+            access, refresh, expires_in = token_set.access_token, "", None
+            access_expires_at, refresh_expires_at = token_set.expires_at, None
+        else:
+            scopes = ["signature", "extended"]
+            issued = emulator.issue_tokens(integration.integration_key, user_id, scopes)
+            access, refresh = issued["access_token"], issued["refresh_token"]
+            expires_in = int(issued["expires_in"])
+            access_expires_at = now + timedelta(seconds=expires_in)
+            refresh_expires_at = now + timedelta(days=30)
+        TenantAccountFactory(
+            tenant=tenant,
+            account_id=account_id,
+            account_name=accounts[account_id]["account_name"],
+            base_uri=emulator_server.base_uri(accounts[account_id]["shard"]),
+            user_id=user_id,
+            user_email=user["email"],
+            user_name=user["name"],
+            scopes=" ".join(scopes),
+            consented_at=now,
+            jwt_verified_at=now if grant_mode == Tenant.GrantMode.JWT else None,
+        )
+        TenantTokenFactory(
+            tenant=tenant,
+            access_token=access,
+            access_expires_at=access_expires_at,
+            refresh_token=refresh,
+            refresh_expires_at=refresh_expires_at,
+        )
+        return tenant
+
+    return make

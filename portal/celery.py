@@ -1,0 +1,44 @@
+"""The Celery app, and the whole periodic schedule in one place.
+
+Beat only enqueues "find what is due" tasks; each of them reads the due work from the database and
+fans out one small task per tenant. Losing the broker therefore costs time, never work.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _create_filesystem_broker_folders(sender, **kwargs):
+    # kombu's filesystem transport expects its folders to exist before anyone publishes.
+    for folder in (sender.conf.broker_transport_options or {}).values():
+        if isinstance(folder, str) and folder.startswith("/"):
+            os.makedirs(folder, exist_ok=True)
+
+
+app.conf.beat_schedule = {
+    "worker-heartbeat": {
+        "task": "common.tasks.worker_heartbeat",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
+    # Tokens (tenants.tasks): refresh what expires within 30 minutes or idled for a week, every
+    # 5 minutes, so an 8-hour (ACG) or 1-hour (JWT) token is renewed several runs before it dies.
+    "token-refresh-due": {
+        "task": "tenants.tasks.token_refresh_due",
+        "schedule": 300.0,
+        "options": {"queue": "refresh", "expires": 290},
+    },
+    "token-lapse-reminders-due": {
+        "task": "tenants.tasks.token_lapse_reminders_due",
+        "schedule": 3600.0,
+        "options": {"queue": "refresh", "expires": 3500},
+    },
+}

@@ -1,0 +1,3 @@
+"""URLs of the connect pages."""
+
+urlpatterns: list = []

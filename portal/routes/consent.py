@@ -1,0 +1,3 @@
+"""URLs of the consent pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of the events pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of the fleet pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of the tenants pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of the tokens pages."""
+
+urlpatterns: list = []

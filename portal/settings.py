@@ -1,0 +1,319 @@
+"""Every setting of the portal, read from the environment in this one module.
+
+Differences between environments come from variables (see `.env.example`), never from extra settings
+files. Development defaults are safe; with DEBUG off every secret must be given explicitly.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(str(BASE_DIR / ".env"))
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+
+
+def _read(name, cast, **kwargs):
+    """Read one variable; a missing or malformed value stops start-up with a message naming it."""
+    raw = env.str(name, default=None)
+    if cast == "bool" and raw is not None and raw.strip().lower() not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be true or false, not {raw!r}."
+        )
+    if cast == "db_url" and raw is not None and raw.split(":", 1)[0] not in _DATABASE_SCHEMES:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be a postgres:// or sqlite:/// URL."
+        )
+    try:
+        return getattr(env, cast)(name, **kwargs)
+    except ImproperlyConfigured:
+        raise
+    except Exception as exc:
+        raise ImproperlyConfigured(f"Environment variable {name} is malformed: {exc}") from None
+
+
+def _secret(name, *, dev_default):
+    """A secret has a default only while DEBUG is on, so production can never run on a dev value."""
+    if DEBUG:
+        return _read(name, "str", default=dev_default)
+    value = _read(name, "str", default="")
+    if not value:
+        raise ImproperlyConfigured(
+            f"Set the {name} environment variable (required when DEBUG is off)."
+        )
+    return value
+
+
+DEBUG = _read("DEBUG", "bool", default=False)
+
+SECRET_KEY = _secret(
+    "SECRET_KEY", dev_default="dev-only-insecure-secret-key-6c1f0b5e4d3a2918f7e6d5c4b3a29180"
+)
+
+# Fernet keys, newest first: the first encrypts, every key decrypts (`rotate_encryption_keys`).
+# The development key is public on purpose; it only ever protects a throwaway SQLite file.
+FIELD_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in _secret(
+        "FIELD_ENCRYPTION_KEYS", dev_default="4vPAB1jNKkxqYF3dl1P1aWwzC1Kb4-NX2ILAz5gz0lg="
+    ).split(",")
+    if key.strip()
+]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except Exception:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be a comma-separated list of Fernet keys "
+            "(generate one with `python -m common.crypto`)."
+        ) from None
+
+ALLOWED_HOSTS = _read(
+    "ALLOWED_HOSTS", "list", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else []
+)
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "Set the ALLOWED_HOSTS environment variable (required when DEBUG is off)."
+    )
+CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", "list", default=[])
+
+# The public address of this portal: invite links and the OAuth redirect URI are built from it.
+PORTAL_PUBLIC_URL = _read("PORTAL_PUBLIC_URL", "str", default="http://127.0.0.1:8000").rstrip("/")
+PARTNER_NAME = _read("PARTNER_NAME", "str", default="Acme Integrations")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_celery_beat",
+    "django_htmx",
+    "axes",
+    "common",
+    "accounts",
+    "tenants",
+    "connect",
+    "events",
+    "portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "common.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Axes must come last: it answers locked-out logins before any view runs.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.staff_permissions",
+                "portal.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+DATABASES = {
+    "default": _read("DATABASE_URL", "db_url", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share the embedded SQLite file: WAL lets readers run beside the writer,
+    # and IMMEDIATE transactions take the write lock up front, so SELECT ... FOR UPDATE sections
+    # (the token refresh) are serialised instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory, so that a real worker process started by a test sees the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = _read("DB_CONN_MAX_AGE", "int", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication, sessions and HTTP security ---------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AXES_FAILURE_LIMIT = _read("LOGIN_FAILURE_LIMIT", "int", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=_read("LOGIN_COOLOFF_MINUTES", "int", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Lax, not Strict: the browser must send the session cookie on the top-level redirect back from
+# DocuSign's consent page, or the consent callback cannot find the state it issued.
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = _read("SESSION_COOKIE_AGE", "int", default=8 * 3600)
+SESSION_COOKIE_SECURE = _read("SESSION_COOKIE_SECURE", "bool", default=not DEBUG)
+CSRF_COOKIE_SECURE = _read("CSRF_COOKIE_SECURE", "bool", default=not DEBUG)
+SECURE_SSL_REDIRECT = _read("SECURE_SSL_REDIRECT", "bool", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = _read("SECURE_HSTS_SECONDS", "int", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _read("SECURE_HSTS_INCLUDE_SUBDOMAINS", "bool", default=not DEBUG)
+SECURE_HSTS_PRELOAD = _read("SECURE_HSTS_PRELOAD", "bool", default=not DEBUG)
+SECURE_REFERRER_POLICY = "same-origin"
+if _read("TRUST_X_FORWARDED_PROTO", "bool", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+
+# --- Internationalisation and static files --------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = _read("STATIC_ROOT", "path", default=VAR_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the app folders: no collectstatic step for the run command or the tests.
+WHITENOISE_USE_FINDERS = True
+
+# --- Email ----------------------------------------------------------------------------------------
+EMAIL_CONFIG = _read("EMAIL_URL", "email_url", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = _read("DEFAULT_FROM_EMAIL", "str", default="portal@partner.example")
+STAFF_ALERT_EMAILS = _read("STAFF_ALERT_EMAILS", "list", default=[])
+
+# --- Celery ---------------------------------------------------------------------------------------
+REDIS_URL = _read("REDIS_URL", "str", default="")
+BROKER_DIR = VAR_DIR / "broker"
+# Without Redis, kombu's filesystem transport keeps the embedded run server-less while worker and
+# beat still run as real, separate processes.
+CELERY_BROKER_URL = _read("CELERY_BROKER_URL", "str", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+else:
+    # Longer than any task time limit or countdown we schedule (at most one hour), so Redis never
+    # redelivers a task that is merely waiting.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_SERIALIZER = "json"
+# Outcomes are written to PostgreSQL by the services; nothing reads Celery results.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "tenants.tasks.*": {"queue": "refresh"},
+    "connect.tasks.*": {"queue": "sync"},
+}
+CELERY_TASK_ALWAYS_EAGER = _read("CELERY_TASK_ALWAYS_EAGER", "bool", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The schedule itself lives in portal/celery.py, in one place.
+
+# --- DocuSign -------------------------------------------------------------------------------------
+# The emulator the run command starts; the demo integration points here. Real DocuSign is only a
+# matter of an Integration whose auth host is account-d.docusign.com or account.docusign.com.
+DOCUSIGN_EMULATOR_URL = _read("DOCUSIGN_EMULATOR_URL", "str", default="http://127.0.0.1:8765")
+DOCUSIGN_CA_BUNDLE = _read("DOCUSIGN_CA_BUNDLE", "str", default="") or None
+DOCUSIGN_CONNECT_TIMEOUT_S = _read("DOCUSIGN_CONNECT_TIMEOUT_S", "float", default=3.05)
+DOCUSIGN_READ_TIMEOUT_S = _read("DOCUSIGN_READ_TIMEOUT_S", "float", default=10.0)
+# Hosts a consenting account's base_uri may point at, per environment (userinfo is trusted, but a
+# base URI outside DocuSign would make us send tokens elsewhere).
+DOCUSIGN_ALLOWED_BASE_URI_HOSTS = {
+    "demo": _read("DOCUSIGN_DEMO_BASE_URI_HOSTS", "list", default=["demo.docusign.net"]),
+    "production": _read(
+        "DOCUSIGN_PRODUCTION_BASE_URI_HOSTS", "list", default=["*.docusign.net", "*.docusign.com"]
+    ),
+}
+INVITE_VALID_DAYS = _read("INVITE_VALID_DAYS", "int", default=7)
+CONSENT_STATE_TTL_S = _read("CONSENT_STATE_TTL_S", "int", default=600)
+TOKEN_REFRESH_MARGIN_S = _read("TOKEN_REFRESH_MARGIN_S", "int", default=600)
+CONNECT_EVENT_MAX_BYTES = _read("CONNECT_EVENT_MAX_BYTES", "int", default=1024 * 1024)
+# Connect configuration sync (connect/): how often each tenant is reconciled, and the share of
+# DocuSign's per-account budgets (API.md 4) the portal allows itself, leaving room for the client's
+# other apps. Counted across every worker (Redis when REDIS_URL is set, the database otherwise).
+CONNECT_SYNC_INTERVAL_S = _read("CONNECT_SYNC_INTERVAL_S", "int", default=3600)
+CONNECT_SYNC_BATCH = _read("CONNECT_SYNC_BATCH", "int", default=2000)
+CONNECT_BUDGET_HOURLY = _read("CONNECT_BUDGET_HOURLY", "int", default=1000)
+CONNECT_BUDGET_BURST = _read("CONNECT_BUDGET_BURST", "int", default=100)
+CONNECT_BUDGET_BURST_WINDOW_S = _read("CONNECT_BUDGET_BURST_WINDOW_S", "int", default=30)
+
+# --- Logging --------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "common.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": _read("LOG_LEVEL", "str", default="INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}

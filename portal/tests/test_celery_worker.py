@@ -1,0 +1,82 @@
+"""A real Celery worker process (not eager mode) runs a task through the real broker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from common.models import WorkerHeartbeat
+from portal.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url_of_the_test_database() -> str:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{user}{password}@{host}/{db['NAME']}"
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_a_task_from_the_broker_and_the_result_lands_in_the_database():
+    queue = f"test-{uuid.uuid4().hex[:8]}"  # isolates this run from any other worker on the broker
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_of_the_test_database(),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    connection.close()  # SQLite: let the worker write the file without our open handle in the way
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--queues",
+            queue,
+            "--pool",
+            "threads",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        # send_task never runs eagerly: it always goes through the broker.
+        app.send_task("common.tasks.worker_heartbeat", queue=queue)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not WorkerHeartbeat.objects.exists():
+            assert worker.poll() is None, worker.stdout.read()
+            time.sleep(0.3)
+        assert WorkerHeartbeat.objects.count() == 1, "the worker never ran the task"
+        assert settings.CELERY_BROKER_URL.split(":")[0] in {"redis", "filesystem"}
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()

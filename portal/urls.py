@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal.views import audit, auth, dashboard, health, staff
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("accounts/login/", auth.StaffLoginView.as_view(), name="login"),
+    path("accounts/logout/", auth.StaffLogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth.StaffPasswordChangeView.as_view(), name="password-change"),
+    path("", dashboard.DashboardView.as_view(), name="dashboard"),
+    path("audit/", audit.AuditListView.as_view(), name="audit-list"),
+    path("audit/export.csv", audit.AuditExportView.as_view(), name="audit-export"),
+    path("staff/", staff.StaffListView.as_view(), name="staff-list"),
+    path("staff/<int:user_id>/", staff.StaffDetailView.as_view(), name="staff-detail"),
+    path("", include("portal.routes.fleet")),  # dashboard, tenant list and page, bulk progress
+    path(
+        "", include("portal.routes.tenants")
+    ),  # integrations, tenant register/edit/import, invites
+    path("", include("portal.routes.consent")),  # public consent pages for client admins
+    path("", include("portal.routes.tokens")),  # re-consent actions
+    path("", include("portal.routes.connect")),  # Connect templates, partner OAuth, sync
+    path("", include("portal.routes.events")),  # Connect event receiver and event browser
+    path("admin/", admin.site.urls),
+]
