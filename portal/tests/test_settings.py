@@ -77,3 +77,13 @@ def test_malformed_variables_stop_start_up_with_a_message_naming_them(variable, 
 def test_no_missing_migrations():
     result = _manage("makemigrations", "--check", "--dry-run", DEBUG="true")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_variable_the_settings_read_is_listed_in_env_example():
+    import re
+
+    source = (ROOT / "portal" / "settings.py").read_text()
+    read = set(re.findall(r'_(?:read|secret)\(\s*"([A-Z0-9_]+)"', source))
+    listed = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert read, "the settings module reads no variable?"
+    assert read - listed == set(), "add these to .env.example"

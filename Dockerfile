@@ -1,0 +1,15 @@
+# One image for every role (web, worker, beat, emulator); docker-compose.yml picks the command,
+# the same commands as the Procfile.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+RUN useradd --create-home --uid 1000 portal
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+# collectstatic needs settings that import; these throwaway values never reach a running container.
+RUN DEBUG=true python manage.py collectstatic --no-input \
+    && mkdir -p var && chown -R portal:portal var
+USER portal
+EXPOSE 8000
+CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

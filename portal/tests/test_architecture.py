@@ -1,0 +1,44 @@
+"""Imports run one way: portal → tenants, connect, events → docusign_api; never back up the chain."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_PACKAGES = {"portal", "accounts", "common", "tenants", "connect", "events",
+                    "docusign_api", "docusign_emulator"}
+
+# package → project packages it must never import
+FORBIDDEN = {
+    "common": {"tenants", "connect", "events", "portal"},
+    "accounts": {"tenants", "connect", "events", "portal"},
+    "tenants": {"connect", "events", "portal"},
+    "connect": {"events", "portal"},
+    "events": {"portal"},
+    "docusign_api": PROJECT_PACKAGES - {"docusign_api"} | {"django"},
+    "docusign_emulator": PROJECT_PACKAGES - {"docusign_emulator"} | {"django"},
+}
+
+
+def _imported_top_level_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_nothing_above_it(package):
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        if {"tests", "testing"} & set(path.relative_to(ROOT).parts):
+            continue  # test support may wire layers together (and start the emulator)
+        bad = _imported_top_level_names(path) & FORBIDDEN[package]
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert offenders == []
