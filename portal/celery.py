@@ -41,4 +41,16 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "options": {"queue": "refresh", "expires": 3500},
     },
+    # Connect events (events.tasks): count events whose processing task was lost with the broker,
+    # and read each linked account's /connect/failures four times a day.
+    "events-connect-events-sweep": {
+        "task": "events.tasks.connect_events_sweep",
+        "schedule": 300.0,
+        "options": {"queue": "default", "expires": 290},
+    },
+    "events-connect-failures-check-due": {
+        "task": "events.tasks.connect_failures_check_due",
+        "schedule": 6 * 3600.0,
+        "options": {"queue": "default", "expires": 3600},
+    },
 }

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.views import audit, auth, dashboard, health, staff
+from portal.views import audit, auth, health, staff
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -9,7 +9,6 @@ urlpatterns = [
     path("accounts/login/", auth.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth.StaffLogoutView.as_view(), name="logout"),
     path("accounts/password/", auth.StaffPasswordChangeView.as_view(), name="password-change"),
-    path("", dashboard.DashboardView.as_view(), name="dashboard"),
     path("audit/", audit.AuditListView.as_view(), name="audit-list"),
     path("audit/export.csv", audit.AuditExportView.as_view(), name="audit-export"),
     path("staff/", staff.StaffListView.as_view(), name="staff-list"),

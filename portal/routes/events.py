@@ -1,3 +1,32 @@
-"""URLs of the events pages."""
+"""URLs of the events pages: the public Connect receiver and its OAuth token endpoint, the event
+browser, the partner's listener credentials and the tenant panel's actions."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from portal.views import events
+
+urlpatterns = [
+    path("hooks/docusign/connect/", events.ConnectHookView.as_view(), name="connect-hook"),
+    path(
+        "hooks/docusign/oauth/token",
+        events.ConnectOAuthTokenView.as_view(),
+        name="connect-oauth-token",
+    ),
+    path("events/", events.EventListView.as_view(), name="event-list"),
+    path("events/<int:event_id>/", events.EventDetailView.as_view(), name="event-detail"),
+    path(
+        "integrations/<int:integration_id>/connect-listener/",
+        events.IntegrationHmacKeysView.as_view(),
+        name="integration-hmac-keys",
+    ),
+    path(
+        "tenants/<int:tenant_id>/events/panel/",
+        events.TenantEventPanelView.as_view(),
+        name="tenant-event-panel",
+    ),
+    path(
+        "tenants/<int:tenant_id>/events/send-test/",
+        events.TenantSendTestEventView.as_view(),
+        name="tenant-send-test-event",
+    ),
+]

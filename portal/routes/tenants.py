@@ -1,3 +1,41 @@
-"""URLs of the tenants pages."""
+"""URLs of the integrations and tenants pages (register, edit, invite, import, offboard)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from portal.views import integrations, tenants
+
+urlpatterns = [
+    path("integrations/", integrations.IntegrationListView.as_view(), name="integration-list"),
+    path(
+        "integrations/new/",
+        integrations.IntegrationCreateView.as_view(),
+        name="integration-create",
+    ),
+    path(
+        "integrations/<int:integration_id>/",
+        integrations.IntegrationEditView.as_view(),
+        name="integration-edit",
+    ),
+    path(
+        "integrations/<int:integration_id>/generate-key/",
+        integrations.IntegrationGenerateKeyView.as_view(),
+        name="integration-generate-key",
+    ),
+    path("tenants/new/", tenants.TenantCreateView.as_view(), name="tenant-create"),
+    path("tenants/import/", tenants.TenantImportView.as_view(), name="tenant-import"),
+    path("tenants/export.csv", tenants.TenantExportView.as_view(), name="tenant-export"),
+    path("tenants/<int:tenant_id>/edit/", tenants.TenantEditView.as_view(), name="tenant-edit"),
+    path(
+        "tenants/<int:tenant_id>/archive/",
+        tenants.TenantArchiveView.as_view(),
+        name="tenant-archive",
+    ),
+    path(
+        "tenants/<int:tenant_id>/invite/", tenants.TenantInviteView.as_view(), name="tenant-invite"
+    ),
+    path(
+        "tenants/<int:tenant_id>/offboard/",
+        tenants.TenantOffboardView.as_view(),
+        name="tenant-offboard",
+    ),
+]

@@ -1,4 +1,4 @@
-"""Imports run one way: portal → tenants, connect, events → docusign_api; never back up the chain."""
+"""Imports run one way: portal → tenants, connect, events → docusign_api; never back up."""
 
 import ast
 from pathlib import Path

@@ -1,11 +1,113 @@
+"""The dashboard: the fleet at a glance, what needs a human and why, and the trends."""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from common.selectors import worker_heartbeat_latest
+from portal.charts import Series, bar_chart, stacked_bar_chart
+from portal.views.fleet import optional_selector
 from portal.views.mixins import StaffRequiredMixin
+from tenants.selectors.fleet import (
+    CONNECT_HEALTH,
+    tenant_attention_summary,
+    tenant_state_counts,
+    token_expiries_by_day,
+)
+
+SYNC_CHART_DAYS = 30
+TOKEN_CHART_DAYS = 14
+# Beat sends the heartbeat every minute; three missed beats means the workers need a look.
+HEARTBEAT_STALE = timedelta(minutes=3)
+# connect's SyncRecord.Outcome values, bottom of the stack first, with their chart colour.
+SYNC_OUTCOME_SERIES = [
+    ("in_sync", "In sync", "s-ok"),
+    ("changed", "Created or repaired", "s-info"),
+    ("drift", "Drift reported", "s-warn"),
+    ("failed", "Failed", "s-bad"),
+    ("skipped", "Skipped", "s-idle"),
+]
+
+
+def _tenant_list_url(**params) -> str:
+    return f"{reverse('tenant-list')}?{urlencode(params)}"
+
+
+def _sync_chart(days: int):
+    """Stacked bars from Connect's daily rollup, or None while Connect is not installed."""
+    selector = optional_selector("connect.selectors.connect_sync_outcomes_by_day")
+    if selector is None:
+        return None
+    rows = selector(days=days)
+    labels = [f"{row['date']:%d %b}" for row in rows]
+    series = [
+        Series(label, css, [int(row.get(key, 0)) for row in rows])
+        for key, label, css in SYNC_OUTCOME_SERIES
+    ]
+    table = [
+        {"date": row["date"], "values": [int(row.get(key, 0)) for key, _, _ in SYNC_OUTCOME_SERIES]}
+        for row in rows
+    ]
+    return {
+        "svg": stacked_bar_chart(
+            title=f"Connect syncs per day, last {days} days", labels=labels, series=series
+        ),
+        "columns": [label for _, label, _ in SYNC_OUTCOME_SERIES],
+        "table": table,
+    }
+
+
+def _health_counts() -> list[dict] | None:
+    selector = optional_selector("connect.selectors.connect_health_counts")
+    if selector is None:
+        return None
+    counts = selector()
+    return [
+        {"label": label, "badge": badge, "count": counts.get(key, 0),
+         "url": _tenant_list_url(health=key)}
+        for key, (label, badge) in CONNECT_HEALTH.items()
+    ]
 
 
 class DashboardView(StaffRequiredMixin, TemplateView):
     template_name = "portal/dashboard.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(heartbeat=worker_heartbeat_latest(), **kwargs)
+        states = tenant_state_counts()
+        for state in states:
+            state["url"] = _tenant_list_url(status=state["key"])
+        attention = tenant_attention_summary()
+        for item in attention:
+            item["url"] = _tenant_list_url(attention=item["key"])
+            for tenant in item["tenants"]:
+                tenant["url"] = reverse("tenant-detail", kwargs={"tenant_id": tenant["pk"]})
+        expiries = token_expiries_by_day(days=TOKEN_CHART_DAYS)
+        silent = optional_selector("events.selectors.tenants_silent_count")
+        heartbeat = worker_heartbeat_latest()
+        return super().get_context_data(
+            states=states,
+            tenants_total=sum(s["count"] for s in states if s["key"] != "archived"),
+            attention=attention,
+            attention_total=sum(item["count"] for item in attention),
+            health=_health_counts(),
+            silent_count=silent(days=7) if silent else None,
+            sync_chart=_sync_chart(SYNC_CHART_DAYS),
+            token_chart={
+                "svg": bar_chart(
+                    title=f"Consents lapsing, next {TOKEN_CHART_DAYS} days",
+                    labels=[f"{day:%d %b}" for day, _ in expiries],
+                    values=[n for _, n in expiries],
+                    css_class="s-warn",
+                    series_name="refresh tokens ending",
+                ),
+                "table": expiries,
+                "total": sum(n for _, n in expiries),
+            },
+            heartbeat=heartbeat,
+            heartbeat_stale=heartbeat is not None
+            and timezone.now() - heartbeat.last_seen_at > HEARTBEAT_STALE,
+            **kwargs,
+        )

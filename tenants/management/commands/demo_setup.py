@@ -32,7 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args, emulator_seed_out: str, **options):
         seed = json.loads(DEMO_SEED.read_text())
         key = seed["integration_keys"][0]
-        partner = next(a for a in seed["accounts"] if a.get("partner"))
+        partner = next(a for a in seed["accounts"] if a["account_id"] == key["account_id"])
         partner_admin = next(
             u
             for u in seed["users"]
