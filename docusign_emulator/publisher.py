@@ -1,0 +1,458 @@
+"""Connect delivery: builds JSON SIM messages, signs them and POSTs them to listeners (API.md 3).
+
+Specs are assembled under the store lock; the HTTP calls run outside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import requests
+
+from docusign_emulator.state import Failure, LogEntry, Store
+
+MAX_LOGS = 100  # API.md 2: at most 100 active logs per account
+ENVELOPE_STATUS = {
+    "envelope-created": "created",
+    "envelope-sent": "sent",
+    "envelope-resent": "sent",
+    "envelope-delivered": "delivered",
+    "envelope-completed": "completed",
+    "envelope-declined": "declined",
+    "envelope-voided": "voided",
+    "envelope-corrected": "sent",
+}
+
+
+def generated_date_time(ts: float) -> str:
+    """`2026-01-13T07:09:58.9584687Z`: seven fractional digits and Z (API.md 3.4)."""
+    moment = dt.datetime.fromtimestamp(ts, dt.UTC)
+    ticks = round((ts % 1) * 10_000_000) % 10_000_000
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ticks:07d}Z"
+
+
+def sign(keys: list[str], body: bytes) -> list[str]:
+    """base64(HMAC-SHA256(key as UTF-8, raw body)), one per active key (API.md 3.1)."""
+    return [
+        base64.b64encode(hmac.new(k.encode("utf-8"), body, hashlib.sha256).digest()).decode()
+        for k in keys
+    ]
+
+
+@dataclass
+class Delivery:
+    account_id: str
+    connect_id: str
+    url: str
+    event: str
+    envelope_id: str
+    recipient_id: str | None
+    body: bytes
+    headers: dict[str, str]
+    timeout: float
+    requires_ack: bool
+    enable_log: bool
+    oauth: dict | None = None
+    oauth_missing: bool = False
+    basic: tuple[str, str] | None = None
+    failure_id: str | None = None
+    retry_count: int = 0
+    result: dict = field(default_factory=dict)
+
+
+class Publisher:
+    def __init__(self, store: Store):
+        self.store = store
+        self._tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
+        self._tokens_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- building --------------------------------------------------------------------------
+    def _payload(
+        self,
+        cfg_wire: dict,
+        account_id: str,
+        event: str,
+        envelope_id: str,
+        recipient_id: str | None,
+        user_id: str,
+        retry_count: int,
+    ) -> dict:
+        store = self.store
+        data: dict = {"accountId": account_id, "userId": user_id, "envelopeId": envelope_id}
+        if event.startswith("recipient-"):
+            data["recipientId"] = recipient_id or "1"
+        include = (cfg_wire.get("eventData") or {}).get("includeData") or []
+        if include:
+            data["envelopeSummary"] = self._summary(
+                account_id, event, envelope_id, user_id, include
+            )
+        return {
+            "event": event,
+            "apiVersion": "v2.1",
+            "uri": f"/restapi/v2.1/accounts/{account_id}/envelopes/{envelope_id}",
+            "retryCount": retry_count,
+            "configurationId": int(cfg_wire["connectId"]),  # a JSON number here (API.md 3.4)
+            "generatedDateTime": generated_date_time(store.now()),
+            "data": data,
+        }
+
+    def _summary(
+        self, account_id: str, event: str, envelope_id: str, user_id: str, include: list[str]
+    ) -> dict:
+        now = generated_date_time(self.store.now())
+        user = self.store.users.get(user_id)
+        email = user.email if user else "sender@example.com"
+        name = user.name if user else "Sender"
+        status = ENVELOPE_STATUS.get(event, "sent")
+        summary: dict = {
+            "status": status,
+            "emailSubject": "Please DocuSign: Agreement.pdf",
+            "emailBlurb": "",
+            "envelopeId": envelope_id,
+            "sentDateTime": now,
+            "statusChangedDateTime": now,
+            "sender": {
+                "userName": name,
+                "userId": user_id,
+                "accountId": account_id,
+                "email": email,
+                "ipAddress": "127.0.0.1",
+            },
+        }
+        if status == "completed":
+            summary["completedDateTime"] = now
+        if "recipients" in include:
+            summary["recipients"] = {
+                "signers": [
+                    {
+                        "recipientId": "1",
+                        "name": "Client Signer",
+                        "email": "signer@example.com",
+                        "status": "completed" if status == "completed" else "sent",
+                        "routingOrder": "1",
+                        "recipientIdGuid": str(uuid.uuid4()),
+                    }
+                ],
+                "carbonCopies": [],
+                "recipientCount": "1",
+                "currentRoutingOrder": "1",
+            }
+        if "custom_fields" in include:
+            summary["customFields"] = {"textCustomFields": [], "listCustomFields": []}
+        if "documents" in include:
+            summary["envelopeDocuments"] = [
+                {
+                    "documentId": "1",
+                    "name": "Agreement.pdf",
+                    "type": "content",
+                    "order": "1",
+                    "pages": "1",
+                    "PDFBytes": base64.b64encode(b"%PDF-1.4 emulator").decode(),
+                }
+            ]
+        if "folders" in include:
+            summary["folders"] = []
+        return summary
+
+    def _spec(
+        self,
+        cfg,
+        event: str,
+        envelope_id: str,
+        recipient_id: str | None,
+        user_id: str,
+        retry_count: int = 0,
+        failure_id: str | None = None,
+    ) -> Delivery:
+        store = self.store
+        wire = cfg.wire
+        account_id = cfg.account_id
+        payload = self._payload(
+            wire, account_id, event, envelope_id, recipient_id, user_id, retry_count
+        )
+        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        headers = {"Content-Type": "application/json", "X-DocuSign-AccountId": account_id}
+        integrator = wire.get("integratorManaged") == "true"
+        partner_id = store.partner_account_id(cfg.client_id) if integrator else None
+        if wire.get("includeHMAC") == "true":
+            # API.md 2.4: integrator-managed configs sign with the partner account's keys.
+            owner = store.accounts.get(partner_id or "") if integrator else None
+            if owner is None:
+                owner = store.accounts.get(account_id)
+            keys = owner.hmac_keys if owner else []
+            for i, signature in enumerate(sign(keys, body), start=1):
+                headers[f"X-DocuSign-Signature-{i}"] = signature
+            if keys:
+                headers["X-Authorization-Digest"] = "HMACSHA256"
+        oauth = None
+        oauth_missing = False
+        if wire.get("includeOAuth") == "true":
+            if wire.get("enableOAuthPerConfiguration") == "true" and wire.get("oAuthConfiguration"):
+                oauth = wire["oAuthConfiguration"]
+            else:
+                source = store.accounts.get(partner_id or account_id)
+                oauth = source.connect_oauth if source else None
+            oauth_missing = oauth is None
+        basic = None
+        if wire.get("userName") or wire.get("password"):
+            # API.md 3.3: userName/password as Basic credentials is UNCONFIRMED.
+            basic = (wire.get("userName", ""), wire.get("password", ""))
+        return Delivery(
+            account_id=account_id,
+            connect_id=cfg.connect_id,
+            url=wire["urlToPublishTo"],
+            event=event,
+            envelope_id=envelope_id,
+            recipient_id=recipient_id,
+            body=body,
+            headers=headers,
+            timeout=float(store.config["connect_timeout_s"]),
+            requires_ack=wire.get("requiresAcknowledgement") == "true",
+            enable_log=wire.get("enableLog") == "true",
+            oauth=dict(oauth) if oauth else None,
+            oauth_missing=oauth_missing,
+            basic=basic,
+            failure_id=failure_id,
+            retry_count=retry_count,
+        )
+
+    # --- publishing ------------------------------------------------------------------------
+    def publish(
+        self,
+        account_id: str,
+        event: str,
+        envelope_id: str | None = None,
+        recipient_id: str | None = None,
+        user_id: str | None = None,
+    ) -> list[dict]:
+        store = self.store
+        envelope_id = envelope_id or str(uuid.uuid4())
+        with store.lock:
+            account = store.accounts.get(account_id)
+            if account is None:
+                raise KeyError(account_id)
+            if user_id is None:
+                user_id = next(
+                    (
+                        u.user_id
+                        for u in store.users.values()
+                        if (m := u.membership(account_id)) is not None and m.is_admin
+                    ),
+                    str(uuid.uuid4()),
+                )
+            configs = sorted(
+                (c for c in store.connect.values() if c.account_id == account_id),
+                key=lambda c: int(c.connect_id),
+            )
+            specs = [
+                self._spec(c, event, envelope_id, recipient_id, user_id)
+                for c in configs
+                if c.wire.get("allowEnvelopePublish") == "true"
+                and c.wire.get("pausePublish") != "true"
+                and not c.wire.get("disabledBy")
+                and event in (c.wire.get("events") or [])
+            ]
+        return [self._deliver(spec) for spec in specs]
+
+    def process_due(self) -> list[dict]:
+        """Retry queued failures whose time has come (by the emulator clock)."""
+        store = self.store
+        with store.lock:
+            now = store.now()
+            max_retries = int(store.config["connect_max_retries"])
+            due = sorted(
+                (
+                    f
+                    for f in store.failures.values()
+                    if not f.in_flight and f.next_retry_at <= now and f.retry_count < max_retries
+                ),
+                key=lambda f: f.created,
+            )
+            specs = []
+            for failure in due:
+                cfg = store.connect.get(failure.connect_id)
+                paused = cfg is not None and (
+                    cfg.wire.get("pausePublish") == "true" or cfg.wire.get("disabledBy")
+                )
+                if cfg is None or paused:
+                    continue  # paused: skipped but not lost
+                failure.in_flight = True
+                user_id = cfg.user_id or ""
+                specs.append(
+                    self._spec(
+                        cfg,
+                        failure.event,
+                        failure.envelope_id,
+                        failure.recipient_id,
+                        user_id,
+                        failure.retry_count + 1,
+                        failure.failure_id,
+                    )
+                )
+        return [self._deliver(spec) for spec in specs]
+
+    def _deliver(self, spec: Delivery) -> dict:
+        status_code = None
+        error = ""
+        headers = dict(spec.headers)
+        try:
+            if spec.oauth_missing:
+                raise RuntimeError("includeOAuth is true but no OAuth for Connect config exists")
+            if spec.oauth is not None:
+                headers["Authorization"] = "Bearer " + self._oauth_token(spec.oauth, spec.timeout)
+            auth = spec.basic if spec.oauth is None else None
+            resp = requests.post(
+                spec.url, data=spec.body, headers=headers, auth=auth, timeout=spec.timeout
+            )
+            status_code = resp.status_code
+            if not 200 <= resp.status_code < 300:
+                error = f"HTTP {resp.status_code}"
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        ok = not error
+        result = {
+            "connectId": spec.connect_id,
+            "url": spec.url,
+            "status": "delivered" if ok else "failed",
+            "error": error or None,
+            "statusCode": status_code,
+            "event": spec.event,
+            "envelopeId": spec.envelope_id,
+            "retryCount": spec.retry_count,
+        }
+        self._record(spec, result, headers)
+        return result
+
+    def _record(self, spec: Delivery, result: dict, headers: dict[str, str]) -> None:
+        store = self.store
+        ok = result["status"] == "delivered"
+        with store.lock:
+            now = store.now()
+            store.deliveries.append(
+                {
+                    **result,
+                    "accountId": spec.account_id,
+                    "headers": {k: v for k, v in headers.items() if k != "Authorization"},
+                    "body": spec.body.decode("utf-8"),
+                    "at": now,
+                }
+            )
+            del store.deliveries[:-500]
+            if spec.enable_log:
+                log_id = str(uuid.uuid4())
+                store.logs[log_id] = LogEntry(
+                    log_id=log_id,
+                    account_id=spec.account_id,
+                    connect_id=spec.connect_id,
+                    url=spec.url,
+                    envelope_id=spec.envelope_id,
+                    created=now,
+                    status="Success" if ok else "Failed",
+                    error=result["error"] or "",
+                    payload=spec.body.decode("utf-8"),
+                )
+                mine = sorted(
+                    (x for x in store.logs.values() if x.account_id == spec.account_id),
+                    key=lambda x: x.created,
+                )
+                for old in mine[: max(0, len(mine) - MAX_LOGS)]:
+                    del store.logs[old.log_id]
+            interval = float(store.config["connect_retry_interval_s"])
+            failure = store.failures.get(spec.failure_id or "")
+            if failure is not None:
+                failure.in_flight = False
+                failure.retry_count = spec.retry_count
+                if ok:
+                    del store.failures[failure.failure_id]
+                else:
+                    failure.error = result["error"] or ""
+                    failure.next_retry_at = now + interval
+            elif not ok and spec.requires_ack:
+                # API.md 2.1: with requiresAcknowledgement a failure queues for a daily retry;
+                # without it there is no retry at all.
+                fid = str(uuid.uuid4())
+                store.failures[fid] = Failure(
+                    failure_id=fid,
+                    account_id=spec.account_id,
+                    connect_id=spec.connect_id,
+                    url=spec.url,
+                    event=spec.event,
+                    envelope_id=spec.envelope_id,
+                    recipient_id=spec.recipient_id,
+                    created=now,
+                    next_retry_at=now + interval,
+                    error=result["error"] or "",
+                )
+                result["failureId"] = fid
+            store.touch()
+
+    # --- OAuth for Connect -------------------------------------------------------------------
+    def _oauth_token(self, config: dict, timeout: float) -> str:
+        """client_credentials against the listener's IdP (API.md 3.2), cached until expiry."""
+        cache_key = (
+            config.get("authorizationServerUrl", ""),
+            config.get("clientId", ""),
+            config.get("scope", ""),
+        )
+        with self._tokens_lock:
+            cached = self._tokens.get(cache_key)
+            if cached and cached[1] > time.time() + 30:
+                return cached[0]
+        form = {"grant_type": "client_credentials"}
+        if config.get("scope"):
+            form["scope"] = config["scope"]
+        form.update(config.get("customParameters") or {})
+        auth = None
+        if self.store.config.get("connect_oauth_client_auth") == "body":
+            form["client_id"] = config.get("clientId", "")
+            form["client_secret"] = config.get("clientSecret", "")
+        else:
+            auth = (config.get("clientId", ""), config.get("clientSecret", ""))
+        resp = requests.post(
+            config["authorizationServerUrl"], data=form, auth=auth, timeout=min(timeout, 30)
+        )
+        if resp.status_code != 200:
+            raise RuntimeError(f"token endpoint answered HTTP {resp.status_code}")
+        data = resp.json()
+        token = data.get("access_token")
+        if not token:
+            raise RuntimeError("token endpoint answered without access_token")
+        with self._tokens_lock:
+            self._tokens[cache_key] = (token, time.time() + float(data.get("expires_in") or 300))
+        return token
+
+    def check_oauth(self, config: dict) -> str | None:
+        try:
+            self._oauth_token(config, 30)
+        except Exception as exc:
+            return str(exc)
+        return None
+
+    def clear_token_cache(self) -> None:
+        with self._tokens_lock:
+            self._tokens.clear()
+
+    # --- background retries ------------------------------------------------------------------
+    def start(self, poll_s: float = 1.0) -> None:
+        def loop() -> None:
+            while not self._stop.wait(poll_s):
+                try:
+                    self.process_due()
+                except Exception:  # noqa: S112 - keep retrying; a bad delivery must not stop it
+                    continue
+
+        self._thread = threading.Thread(target=loop, name="connect-retry", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,431 @@
+"""The emulator's state: models, the store that holds them, and the clock.
+
+Everything lives in one `Store` guarded by one RLock. Handlers take the lock for short critical
+sections and never sleep or do network I/O while holding it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "latency_ms": 0,
+    "error_rate": 0.0,
+    # API.md 1.4: whether a used refresh token dies is UNCONFIRMED. "lenient" keeps it valid,
+    # "strict" kills it at once and revokes the whole family when a dead one is replayed.
+    "refresh_rotation": "lenient",
+    "code_ttl_s": 120,
+    "acg_access_ttl_s": 28800,
+    "jwt_access_ttl_s": 3600,
+    "refresh_ttl_s": 2592000,
+    # API.md 4: the status for an exceeded rate limit is UNCONFIRMED (400 observed, 429 coming).
+    "rate_limit_status": 400,
+    "hourly_limit": 3000,
+    "burst_limit": 200,
+    "burst_window_s": 30,
+    "max_body_bytes": 1024 * 1024,
+    "connect_timeout_s": 100,
+    "connect_retry_interval_s": 86400,
+    "connect_max_retries": 10,
+    # API.md 3.2: how DocuSign sends client credentials to the listener's IdP is UNCONFIRMED.
+    "connect_oauth_client_auth": "basic",  # or "body"
+    # API.md 2.3: DocuSign fetches a token when a /connect/oauth config is saved.
+    "connect_oauth_validate_on_save": False,
+    # API.md 2.1: whether PUT /connect merges or replaces is UNCONFIRMED.
+    "connect_put_mode": "merge",  # or "replace"
+    # DocuSign's deserializer ignores unknown JSON members; "true" rejects them instead.
+    "reject_unknown_fields": False,
+    # API.md 1.5: a hard maximum assertion lifetime is UNCONFIRMED; 0 disables the check.
+    "jwt_max_assertion_lifetime_s": 0,
+    # API.md 1.4: cap on outstanding refresh tokens per user and key (strict mode only).
+    "max_refresh_tokens": 5,
+    # API.md 2: POST /connect is 201 in the spec but a recorded demo call answered 200.
+    "connect_create_status": 200,
+}
+
+AUTH_REQUEST_TTL_S = 1800
+
+
+class Clock:
+    """Wall clock plus an offset moved by `/_emulator/clock`."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+
+def new_token(prefix: str = "eyJ0eXAiOiJNVCIsImFsZyI6IlJTMjU2In0") -> str:
+    """An opaque token that looks like DocuSign's JWT-shaped tokens (API.md 1.2)."""
+    return f"{prefix}.{secrets.token_urlsafe(48)}.{secrets.token_urlsafe(24)}"
+
+
+@dataclass
+class IntegrationKey:
+    client_id: str
+    secret: str = ""
+    redirect_uris: list[str] = field(default_factory=list)
+    public_keys: list[str] = field(default_factory=list)
+    name: str = ""
+    # The partner account that owns the key (API.md 2.4). Optional in seeds: see partner_account_id.
+    account_id: str | None = None
+
+
+@dataclass
+class Account:
+    account_id: str
+    account_name: str
+    shard: str = "demo"
+    organization_id: str | None = None
+    connect_enabled: bool = True
+    hmac_keys: list[str] = field(default_factory=list)
+    connect_oauth: dict | None = None
+    is_partner: bool = False
+
+
+@dataclass
+class Membership:
+    account_id: str
+    is_admin: bool = False
+    is_default: bool = False
+
+
+@dataclass
+class User:
+    user_id: str
+    email: str
+    password: str
+    name: str = ""
+    memberships: list[Membership] = field(default_factory=list)
+    created: str = "2015-08-13T22:03:03.45"
+
+    def membership(self, account_id: str) -> Membership | None:
+        return next((m for m in self.memberships if m.account_id == account_id), None)
+
+
+@dataclass
+class Token:
+    token: str
+    kind: str  # "access" | "refresh"
+    client_id: str
+    user_id: str
+    scopes: list[str]
+    issued_at: float
+    expires_at: float
+    grant: str  # "authorization_code" | "refresh_token" | "jwt_bearer" | "control"
+    family: str = ""
+    revoked: bool = False
+    used: bool = False
+
+
+@dataclass
+class AuthCode:
+    code: str
+    client_id: str
+    user_id: str
+    redirect_uri: str
+    scopes: list[str]
+    expires_at: float
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    used: bool = False
+
+
+@dataclass
+class ConnectConfig:
+    account_id: str
+    wire: dict  # exactly what the REST API returns, strings and key order included
+    client_id: str | None = None  # the integration key whose token created it
+    user_id: str | None = None
+
+    @property
+    def connect_id(self) -> str:
+        return self.wire["connectId"]
+
+
+@dataclass
+class Failure:
+    failure_id: str
+    account_id: str
+    connect_id: str
+    url: str
+    event: str
+    envelope_id: str
+    recipient_id: str | None
+    created: float
+    next_retry_at: float
+    retry_count: int = 0
+    error: str = ""
+    in_flight: bool = False
+
+
+@dataclass
+class LogEntry:
+    log_id: str
+    account_id: str
+    connect_id: str
+    url: str
+    envelope_id: str
+    created: float
+    status: str
+    error: str = ""
+    payload: str = ""
+
+
+class Store:
+    """All state. Mutate only while holding `lock`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.clock = Clock()
+        self.changed = threading.Event()
+        # CLI flags (e.g. --latency-ms) survive /_emulator/reset.
+        self.config_overrides: dict[str, Any] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.config: dict[str, Any] = {**DEFAULT_CONFIG, **self.config_overrides}
+            self.clock.offset = 0.0
+            self.keys: dict[str, IntegrationKey] = {}
+            self.accounts: dict[str, Account] = {}
+            self.users: dict[str, User] = {}
+            self.tokens: dict[str, Token] = {}
+            self.codes: dict[str, AuthCode] = {}
+            self.consents: dict[str, set[str]] = {}  # "user|client" -> union of granted scopes
+            self.auth_requests: dict[str, dict] = {}
+            self.sessions: dict[str, str] = {}  # browser cookie -> user_id
+            self.connect: dict[str, ConnectConfig] = {}  # connectId -> config
+            self.next_connect_id = 22210600
+            self.failures: dict[str, Failure] = {}
+            self.logs: dict[str, LogEntry] = {}
+            self.deliveries: list[dict] = []
+            self.faults: list[dict] = []
+            self.calls: dict[str, int] = {}
+            self.calls_by_account: dict[str, dict[str, int]] = {}
+            self.rate: dict[str, dict[str, float]] = {}
+            self.touch()
+
+    def touch(self) -> None:
+        self.changed.set()
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    # --- seeding -------------------------------------------------------------------------
+    def seed(self, data: dict) -> None:
+        with self.lock:
+            for raw in data.get("integration_keys", []):
+                key = IntegrationKey(
+                    client_id=raw["client_id"],
+                    secret=raw.get("secret", ""),
+                    redirect_uris=list(raw.get("redirect_uris", [])),
+                    public_keys=list(raw.get("public_keys", []))[:5],
+                    name=raw.get("name", ""),
+                    account_id=raw.get("account_id"),
+                )
+                self.keys[key.client_id] = key
+            for raw in data.get("accounts", []):
+                previous = self.accounts.get(raw["account_id"])
+                account = Account(
+                    account_id=raw["account_id"],
+                    account_name=raw.get("account_name", raw["account_id"]),
+                    shard=raw.get("shard", "demo"),
+                    organization_id=raw.get("organization_id"),
+                    connect_enabled=bool(raw.get("connect_enabled", True)),
+                    hmac_keys=list(raw.get("hmac_keys", previous.hmac_keys if previous else [])),
+                    connect_oauth=raw.get(
+                        "connect_oauth", previous.connect_oauth if previous else None
+                    ),
+                    is_partner=bool(
+                        raw.get("is_partner", previous.is_partner if previous else False)
+                    ),
+                )
+                self.accounts[account.account_id] = account
+            for raw in data.get("users", []):
+                user = User(
+                    user_id=raw["user_id"],
+                    email=raw["email"],
+                    password=raw["password"],
+                    name=raw.get("name", raw["email"]),
+                    memberships=[
+                        Membership(
+                            account_id=m["account_id"],
+                            is_admin=bool(m.get("is_admin", False)),
+                            is_default=bool(m.get("is_default", False)),
+                        )
+                        for m in raw.get("memberships", [])
+                    ],
+                )
+                if user.memberships and not any(m.is_default for m in user.memberships):
+                    user.memberships[0].is_default = True
+                self.users[user.user_id] = user
+            for raw in data.get("consents", []):
+                self.grant_consent(raw["user_id"], raw["client_id"], raw.get("scopes", []))
+            self.touch()
+
+    def user_by_email(self, email: str) -> User | None:
+        email = email.strip().lower()
+        return next((u for u in self.users.values() if u.email.lower() == email), None)
+
+    # --- consent -------------------------------------------------------------------------
+    def grant_consent(self, user_id: str, client_id: str, scopes: list[str]) -> None:
+        self.consents.setdefault(f"{user_id}|{client_id}", set()).update(scopes)
+        self.touch()
+
+    def has_consent(self, user_id: str, client_id: str, scopes: list[str]) -> bool:
+        return set(scopes) <= self.consents.get(f"{user_id}|{client_id}", set())
+
+    # --- tokens --------------------------------------------------------------------------
+    def issue_token(
+        self,
+        *,
+        kind: str,
+        client_id: str,
+        user_id: str,
+        scopes: list[str],
+        ttl: float,
+        grant: str,
+        family: str = "",
+        expires_at: float | None = None,
+    ) -> Token:
+        now = self.now()
+        token = Token(
+            token=new_token(),
+            kind=kind,
+            client_id=client_id,
+            user_id=user_id,
+            scopes=list(scopes),
+            issued_at=now,
+            expires_at=expires_at if expires_at is not None else now + ttl,
+            grant=grant,
+            family=family or secrets.token_hex(8),
+        )
+        self.tokens[token.token] = token
+        self.touch()
+        return token
+
+    def live_token(self, value: str, kind: str) -> Token | None:
+        token = self.tokens.get(value)
+        if token is None or token.kind != kind or token.revoked:
+            return None
+        if token.expires_at <= self.now():
+            return None
+        return token
+
+    def gc(self) -> None:
+        """Drop long-dead tokens, codes and auth requests so memory stays flat under load."""
+        now = self.now()
+        horizon = now - 86400
+        self.tokens = {k: t for k, t in self.tokens.items() if t.expires_at > horizon}
+        self.codes = {k: c for k, c in self.codes.items() if c.expires_at > now - 600}
+        self.auth_requests = {
+            k: r for k, r in self.auth_requests.items() if r["created"] > now - AUTH_REQUEST_TTL_S
+        }
+
+    # --- accounts ------------------------------------------------------------------------
+    def partner_account_id(self, client_id: str | None) -> str | None:
+        """The account that owns an integration key (API.md 2.4).
+
+        Seeds may name it (`integration_keys[].account_id`); otherwise the first account marked
+        as a partner (by seed `is_partner` or by `/_emulator/partner/<id>/hmac_keys`) is used.
+        """
+        key = self.keys.get(client_id or "")
+        if key is not None and key.account_id:
+            return key.account_id
+        return next((a.account_id for a in self.accounts.values() if a.is_partner), None)
+
+    def allocate_connect_id(self) -> str:
+        self.next_connect_id += 1
+        return str(self.next_connect_id)
+
+    # --- persistence ---------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        with self.lock:
+            return {
+                "config": dict(self.config),
+                "clock_offset": self.clock.offset,
+                "integration_keys": [asdict(k) for k in self.keys.values()],
+                "accounts": [asdict(a) for a in self.accounts.values()],
+                "users": [asdict(u) for u in self.users.values()],
+                "tokens": [asdict(t) for t in self.tokens.values()],
+                "codes": [asdict(c) for c in self.codes.values()],
+                "consents": {k: sorted(v) for k, v in self.consents.items()},
+                "connect": [asdict(c) for c in self.connect.values()],
+                "next_connect_id": self.next_connect_id,
+                "failures": [asdict(f) for f in self.failures.values()],
+                "logs": [asdict(entry) for entry in self.logs.values()],
+                "deliveries": list(self.deliveries[-200:]),
+            }
+
+    def load_dict(self, data: dict) -> None:
+        with self.lock:
+            self.reset()
+            self.config.update(data.get("config", {}))
+            self.clock.offset = float(data.get("clock_offset", 0.0))
+            self.keys = {
+                k["client_id"]: IntegrationKey(**k) for k in data.get("integration_keys", [])
+            }
+            self.accounts = {a["account_id"]: Account(**a) for a in data.get("accounts", [])}
+            for raw in data.get("users", []):
+                memberships = [Membership(**m) for m in raw.pop("memberships", [])]
+                self.users[raw["user_id"]] = User(memberships=memberships, **raw)
+            self.tokens = {t["token"]: Token(**t) for t in data.get("tokens", [])}
+            self.codes = {c["code"]: AuthCode(**c) for c in data.get("codes", [])}
+            self.consents = {k: set(v) for k, v in data.get("consents", {}).items()}
+            self.connect = {
+                c["wire"]["connectId"]: ConnectConfig(**c) for c in data.get("connect", [])
+            }
+            self.next_connect_id = int(data.get("next_connect_id", self.next_connect_id))
+            self.failures = {f["failure_id"]: Failure(**f) for f in data.get("failures", [])}
+            self.logs = {e["log_id"]: LogEntry(**e) for e in data.get("logs", [])}
+            self.deliveries = list(data.get("deliveries", []))
+
+
+class StatePersister(threading.Thread):
+    """Writes the store to a JSON file shortly after it changes (debounced)."""
+
+    def __init__(self, store: Store, path: str, debounce_s: float = 0.3):
+        super().__init__(name="state-persister", daemon=True)
+        self.store = store
+        self.path = path
+        self.debounce_s = debounce_s
+        self.stopping = threading.Event()
+
+    def load(self) -> bool:
+        if not os.path.exists(self.path):
+            return False
+        with open(self.path, encoding="utf-8") as fh:
+            self.store.load_dict(json.load(fh))
+        self.store.changed.clear()
+        return True
+
+    def write(self) -> None:
+        data = self.store.to_dict()
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+        os.replace(tmp, self.path)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            if self.store.changed.wait(0.5):
+                self.stopping.wait(self.debounce_s)
+                self.store.changed.clear()
+                self.write()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.write()
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
