@@ -43,7 +43,8 @@ def describe_seed(seed: dict) -> str:
         )
         lines.append(f"  {user['email']} / {user['password']}  [{roles}]")
     for key in seed.get("integration_keys", []):
-        lines.append(f"Integration key {key['client_id']} secret {key.get('secret', '')}")
+        # The secret stays in the seed file: logs of the run command must not carry secrets.
+        lines.append(f"Integration key {key['client_id']} (secret in the seed file)")
     return "\n".join(lines)
 
 

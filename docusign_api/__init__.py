@@ -1,0 +1,73 @@
+"""DocuSign API client for the partner portal: OAuth, userinfo and Connect configurations.
+
+A plain library on requests, PyJWT and cryptography; it imports nothing from Django or the
+project. See README.md.
+"""
+
+from ._http import RetryPolicy
+from .client import (
+    DEMO_AUTH_BASE_URL,
+    PRODUCTION_AUTH_BASE_URL,
+    DocuSignClient,
+    base_uri_host_allowed,
+)
+from .connect import ConnectAPI
+from .errors import (
+    RATE_LIMIT_ERROR_CODES,
+    TERMINAL_TOKEN_ERRORS,
+    DocuSignAuthError,
+    DocuSignConsentRequired,
+    DocuSignError,
+    DocuSignInvalidGrant,
+    DocuSignNotFound,
+    DocuSignPermissionDenied,
+    DocuSignProtocolError,
+    DocuSignRateLimited,
+    DocuSignRequestError,
+    DocuSignUnavailable,
+)
+from .models import (
+    Account,
+    ConnectConfiguration,
+    ConnectLogEntry,
+    ConnectOAuthConfig,
+    EventData,
+    RateLimitStatus,
+    TokenSet,
+    UserInfo,
+)
+from .oauth import OAuthAPI
+from .pkce import Pkce, code_challenge, new_pkce
+
+__all__ = [
+    "DEMO_AUTH_BASE_URL",
+    "PRODUCTION_AUTH_BASE_URL",
+    "RATE_LIMIT_ERROR_CODES",
+    "TERMINAL_TOKEN_ERRORS",
+    "Account",
+    "ConnectAPI",
+    "ConnectConfiguration",
+    "ConnectLogEntry",
+    "ConnectOAuthConfig",
+    "DocuSignAuthError",
+    "DocuSignClient",
+    "DocuSignConsentRequired",
+    "DocuSignError",
+    "DocuSignInvalidGrant",
+    "DocuSignNotFound",
+    "DocuSignPermissionDenied",
+    "DocuSignProtocolError",
+    "DocuSignRateLimited",
+    "DocuSignRequestError",
+    "DocuSignUnavailable",
+    "EventData",
+    "OAuthAPI",
+    "Pkce",
+    "RateLimitStatus",
+    "RetryPolicy",
+    "TokenSet",
+    "UserInfo",
+    "base_uri_host_allowed",
+    "code_challenge",
+    "new_pkce",
+]

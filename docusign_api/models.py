@@ -1,0 +1,416 @@
+"""Frozen dataclasses handed to callers, and their conversion from/to DocuSign's wire format.
+
+The rest of the portal handles real bools, tuples and datetimes only; the ``"true"`` strings of the
+REST API (API.md 2.1: "Every scalar is a string on the wire") stay inside this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """What the token endpoint answered; the caller stores it (encrypted) and owns rotation."""
+
+    access_token: str = field(repr=False)
+    token_type: str
+    expires_at: datetime
+    refresh_token: str | None = field(default=None, repr=False)
+    scopes: tuple[str, ...] = ()
+    refresh_expires_at: datetime | None = None
+
+    def expires_within(self, seconds: float, *, now: datetime) -> bool:
+        """True if the access token is expired, or will be within ``seconds`` of ``now``."""
+        return self.expires_at <= now + timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    account_name: str
+    base_uri: str
+    is_default: bool
+    organization_id: str | None = None
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Account:
+        organization = data.get("organization") or {}
+        return cls(
+            account_id=str(data["account_id"]),
+            account_name=str(data.get("account_name") or ""),
+            base_uri=str(data.get("base_uri") or ""),
+            # A JSON boolean on the wire (API.md 1.7), but the official SDK models it as a string.
+            is_default=wire_bool(data.get("is_default"), default=False),
+            organization_id=organization.get("organization_id") or None,
+        )
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    sub: str
+    name: str
+    given_name: str
+    family_name: str
+    email: str
+    created: str | None  # as sent ("2015-08-13T22:03:03.45"): no zone, so not parsed
+    accounts: tuple[Account, ...] = ()
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> UserInfo:
+        return cls(
+            sub=str(data["sub"]),
+            name=str(data.get("name") or ""),
+            given_name=str(data.get("given_name") or ""),
+            family_name=str(data.get("family_name") or ""),
+            email=str(data.get("email") or ""),
+            created=data.get("created"),
+            accounts=tuple(Account.from_wire(a) for a in data.get("accounts") or ()),
+        )
+
+    @property
+    def default_account(self) -> Account | None:
+        return next((a for a in self.accounts if a.is_default), None)
+
+
+@dataclass(frozen=True)
+class RateLimitStatus:
+    """The rate-limit headers of the latest REST response for one account (API.md 4)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+    burst_limit: int | None
+    burst_remaining: int | None
+    seen_at: datetime
+
+
+def wire_bool(value: object, *, default: bool) -> bool:
+    """``True``/``"true"``/``"True"`` → True; missing or ``""`` → ``default``."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"not a DocuSign boolean: {value!r}")
+
+
+def _wire_str_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _as_tuple(values: Iterable[str] | None) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        raise TypeError("expected a list of strings, got one string")
+    return tuple(str(v) for v in values)
+
+
+@dataclass(frozen=True)
+class ConnectOAuthConfig:
+    """OAuth for Connect: the token URL DocuSign uses (client credentials) to get a Bearer token
+    for its deliveries to the listener (API.md 2.3, 3.2)."""
+
+    authorization_server_url: str
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+    scope: str = ""
+    custom_parameters: dict[str, str] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {
+            "authorizationServerUrl": self.authorization_server_url,
+            "clientId": self.client_id,
+            "clientSecret": self.client_secret,
+        }
+        if self.scope:
+            wire["scope"] = self.scope
+        if self.custom_parameters:
+            wire["customParameters"] = dict(self.custom_parameters)
+        return wire
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> ConnectOAuthConfig:
+        params = data.get("customParameters") or {}
+        if isinstance(params, str):
+            # Older specs type customParameters as a string holding JSON (API.md 2.3).
+            try:
+                params = json.loads(params)
+            except ValueError:
+                params = {}
+        return cls(
+            authorization_server_url=str(data.get("authorizationServerUrl") or ""),
+            client_id=str(data.get("clientId") or ""),
+            client_secret=str(data.get("clientSecret") or ""),
+            scope=str(data.get("scope") or ""),
+            custom_parameters={str(k): str(v) for k, v in dict(params).items()},
+        )
+
+    def managed_fields(self) -> dict[str, Any]:
+        """Everything but the secret, which DocuSign may mask on read (API.md 2.3)."""
+        return {
+            "authorization_server_url": self.authorization_server_url,
+            "client_id": self.client_id,
+            "scope": self.scope,
+            "custom_parameters": dict(sorted(self.custom_parameters.items())),
+        }
+
+
+@dataclass(frozen=True)
+class EventData:
+    """``eventData``: use ``version="restv2.1"`` with ``deliveryMode="SIM"`` for JSON SIM."""
+
+    version: str = ""
+    format: str = ""
+    include_data: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "include_data", _as_tuple(self.include_data))
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = dict(self.extra)
+        wire["version"] = self.version
+        if self.format:
+            wire["format"] = self.format
+        wire["includeData"] = list(self.include_data)
+        return wire
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any] | None) -> EventData:
+        data = dict(data or {})
+        return cls(
+            version=str(data.pop("version", "") or ""),
+            format=str(data.pop("format", "") or ""),
+            include_data=_as_tuple(data.pop("includeData", None)),
+            extra=data,
+        )
+
+
+# (attribute, wire name, default) of every boolean flag the portal models. Order follows the
+# recorded DocuSign responses (API.md 2.1) so wire bodies read like DocuSign's own.
+_BOOL_FIELDS: tuple[tuple[str, str, bool], ...] = (
+    ("allow_envelope_publish", "allowEnvelopePublish", False),
+    ("enable_log", "enableLog", False),
+    ("include_documents", "includeDocuments", False),
+    ("include_certificate_of_completion", "includeCertificateOfCompletion", False),
+    # DocuSign's observed default is "true" (API.md 2.1).
+    ("requires_acknowledgement", "requiresAcknowledgement", True),
+    ("sign_message_with_x509_certificate", "signMessageWithX509Certificate", False),
+    ("use_soap_interface", "useSoapInterface", False),
+    ("include_time_zone_information", "includeTimeZoneInformation", False),
+    ("include_oauth", "includeOAuth", False),
+    ("include_hmac", "includeHMAC", False),
+    ("integrator_managed", "integratorManaged", False),
+    ("include_envelope_void_reason", "includeEnvelopeVoidReason", False),
+    # Lower-case "a" in "Accountas" is DocuSign's spelling (API.md 2.1).
+    ("include_sender_account_as_custom_field", "includeSenderAccountasCustomField", False),
+    ("all_users", "allUsers", False),
+    ("all_users_except", "allUsersExcept", False),
+    ("include_cert_soap_header", "includeCertSoapHeader", False),
+    ("require_mutual_tls", "requireMutualTls", False),
+    ("include_document_fields", "includeDocumentFields", False),
+    ("pause_publish", "pausePublish", False),
+    ("enable_oauth_per_configuration", "enableOAuthPerConfiguration", False),
+)
+_STR_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("configuration_type", "configurationType", "custom"),
+    ("url_to_publish_to", "urlToPublishTo", ""),
+    ("name", "name", ""),
+    ("delivery_mode", "deliveryMode", ""),
+    ("soap_namespace", "soapNamespace", ""),
+)
+_LIST_FIELDS: tuple[tuple[str, str], ...] = (
+    ("envelope_events", "envelopeEvents"),
+    ("recipient_events", "recipientEvents"),
+    ("events", "events"),
+    ("user_ids", "userIds"),
+    ("group_ids", "groupIds"),
+)
+_OPTIONAL_STR_FIELDS: tuple[tuple[str, str], ...] = (
+    ("user_name", "userName"),
+    ("password", "password"),
+)
+# Assigned by DocuSign; never sent back, never compared.
+_SERVER_ONLY_FIELDS: tuple[tuple[str, str], ...] = (
+    ("connect_id", "connectId"),
+    ("disabled_by", "disabledBy"),
+)
+_KNOWN_WIRE_NAMES = frozenset(
+    [w for _, w, _ in _BOOL_FIELDS]
+    + [w for _, w, _ in _STR_FIELDS]
+    + [w for _, w in _LIST_FIELDS + _OPTIONAL_STR_FIELDS + _SERVER_ONLY_FIELDS]
+    + ["eventData", "oAuthConfiguration"]
+)
+# Not compared for drift: server-assigned, or write-only secrets DocuSign may not echo.
+_UNMANAGED = frozenset({"connect_id", "disabled_by", "extra", "password"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectConfiguration:
+    """An account-level Connect configuration (``ConnectCustomConfiguration``, API.md 2.1).
+
+    ``extra`` keeps wire fields this class does not model (Salesforce presets, fields DocuSign
+    adds later), so a read-modify-``update()`` does not drop them.
+    """
+
+    name: str
+    url_to_publish_to: str
+    configuration_type: str = "custom"
+    connect_id: str | None = None
+    allow_envelope_publish: bool = False
+    all_users: bool = False
+    all_users_except: bool = False
+    user_ids: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+    delivery_mode: str = ""
+    events: tuple[str, ...] = ()
+    envelope_events: tuple[str, ...] = ()
+    recipient_events: tuple[str, ...] = ()
+    event_data: EventData = field(default_factory=EventData)
+    include_hmac: bool = False
+    include_oauth: bool = False
+    integrator_managed: bool = False
+    enable_oauth_per_configuration: bool = False
+    oauth_configuration: ConnectOAuthConfig | None = None
+    requires_acknowledgement: bool = True
+    enable_log: bool = False
+    pause_publish: bool = False
+    require_mutual_tls: bool = False
+    sign_message_with_x509_certificate: bool = False
+    include_documents: bool = False
+    include_certificate_of_completion: bool = False
+    include_document_fields: bool = False
+    include_envelope_void_reason: bool = False
+    include_sender_account_as_custom_field: bool = False
+    include_time_zone_information: bool = False
+    include_cert_soap_header: bool = False
+    use_soap_interface: bool = False
+    soap_namespace: str = ""
+    user_name: str | None = None
+    password: str | None = field(default=None, repr=False)
+    disabled_by: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for attr, _ in _LIST_FIELDS:
+            object.__setattr__(self, attr, _as_tuple(getattr(self, attr)))
+        for attr, _, _ in _BOOL_FIELDS:
+            if not isinstance(getattr(self, attr), bool):
+                raise TypeError(f"{attr} must be a bool")
+
+    def to_wire(self) -> dict[str, Any]:
+        """DocuSign's body: flags as ``"true"``/``"false"``, ``connectId`` when known."""
+        wire: dict[str, Any] = {}
+        if self.connect_id is not None:
+            wire["connectId"] = self.connect_id
+        for attr, key, _ in _STR_FIELDS:
+            wire[key] = getattr(self, attr)
+        for attr, key, _ in _BOOL_FIELDS:
+            wire[key] = _wire_str_bool(getattr(self, attr))
+        for attr, key in _LIST_FIELDS:
+            wire[key] = list(getattr(self, attr))
+        wire["eventData"] = self.event_data.to_wire()
+        if self.oauth_configuration is not None:
+            wire["oAuthConfiguration"] = self.oauth_configuration.to_wire()
+        for attr, key in _OPTIONAL_STR_FIELDS:
+            if getattr(self, attr) is not None:
+                wire[key] = getattr(self, attr)
+        for key, value in self.extra.items():
+            wire.setdefault(key, value)
+        return wire
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> ConnectConfiguration:
+        kwargs: dict[str, Any] = {}
+        for attr, key, default in _STR_FIELDS:
+            value = data.get(key)
+            kwargs[attr] = default if value is None else str(value)
+        for attr, key, default in _BOOL_FIELDS:
+            kwargs[attr] = wire_bool(data.get(key), default=default)
+        for attr, key in _LIST_FIELDS:
+            kwargs[attr] = _as_tuple(data.get(key))
+        for attr, key in _OPTIONAL_STR_FIELDS + _SERVER_ONLY_FIELDS:
+            value = data.get(key)
+            kwargs[attr] = None if value in (None, "") else str(value)
+        kwargs["event_data"] = EventData.from_wire(data.get("eventData"))
+        oauth = data.get("oAuthConfiguration")
+        # An unset per-configuration OAuth block comes back empty rather than absent.
+        if oauth and any(oauth.values()):
+            kwargs["oauth_configuration"] = ConnectOAuthConfig.from_wire(oauth)
+        kwargs["extra"] = {k: v for k, v in data.items() if k not in _KNOWN_WIRE_NAMES}
+        return cls(**kwargs)
+
+    def managed_fields(self) -> dict[str, Any]:
+        """The normalised fields the portal manages, for drift detection.
+
+        ``desired.managed_fields() == actual.managed_fields()`` means in sync. Server-assigned
+        fields (``connect_id``, ``disabled_by``), unknown wire fields (``extra``) and write-only
+        secrets (``password``, the OAuth ``client_secret``) are left out; list order is ignored.
+        """
+        managed: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            if name in _UNMANAGED:
+                continue
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                value = sorted(value)
+            elif isinstance(value, EventData):
+                value = {
+                    "version": value.version,
+                    "format": value.format,
+                    "include_data": sorted(value.include_data),
+                }
+            elif isinstance(value, ConnectOAuthConfig):
+                value = value.managed_fields()
+            managed[name] = value
+        return managed
+
+    def drift(self, actual: ConnectConfiguration) -> dict[str, tuple[Any, Any]]:
+        """``{field: (desired, actual)}`` for every managed field that differs."""
+        mine, theirs = self.managed_fields(), actual.managed_fields()
+        return {k: (mine[k], theirs[k]) for k in mine if mine[k] != theirs[k]}
+
+
+@dataclass(frozen=True)
+class ConnectLogEntry:
+    """One entry of ``/connect/logs`` or ``/connect/failures`` (``ConnectLog``); ``raw`` has all."""
+
+    log_id: str | None
+    failure_id: str | None
+    connect_id: str | None
+    envelope_id: str | None
+    status: str | None
+    error: str | None
+    created: str | None
+    last_try: str | None
+    retry_count: int | None
+    config_url: str | None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> ConnectLogEntry:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return None if value in (None, "") else str(value)
+
+        retry_count = text("retryCount")
+        return cls(
+            log_id=text("logId"),
+            failure_id=text("failureId"),
+            connect_id=text("connectId"),
+            envelope_id=text("envelopeId"),
+            status=text("status"),
+            error=text("error"),
+            created=text("created"),
+            last_try=text("lastTry"),
+            retry_count=int(retry_count) if retry_count and retry_count.isdigit() else None,
+            config_url=text("configUrl"),
+            raw=dict(data),
+        )
