@@ -8,8 +8,8 @@ follows the recorded demo responses.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from docusign_emulator import errors as e
@@ -91,6 +91,13 @@ INCLUDE_DATA = {
 MAX_URL_BYTES = 4096
 OAUTH_ORDER = ["authorizationServerUrl", "clientId", "clientSecret", "scope", "customParameters"]
 ID_RE = re.compile(r"^/(?P<id>[^/]+)$")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# fromisoformat (3.11) also takes compact and week forms; DocuSign's clients send the extended
+# form (`isoformat()`, `...Z`, `...+00:00`, with or without fractions), so only that is accepted.
+_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+NO_WINDOW: tuple[float | None, float | None, bool] = (None, None, False)
 
 
 def route_key(rest: str) -> str:
@@ -152,13 +159,22 @@ def set_remaining(store: Store, account_id: str, hourly: int | None, burst: int 
         win["burst_used"] = max(0, int(store.config["burst_limit"]) - burst)
 
 
+def _limit_error(store: Store, pair: tuple[str, str], resets_at: float) -> e.RestError:
+    err = e.rest(int(store.config["rate_limit_status"]), pair)
+    if store.config.get("send_retry_after"):
+        # Not documented by DocuSign (API.md 4), hence off by default: whole seconds until the
+        # exceeded window resets, at least 1.
+        err.headers.append(("Retry-After", str(max(1, math.ceil(resets_at - store.now())))))
+    return err
+
+
 def _consume(store: Store, account_id: str) -> None:
     win = _window(store, account_id)
-    status = int(store.config["rate_limit_status"])
     if win["hour_used"] >= int(store.config["hourly_limit"]):
-        raise e.rest(status, e.HOURLY_LIMIT)
+        raise _limit_error(store, e.HOURLY_LIMIT, win["hour_start"] + 3600)
     if win["burst_used"] >= int(store.config["burst_limit"]):
-        raise e.rest(status, e.BURST_LIMIT)
+        resets_at = win["burst_start"] + float(store.config["burst_window_s"])
+        raise _limit_error(store, e.BURST_LIMIT, resets_at)
     win["hour_used"] += 1
     win["burst_used"] += 1
 
@@ -202,10 +218,9 @@ def dispatch(app: Emulator, req: Request, shard: str, account_id: str, rest: str
         with store.lock:
             response = _route(app, req, account_id, rest, token)
     except e.RestError as err:
-        response = json_response(err.status, err.body())
+        response = json_response(err.status, err.body(), err.headers)
     with store.lock:
         response.headers.extend(rate_headers(store, account_id))
-    response.headers.append(("X-DocuSign-TraceToken", str(uuid.uuid4())))
     return response
 
 
@@ -226,13 +241,13 @@ def _route(app: Emulator, req: Request, account_id: str, rest: str, token: Token
         return oauth_config(app, req, account_id)
     elif tail == "/failures":
         if method == "GET":
-            return list_failures(store, account_id)
+            return list_failures(store, account_id, date_window(req))
     elif tail.startswith("/failures/"):
         if method == "DELETE":
             return delete_failure(store, account_id, tail[len("/failures/") :])
     elif tail == "/logs":
         if method == "GET":
-            return list_logs(store, account_id)
+            return list_logs(store, account_id, date_window(req))
         if method == "DELETE":
             for log_id in [k for k, v in store.logs.items() if v.account_id == account_id]:
                 del store.logs[log_id]
@@ -470,8 +485,69 @@ def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-4] + "Z"
 
 
-def list_failures(store: Store, account_id: str) -> Response:
-    rows = [f for f in store.failures.values() if f.account_id == account_id]
+def _parse_date(name: str, raw: str, *, end: bool) -> float:
+    """An ISO 8601 date or datetime as epoch seconds (naive means UTC, as DocuSign documents).
+
+    A bare date as `to_date` covers that whole day: the documented default for `to_date` is
+    "the current date", which must not hide today's entries.
+    """
+    text = raw.strip()
+    try:
+        if _DATE_ONLY.match(text):
+            day = dt.date.fromisoformat(text)
+            if end:
+                day += dt.timedelta(days=1)
+            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
+        if not _DATETIME.match(text):
+            raise ValueError(text)
+        moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError as exc:
+        raise bad(f"Invalid value for {name}: {raw!r} is not an ISO 8601 date.") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def date_window(req: Request) -> tuple[float | None, float | None, bool]:
+    """`from_date`/`to_date` as (start, end, end_exclusive); None where the parameter is absent.
+
+    API.md 2 and DocuSign's reference: from_date keeps entries "created on or after", to_date
+    those "created up to this date/time". Repeated or empty parameters are rejected.
+    """
+    bounds: dict[str, float | None] = {"from_date": None, "to_date": None}
+    exclusive = False
+    seen: set[str] = set()
+    for name, value in req.query:
+        if name not in bounds:
+            continue
+        if name in seen:
+            raise bad(f"Invalid value for {name}: the parameter is repeated.")
+        seen.add(name)
+        if not value.strip():
+            raise bad(f"Invalid value for {name}: the parameter is empty.")
+        bounds[name] = _parse_date(name, value, end=name == "to_date")
+        if name == "to_date":
+            exclusive = bool(_DATE_ONLY.match(value.strip()))
+    return bounds["from_date"], bounds["to_date"], exclusive
+
+
+def _in_window(created: float, window: tuple[float | None, float | None, bool]) -> bool:
+    start, end, end_exclusive = window
+    if start is not None and created < start:
+        return False
+    if end is None:
+        return True
+    return created < end if end_exclusive else created <= end
+
+
+def list_failures(
+    store: Store, account_id: str, window: tuple[float | None, float | None, bool] = NO_WINDOW
+) -> Response:
+    rows = [
+        f
+        for f in store.failures.values()
+        if f.account_id == account_id and _in_window(f.created, window)
+    ]
     rows.sort(key=lambda f: f.created)
     max_retries = int(store.config["connect_max_retries"])
     failures = [
@@ -525,9 +601,15 @@ def _log_json(entry, *, full: bool = False) -> dict:
     return out
 
 
-def list_logs(store: Store, account_id: str) -> Response:
+def list_logs(
+    store: Store, account_id: str, window: tuple[float | None, float | None, bool] = NO_WINDOW
+) -> Response:
     rows = sorted(
-        (entry for entry in store.logs.values() if entry.account_id == account_id),
+        (
+            entry
+            for entry in store.logs.values()
+            if entry.account_id == account_id and _in_window(entry.created, window)
+        ),
         key=lambda entry: entry.created,
     )
     logs = [_log_json(entry) for entry in rows]

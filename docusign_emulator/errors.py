@@ -39,6 +39,7 @@ class RestError(EmulatorError):
         self.status = status
         self.error_code = error_code
         self.message = message
+        self.headers: list[tuple[str, str]] = []  # extra response headers (e.g. Retry-After)
 
     def body(self) -> dict:
         return {"errorCode": self.error_code, "message": self.message}

@@ -13,7 +13,14 @@ import jwt
 from docusign_emulator import errors as e
 from docusign_emulator import templates
 from docusign_emulator.state import AuthCode, Store, Token, User, b64url, new_token
-from docusign_emulator.wire import Request, Response, html_response, json_response, redirect
+from docusign_emulator.wire import (
+    Request,
+    Response,
+    form_decoded,
+    html_response,
+    json_response,
+    redirect,
+)
 
 if TYPE_CHECKING:
     from docusign_emulator.server import Emulator
@@ -240,9 +247,8 @@ def _client(store: Store, req: Request, form: dict[str, str]) -> tuple[str, bool
     except ValueError as exc:
         raise _grant_error(e.UNAUTHORIZED_CLIENT) from exc
     if basic is not None:
-        client_id, secret = basic
-        key = store.keys.get(client_id)
-        if key is None or not key.secret or not hmac.compare_digest(key.secret, secret):
+        client_id = _basic_client(store, *basic)
+        if client_id is None:
             raise _grant_error(e.UNAUTHORIZED_CLIENT)
         if form.get("client_id") not in (None, client_id):
             raise _grant_error(e.UNAUTHORIZED_CLIENT)
@@ -251,6 +257,25 @@ def _client(store: Store, req: Request, form: dict[str, str]) -> tuple[str, bool
     if client_id not in store.keys:
         raise _grant_error(e.UNAUTHORIZED_CLIENT)
     return client_id, False
+
+
+def _basic_client(store: Store, raw_id: str, raw_secret: str) -> str | None:
+    """The client id whose secret matches: the raw credentials first (DocuSign's SDKs do not
+    form-encode them), then their RFC 6749 2.3.1 form-decoded variant."""
+    candidates = [(raw_id, raw_secret)]
+    decoded = (form_decoded(raw_id), form_decoded(raw_secret))
+    if decoded != candidates[0]:
+        candidates.append(decoded)
+    for client_id, secret in candidates:
+        key = store.keys.get(client_id)
+        if key is not None and key.secret and _same(key.secret, secret):
+            return client_id
+    return None
+
+
+def _same(expected: str, given: str) -> bool:
+    # Bytes: compare_digest refuses non-ASCII str.
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
 def _authorization_code(app: Emulator, req: Request, form: dict[str, str]) -> dict:
@@ -267,7 +292,7 @@ def _authorization_code(app: Emulator, req: Request, form: dict[str, str]) -> di
         if code.code_challenge:
             verifier = form.get("code_verifier", "")
             expected = code.code_challenge
-            if not verifier or not hmac.compare_digest(pkce_challenge(verifier), expected):
+            if not verifier or not _same(expected, pkce_challenge(verifier)):
                 raise _grant_error("invalid_code_verifier")
         elif not confidential:
             # A public client proves possession only through PKCE.

@@ -13,6 +13,7 @@ import struct
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,7 @@ OAUTH_ROUTES: dict[tuple[str, str], Callable[[Emulator, Request], Response]] = {
     ("POST", "/oauth/token"): oauth.token,
     ("GET", "/oauth/userinfo"): oauth.userinfo,
 }
+TRACE_HEADER = "X-DocuSign-TraceToken"
 FAULT_HTML = (
     "<html><head><title>503 Service Temporarily Unavailable</title></head>"
     "<body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>"
@@ -57,6 +59,14 @@ class Emulator:
 
     # --- dispatch ------------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
+        response = self._handle(req)
+        # API.md 4: DocuSign sends a GUID trace token; every response here carries one, the
+        # account server's and error responses included.
+        if not any(name.lower() == TRACE_HEADER.lower() for name, _ in response.headers):
+            response.headers.append((TRACE_HEADER, str(uuid.uuid4())))
+        return response
+
+    def _handle(self, req: Request) -> Response:
         family = _family(req.path)
         try:
             if req.too_large:

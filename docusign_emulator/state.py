@@ -27,6 +27,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "refresh_ttl_s": 2592000,
     # API.md 4: the status for an exceeded rate limit is UNCONFIRMED (400 observed, 429 coming).
     "rate_limit_status": 400,
+    # API.md 4 documents no Retry-After header; true adds one to rate-limit errors.
+    "send_retry_after": False,
     "hourly_limit": 3000,
     "burst_limit": 200,
     "burst_window_s": 30,

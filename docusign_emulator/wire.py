@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote_plus
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -61,8 +61,9 @@ class Request:
         user, sep, password = decoded.partition(":")
         if not sep:
             raise ValueError("malformed Basic credentials")
-        # RFC 6749 2.3.1: client id and secret are form-urlencoded before Base64.
-        return unquote(user), unquote(password)
+        # Raw, as DocuSign's SDKs send them; callers may also try the RFC 6749 2.3.1
+        # form-decoded variant (`form_decoded`).
+        return user, password
 
     def form(self) -> dict[str, str]:
         """Parse a urlencoded body. Raises ValueError on malformed or duplicated parameters."""
@@ -83,6 +84,11 @@ class Request:
     def json(self) -> Any:
         """Parse a JSON body. Raises ValueError when it is not JSON."""
         return json.loads(self.body.decode("utf-8"))
+
+
+def form_decoded(value: str) -> str:
+    """RFC 6749 2.3.1: Basic client credentials form-urlencoded before Base64, decoded."""
+    return unquote_plus(value)
 
 
 @dataclass

@@ -78,3 +78,49 @@ def test_limits_are_per_account(emulator, emulator_server, token):
         emulator_server, account_id="33333333-aaaa-4bbb-8ccc-000000000003", shard="eu"
     )
     assert web.get(other, headers=bearer(token)).status_code == 200
+
+
+# --- Retry-After (send_retry_after; DocuSign documents none, API.md 4) -----------------------
+
+
+def test_no_retry_after_by_default(emulator, emulator_server, token):
+    assert emulator.config()["send_retry_after"] is False
+    emulator.set_rate_limit(TEST_ACCOUNT_1_ID, hourly_remaining=0, burst_remaining=0)
+    resp = web.get(connect_url(emulator_server), headers=bearer(token))
+    assert resp.json()["errorCode"] == "HOURLY_APIINVOCATION_LIMIT_EXCEEDED"
+    assert "Retry-After" not in resp.headers
+
+
+def test_retry_after_counts_down_to_the_hourly_reset(emulator, emulator_server, token):
+    emulator.config(send_retry_after=True)
+    ok = web.get(connect_url(emulator_server), headers=bearer(token))
+    assert "Retry-After" not in ok.headers  # only on a limit error
+    emulator.set_rate_limit(TEST_ACCOUNT_1_ID, hourly_remaining=0)
+    resp = web.get(connect_url(emulator_server), headers=bearer(token))
+    assert resp.status_code == 400
+    assert resp.json()["errorCode"] == "HOURLY_APIINVOCATION_LIMIT_EXCEEDED"
+    now = web.get(f"{emulator_server.url}/_emulator/clock").json()["now"]
+    wait = int(resp.headers["Retry-After"])
+    assert 1 <= wait <= 3600
+    assert abs(wait - (int(resp.headers["X-RateLimit-Reset"]) - now)) <= 2
+    assert all(h in resp.headers for h in HEADERS)
+    emulator.advance_clock(wait)
+    assert web.get(connect_url(emulator_server), headers=bearer(token)).status_code == 200
+
+
+def test_retry_after_counts_down_to_the_burst_window(emulator, emulator_server, token):
+    emulator.config(send_retry_after=True, rate_limit_status=429, burst_window_s=30)
+    emulator.set_rate_limit(TEST_ACCOUNT_1_ID, burst_remaining=0)
+    resp = web.get(connect_url(emulator_server), headers=bearer(token))
+    assert resp.status_code == 429
+    assert resp.json()["errorCode"] == "BURST_APIINVOCATION_LIMIT_EXCEEDED"
+    wait = int(resp.headers["Retry-After"])
+    assert 1 <= wait <= 30
+    emulator.advance_clock(wait)
+    assert web.get(connect_url(emulator_server), headers=bearer(token)).status_code == 200
+
+
+def test_send_retry_after_must_be_a_boolean(emulator, emulator_server):
+    resp = web.post(f"{emulator_server.url}/_emulator/config", json={"send_retry_after": "yes"})
+    assert resp.status_code == 400
+    assert "send_retry_after" in resp.json()["error"]
