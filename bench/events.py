@@ -1,0 +1,262 @@
+"""Verified Connect events stored per second by the portal, against the ceiling of a bare WSGI app
+that only verifies the HMAC, both under the same gunicorn settings on loopback.
+
+    .venv/bin/python bench/events.py [--workers N] [--threads 8] [--clients 16] [--events 4000]
+
+Production-like: DEBUG off, explicit SECRET_KEY / FIELD_ENCRYPTION_KEYS / ALLOWED_HOSTS, a dedicated
+PostgreSQL database (`portal_bench_events`, dropped and recreated), Celery tasks enqueued to Redis
+(db 9, flushed at the end), SECURE_SSL_REDIRECT=false because there is no TLS on loopback. Every
+event is unique and correctly signed, so each portal request is one verified, stored row. Bounded:
+a fixed number of events per run; it stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "portal_bench_events"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+HMAC_KEY = "bench-partner-hmac-key-0123456789abcdef"
+ACCOUNT_ID = "bench0000-aaaa-4bbb-8ccc-000000000001"
+HOOK = "/hooks/docusign/connect/"
+
+ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+    "FIELD_ENCRYPTION_KEYS": "4vPAB1jNKkxqYF3dl1P1aWwzC1Kb4-NX2ILAz5gz0lg=",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "DATABASE_URL": f"{PG}/{DB_NAME}",
+    "REDIS_URL": REDIS_URL,
+    "CELERY_TASK_ALWAYS_EAGER": "false",
+    "LOG_LEVEL": "WARNING",
+    "DJANGO_SETTINGS_MODULE": "portal.settings",
+    "BENCH_HMAC_KEY": HMAC_KEY,
+}
+
+
+def database_recreate() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def portal_prepare() -> None:
+    """Migrate and create one tenant whose integration holds the partner HMAC key."""
+    env = {**os.environ, **ENV}
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    script = f"""
+from django.utils import timezone
+from events.models import PartnerHmacKey
+from tenants.models import Integration, Tenant, TenantAccount
+integration = Integration.objects.create(
+    name="bench", environment="emulator", auth_base_url="http://127.0.0.1:8765",
+    integration_key="bench", redirect_uri="http://127.0.0.1:8000/consent/callback/")
+tenant = Tenant.objects.create(name="Bench", slug="bench", admin_email="a@bench.test",
+    integration=integration, status="active")
+TenantAccount.objects.create(tenant=tenant, account_id="{ACCOUNT_ID}", base_uri="http://x/na3",
+    user_id="u", consented_at=timezone.now())
+PartnerHmacKey.objects.create(integration=integration, label="bench", secret="{HMAC_KEY}",
+    created_by_label="bench")
+"""
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True
+    )
+
+
+def stored_count() -> int:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
+        return conn.execute("SELECT count(*) FROM events_connectevent").fetchone()[0]
+
+
+def bodies(count: int) -> list[tuple[bytes, str]]:
+    """Unique JSON SIM messages, each with its signature (API.md 3.4, 3.1)."""
+    out = []
+    key = HMAC_KEY.encode()
+    for i in range(count):
+        now = datetime.now(UTC)
+        envelope_id = str(uuid.uuid4())
+        payload = {
+            "event": "envelope-completed",
+            "apiVersion": "v2.1",
+            "uri": f"/restapi/v2.1/accounts/{ACCOUNT_ID}/envelopes/{envelope_id}",
+            "retryCount": 0,
+            "configurationId": 10001,
+            "generatedDateTime": now.strftime("%Y-%m-%dT%H:%M:%S") + f".{i:07d}Z",
+            "data": {
+                "accountId": ACCOUNT_ID,
+                "userId": str(uuid.uuid4()),
+                "envelopeId": envelope_id,
+            },
+        }
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        signature = base64.b64encode(hmac.digest(key, body, hashlib.sha256)).decode()
+        out.append((body, signature))
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gunicorn_start(app: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+    # gthread: each worker runs `threads` requests at once, which a database commit needs to
+    # overlap its waits; the bare app gets exactly the same settings.
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "30",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **ENV})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                time.sleep(1.0)  # let every worker finish importing
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"gunicorn for {app} did not start")
+
+
+def gunicorn_stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def load(port: int, messages: list[tuple[bytes, str]], clients: int) -> tuple[float, dict]:
+    """Post every message once with `clients` threads; returns (seconds, status counts)."""
+    lock = threading.Lock()
+    position = [0]
+    statuses: dict[int, int] = {}
+
+    def worker():
+        while True:
+            with lock:
+                if position[0] >= len(messages):
+                    return
+                body, signature = messages[position[0]]
+                position[0] += 1
+            # A new connection per request, as DocuSign's deliveries arrive.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                conn.request(
+                    "POST",
+                    HOOK,
+                    body=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-DocuSign-AccountId": ACCOUNT_ID,
+                        "X-DocuSign-Signature-1": signature,
+                        "Connection": "close",
+                    },
+                )
+                status = conn.getresponse().status
+            except OSError:
+                status = 0
+            finally:
+                conn.close()
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    return time.perf_counter() - started, statuses
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--warmup", type=int, default=200)
+    args = parser.parse_args()
+
+    database_recreate()
+    portal_prepare()
+    results = {}
+    for name, app in (("bare", "bench.bare_hmac_app:app"), ("portal", "portal.wsgi:application")):
+        port = free_port()
+        process = gunicorn_start(app, port, args.workers, args.threads)
+        try:
+            load(port, bodies(args.warmup), args.clients)
+            before = stored_count()
+            seconds, statuses = load(port, bodies(args.events), args.clients)
+            stored = stored_count() - before
+        finally:
+            gunicorn_stop(process)
+        ok = statuses.get(200, 0)
+        results[name] = ok / seconds
+        print(
+            f"{name:>6}: {ok}/{args.events} answered 200 in {seconds:.2f} s "
+            f"-> {ok / seconds:,.0f} verified events/s; statuses {statuses}"
+            + (f"; rows stored {stored}" if name == "portal" else "")
+        )
+        if name == "portal" and stored != ok:
+            print("ERROR: stored rows differ from 200 answers", file=sys.stderr)
+            return 1
+    ratio = results["portal"] / results["bare"]
+    print(
+        f"portal / ceiling = {ratio:.2f} (target >= 0.50) with {args.workers} gthread workers "
+        f"x {args.threads} threads, {args.clients} client threads, {os.cpu_count()} CPUs"
+    )
+    subprocess.run(
+        ["redis-cli", "-u", REDIS_URL, "del", "default"], check=False, stdout=subprocess.DEVNULL
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

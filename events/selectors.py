@@ -1,0 +1,211 @@
+"""Reads of the events app: the event browser, the tenant panel and the dashboard count."""
+
+import json
+import re
+from datetime import UTC, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from events.models import (
+    ConnectEvent,
+    ListenerSettings,
+    PartnerHmacKey,
+    TenantEventDay,
+    TenantEventHealth,
+)
+from events.services.health import TEST_EVENTS, test_arrival_ms
+from tenants.models import Integration, Tenant
+
+CHART_DAYS = 14
+CHART_HEIGHT = 60  # SVG units; bars are 16 wide on a 20-unit step
+CHART_BAR_STEP = 20
+# The panel polls while a test event is on its way, for at most this long.
+TEST_POLL_WINDOW = timedelta(minutes=2)
+# Base64 document bytes: large, and nothing staff should read in a browser.
+_DOCUMENT_BYTES_KEY = re.compile(r"^(pdfbytes|documentbase64|.*base64)$", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"secret|password|token|authorization|hmac|signature", re.IGNORECASE)
+
+
+def connect_event_list(
+    *, tenant_id: int | None = None, event: str = "", envelope_id: str = ""
+) -> QuerySet[ConnectEvent]:
+    events = ConnectEvent.objects.select_related("tenant").defer("payload")
+    if tenant_id:
+        events = events.filter(tenant_id=tenant_id)
+    if event:
+        events = events.filter(event=event)
+    if envelope_id:
+        events = events.filter(envelope_id=envelope_id.strip())
+    return events.order_by("-received_at", "-id")
+
+
+def connect_event_names() -> list[str]:
+    return list(
+        ConnectEvent.objects.order_by("event").values_list("event", flat=True).distinct()[:200]
+    )
+
+
+def connect_event_detail(*, event_id: int) -> dict | None:
+    """The event with its payload as pretty JSON, without document bytes or secret-looking
+    values (the template escapes it)."""
+    event = ConnectEvent.objects.select_related("tenant").filter(pk=event_id).first()
+    if event is None:
+        return None
+    return {
+        "event": event,
+        "payload_display": json.dumps(payload_for_display(event.payload), indent=2),
+    }
+
+
+def payload_for_display(value):
+    if isinstance(value, dict):
+        shown = {}
+        for key, item in value.items():
+            if isinstance(item, str) and _DOCUMENT_BYTES_KEY.match(str(key)):
+                shown[key] = f"[{len(item)} characters of base64 document bytes removed]"
+            elif _SECRET_KEY.search(str(key)) and not isinstance(item, dict | list):
+                shown[key] = "[redacted]"
+            else:
+                shown[key] = payload_for_display(item)
+        return shown
+    if isinstance(value, list):
+        return [payload_for_display(item) for item in value]
+    return value
+
+
+# --- the tenant panel -------------------------------------------------------------------------
+
+
+def events_tenant_panel(*, tenant: Tenant) -> dict:
+    """Everything `templates/events/_tenant_panel.html` shows, finished."""
+    now = timezone.now()
+    health = TenantEventHealth.objects.filter(tenant_id=tenant.pk).first()
+    today = now.astimezone(UTC).date()
+    first_day = today - timedelta(days=CHART_DAYS - 1)
+    counts = dict(
+        TenantEventDay.objects.filter(tenant_id=tenant.pk, day__gte=first_day).values_list(
+            "day", "count"
+        )
+    )
+    peak = max(counts.values(), default=0)
+    days = []
+    for offset in range(CHART_DAYS):
+        day = first_day + timedelta(days=offset)
+        count = counts.get(day, 0)
+        height = round(CHART_HEIGHT * count / peak) if peak else 0
+        days.append(
+            {
+                "day": day,
+                "count": count,
+                "x": offset * CHART_BAR_STEP,
+                "y": CHART_HEIGHT - height,
+                "height": height,
+            }
+        )
+    is_emulator = tenant.integration.environment == Integration.Environment.EMULATOR
+    test = _test_status(tenant, health, now)
+    return {
+        "tenant": tenant,
+        "last_event_at": health.last_event_at if health else None,
+        "last_event_id": health.last_event_id if health else None,
+        "events_total": health.events_total if health else 0,
+        "events_14_days": sum(counts.values()),
+        "days": days,
+        "failures_count": health.failures_count if health else None,
+        "failures_checked_at": health.failures_checked_at if health else None,
+        "failures_error": health.failures_error if health else "",
+        "can_send_test": is_emulator and hasattr(tenant, "account"),
+        "send_test_explanation": ""
+        if is_emulator
+        else (
+            "DocuSign publishes events only for real envelope activity: send a test envelope "
+            "from the client's account and watch it arrive here."
+        ),
+        "test_events": TEST_EVENTS,
+        "test": test,
+        "poll": test is not None and test["waiting"],
+    }
+
+
+def _test_status(tenant: Tenant, health: TenantEventHealth | None, now) -> dict | None:
+    if health is None or not health.test_envelope_id:
+        return None
+    arrived_at, arrival_ms = health.test_arrived_at, health.test_arrival_ms
+    event_id = None
+    if arrived_at is None:
+        # The row may be stored while its processing task still waits in the queue.
+        row = (
+            ConnectEvent.objects.filter(tenant_id=tenant.pk, envelope_id=health.test_envelope_id)
+            .order_by("received_at")
+            .values_list("pk", "received_at")
+            .first()
+        )
+        if row is not None:
+            event_id, arrived_at = row
+            arrival_ms = test_arrival_ms(health.test_requested_at, arrived_at)
+    else:
+        event_id = (
+            ConnectEvent.objects.filter(tenant_id=tenant.pk, envelope_id=health.test_envelope_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    waiting = (
+        arrived_at is None
+        and not health.test_error
+        and health.test_requested_at is not None
+        and now - health.test_requested_at < TEST_POLL_WINDOW
+    )
+    return {
+        "event": health.test_event,
+        "envelope_id": health.test_envelope_id,
+        "requested_at": health.test_requested_at,
+        "arrived_at": arrived_at,
+        "arrival_ms": arrival_ms,
+        "event_id": event_id,
+        "error": health.test_error,
+        "waiting": waiting,
+        "lost": arrived_at is None and not waiting and not health.test_error,
+    }
+
+
+def tenants_silent_count(*, days: int = 7) -> int:
+    """Tenants with a Connect configuration on their account (per the Connect area's state) that
+    stored no event in the last `days` days."""
+    since = timezone.now() - timedelta(days=days)
+    recent = ConnectEvent.objects.filter(tenant_id=OuterRef("pk"), received_at__gte=since)
+    return (
+        Tenant.objects.filter(archived_at__isnull=True, account__isnull=False)
+        .exclude(status=Tenant.Status.OFFBOARDED)
+        .filter(connect_state__isnull=False)
+        .exclude(Q(connect_state__connect_ids={}) | Q(connect_state__connect_ids__isnull=True))
+        .filter(~Exists(recent))
+        .count()
+    )
+
+
+# --- the integration's listener page ----------------------------------------------------------
+
+
+def integration_listener_page(*, integration: Integration) -> dict:
+    """Key labels and "set"/"not set" states: never a secret value."""
+    listener = ListenerSettings.objects.filter(integration=integration).first()
+    keys = list(
+        PartnerHmacKey.objects.filter(integration=integration).only(
+            "label", "created_at", "created_by_label", "deactivated_at", "deactivated_by_label"
+        )
+    )
+    return {
+        "integration": integration,
+        "keys": keys,
+        "active_key_count": sum(1 for k in keys if k.deactivated_at is None),
+        "listener": listener,
+        "require_hmac": listener.require_hmac if listener else True,
+        "basic_username": listener.basic_username if listener else "",
+        "basic_password_set": bool(listener and listener.basic_password),
+        "oauth_enabled": bool(listener and listener.oauth_enabled),
+        "oauth_client_id": listener.oauth_client_id if listener else "",
+        "oauth_client_secret_set": bool(listener and listener.oauth_client_secret),
+        "oauth_ready": bool(listener and listener.has_oauth),
+        "oauth_token_ttl_s": listener.oauth_token_ttl_s if listener else 900,
+    }

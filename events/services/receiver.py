@@ -1,0 +1,344 @@
+"""The Connect receiver: authenticate a raw message, route it to its tenant, store it once.
+
+Order matters: the body is bounded and parsed with a depth limit before anything else, the tenant
+comes from the signed body (the `X-DocuSign-AccountId` header must agree), and the credentials are
+checked against that tenant's integration before a row is written. The caller answers 200 only
+once `connect_event_receive` has returned, that is after the row is committed.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache, partial
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from events.errors import EventRejected
+from events.models import ConnectEvent, ListenerSettings, PartnerHmacKey
+from events.services.listener import listener_basic_verify, listener_bearer_verify
+from tenants.models import Tenant, TenantAccount
+
+logger = logging.getLogger(__name__)
+
+MAX_JSON_DEPTH = 32
+MAX_SIGNATURE_HEADERS = 100
+_SIGNATURE_META = re.compile(r"^HTTP_X_DOCUSIGN_SIGNATURE_(\d{1,3})$")
+_DATETIME_7 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?(Z|[+-]\d\d:\d\d)?$")
+
+
+@dataclass(frozen=True)
+class Received:
+    event_id: int | None  # None for a duplicate
+    tenant_id: int
+    duplicate: bool
+
+
+def connect_event_receive(*, body: bytes, meta: Mapping[str, str]) -> Received:
+    """Verify and store one Connect message. Raises EventRejected (400/401/413) for bad input;
+    database errors propagate (the caller answers 503 so DocuSign retries)."""
+    if len(body) > settings.CONNECT_EVENT_MAX_BYTES:
+        raise EventRejected("The message is larger than this listener accepts.", status=413)
+    payload = _parse(body)
+    account_id = _account_id(payload, meta)
+    route = _route(account_id)
+    if route is None:
+        raise EventRejected(f"Account {account_id} is not linked to any tenant.", status=400)
+    auth_method = _authenticate(body=body, meta=meta, route=route)
+    event = ConnectEvent(
+        tenant_id=route["tenant_id"],
+        payload=payload,
+        body_bytes=len(body),
+        auth_method=auth_method,
+        received_at=timezone.now(),
+        **_identity(payload, account_id),
+    )
+    event_id = _insert_once(event)
+    if event_id is None:
+        # The unique identity: a redelivery or a concurrent duplicate already stored this event.
+        return Received(event_id=None, tenant_id=route["tenant_id"], duplicate=True)
+    # In autocommit the row is already committed and this runs at once; inside a caller's
+    # transaction it waits for that commit.
+    transaction.on_commit(partial(_processing_enqueue, event_id))
+    return Received(event_id=event_id, tenant_id=route["tenant_id"], duplicate=False)
+
+
+# The listener settings' columns the receiver needs, in query order.
+_LISTENER_FIELDS = (
+    "integration_id",
+    "require_hmac",
+    "basic_username",
+    "basic_password",
+    "oauth_enabled",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "oauth_signing_secret",
+)
+
+
+@cache
+def _route_sql() -> str:
+    """Tenant, integration, listener settings and active HMAC keys of an account in ONE query:
+    the receiver's hot path (one row per active key, or one row with a NULL key)."""
+    account, tenant = TenantAccount._meta, Tenant._meta
+    listener, key = ListenerSettings._meta, PartnerHmacKey._meta
+    q = connection.ops.quote_name
+
+    def col(meta, name):
+        return q(meta.get_field(name).column)
+
+    listener_cols = ", ".join(f"ls.{col(listener, name)}" for name in _LISTENER_FIELDS)
+    # Identifiers come from model metadata, quoted; the account id is a parameter.
+    return (
+        f"SELECT ta.{col(account, 'tenant')}, t.{col(tenant, 'integration')}, {listener_cols}, "  # noqa: S608
+        f"k.{col(key, 'secret')} "
+        f"FROM {q(account.db_table)} ta "
+        f"JOIN {q(tenant.db_table)} t ON t.{q(tenant.pk.column)} = ta.{col(account, 'tenant')} "
+        f"LEFT JOIN {q(listener.db_table)} ls "
+        f"ON ls.{col(listener, 'integration')} = t.{col(tenant, 'integration')} "
+        f"LEFT JOIN {q(key.db_table)} k ON k.{col(key, 'integration')} = "
+        f"t.{col(tenant, 'integration')} AND k.{col(key, 'deactivated_at')} IS NULL "
+        f"WHERE ta.{col(account, 'account_id')} = %s"
+    )
+
+
+def _route(account_id: str) -> dict | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_route_sql(), [account_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    first = rows[0]
+    listener = None
+    if first[2] is not None:
+        values = dict(zip(_LISTENER_FIELDS, first[2:10], strict=True))
+        for name in ("basic_password", "oauth_client_secret", "oauth_signing_secret"):
+            values[name] = _decrypt(values[name])
+        values["require_hmac"] = bool(values["require_hmac"])
+        values["oauth_enabled"] = bool(values["oauth_enabled"])
+        listener = ListenerSettings(**values)
+    keys = [_decrypt(row[10]).encode("utf-8") for row in rows if row[10]]
+    return {"tenant_id": first[0], "integration_id": first[1], "listener": listener, "keys": keys}
+
+
+def _decrypt(value):
+    return PartnerHmacKey._meta.get_field("secret").from_db_value(value, None, connection)
+
+
+def _insert_once(event: ConnectEvent) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, no exception and no
+    savepoint for a duplicate (PostgreSQL, and SQLite >= 3.35). None when it was a duplicate."""
+    meta = ConnectEvent._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
+    # Identifiers come from model metadata, quoted; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _processing_enqueue(event_id: int) -> None:
+    """After commit: the row is safe, so a broker outage must not turn into an error for DocuSign.
+    `connect_events_sweep` processes whatever was never enqueued."""
+    from events.tasks import connect_event_process
+
+    try:
+        connect_event_process.delay(event_id)
+    except Exception:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        logger.exception("Processing of Connect event %s not enqueued; the sweep will", event_id)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _parse(body: bytes) -> dict:
+    if not body.strip():
+        raise EventRejected("The message body is empty.", status=400)
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise EventRejected("The JSON is nested too deeply.", status=400) from None
+    except ValueError:
+        raise EventRejected("The message body is not valid UTF-8 JSON.", status=400) from None
+    if not isinstance(payload, dict):
+        raise EventRejected("The message must be a JSON object.", status=400)
+    if _depth_exceeds(payload, MAX_JSON_DEPTH):
+        raise EventRejected(f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.", status=400)
+    return payload
+
+
+def _depth_exceeds(value, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _account_id(payload: dict, meta: Mapping[str, str]) -> str:
+    data = payload.get("data")
+    account_id = data.get("accountId") if isinstance(data, dict) else None
+    if not isinstance(account_id, str) or not account_id or len(account_id) > 64:
+        raise EventRejected("The message has no data.accountId.", status=400)
+    header = meta.get("HTTP_X_DOCUSIGN_ACCOUNTID")
+    # The header is unsigned, the body is signed: route by the body, refuse a disagreement.
+    if header is not None and header.strip().lower() != account_id.lower():
+        raise EventRejected(
+            "X-DocuSign-AccountId does not match data.accountId in the message.", status=400
+        )
+    return account_id
+
+
+def _identity(payload: dict, account_id: str) -> dict:
+    data = payload["data"]
+    event = payload.get("event")
+    if not isinstance(event, str) or not event or len(event) > 64:
+        raise EventRejected("The message has no event name.", status=400)
+    configuration_id = payload.get("configurationId")
+    if isinstance(configuration_id, bool) or not isinstance(configuration_id, int | str):
+        raise EventRejected("The message has no configurationId.", status=400)
+    configuration_id = str(configuration_id)
+    if not configuration_id or len(configuration_id) > 32:
+        raise EventRejected("The message has no configurationId.", status=400)
+    generated = payload.get("generatedDateTime")
+    match = _DATETIME_7.match(generated) if isinstance(generated, str) else None
+    if match is None:
+        raise EventRejected("The message has no valid generatedDateTime.", status=400)
+    retry_count = payload.get("retryCount", 0)
+    if isinstance(retry_count, str) and retry_count.isdigit():
+        retry_count = int(retry_count)
+    if isinstance(retry_count, bool) or not isinstance(retry_count, int) or retry_count < 0:
+        raise EventRejected("retryCount must be a non-negative integer.", status=400)
+    envelope_id = data.get("envelopeId") or ""
+    recipient_id = data.get("recipientId") or ""
+    if not isinstance(envelope_id, str) or len(envelope_id) > 64:
+        raise EventRejected("data.envelopeId is malformed.", status=400)
+    if not isinstance(recipient_id, str | int) or len(str(recipient_id)) > 64:
+        raise EventRejected("data.recipientId is malformed.", status=400)
+    return {
+        "account_id": account_id,
+        "configuration_id": configuration_id,
+        "event": event,
+        "envelope_id": envelope_id,
+        "recipient_id": str(recipient_id),
+        "generated_date_time": generated,
+        "generated_at": _generated_at(match),
+        "retry_count": min(retry_count, 2**31 - 1),
+    }
+
+
+def _generated_at(match: re.Match) -> datetime | None:
+    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
+    zone = match.group(3) or "Z"
+    zone = "+00:00" if zone == "Z" else zone
+    try:
+        return datetime.fromisoformat(f"{match.group(1)}.{fraction}{zone}")
+    except ValueError:
+        return None
+
+
+# --- authentication --------------------------------------------------------------------------
+
+
+def _authenticate(*, body: bytes, meta: Mapping[str, str], route: dict) -> str:
+    """Every credential presented must verify and at least one must; with `require_hmac` a valid
+    signature is required whatever else is presented. Returns the strongest method that passed."""
+    listener = route["listener"]
+    require_hmac = listener.require_hmac if listener is not None else True
+    signatures = _signatures(meta)
+    hmac_ok = False
+    if signatures:
+        keys = route["keys"]
+        if not keys:
+            raise EventRejected(
+                "No active Connect HMAC key is stored for this integration.", status=401
+            )
+        hmac_ok = _hmac_matches(body, signatures, keys)
+        if not hmac_ok:
+            raise EventRejected(
+                "No X-DocuSign-Signature header matches an active HMAC key.", status=401
+            )
+    elif require_hmac:
+        raise EventRejected("An X-DocuSign-Signature header is required.", status=401)
+
+    authorization = meta.get("HTTP_AUTHORIZATION", "")
+    header_method = None
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        scheme = scheme.lower()
+        credentials = credentials.strip()
+        if scheme == "bearer" and credentials:
+            if listener is None or not listener_bearer_verify(listener=listener, token=credentials):
+                raise EventRejected("The Bearer token is not valid.", status=401)
+            header_method = ConnectEvent.AuthMethod.BEARER
+        elif scheme == "basic" and credentials:
+            username, password = _basic_credentials(credentials)
+            if listener is None or not listener_basic_verify(
+                listener=listener, username=username, password=password
+            ):
+                raise EventRejected("The Basic credentials are not valid.", status=401)
+            header_method = ConnectEvent.AuthMethod.BASIC
+        else:
+            raise EventRejected("The Authorization header is not Bearer or Basic.", status=401)
+    if hmac_ok:
+        return ConnectEvent.AuthMethod.HMAC
+    if header_method is None:
+        raise EventRejected("The message carries no credentials.", status=401)
+    return header_method
+
+
+def _signatures(meta: Mapping[str, str]) -> list[bytes]:
+    found = []
+    for name, value in meta.items():
+        if name.startswith("HTTP_X_DOCUSIGN_SIGNATURE_") and _SIGNATURE_META.match(name):
+            found.append(value.strip().encode("ascii", "replace"))
+            if len(found) >= MAX_SIGNATURE_HEADERS:
+                break
+    return found
+
+
+def _hmac_matches(body: bytes, signatures: list[bytes], keys: list[bytes]) -> bool:
+    """base64(HMAC-SHA256(key, raw body)) (API.md 3.1), compared in constant time."""
+    expected = [base64.b64encode(hmac.digest(key, body, hashlib.sha256)) for key in keys]
+    matched = False
+    for signature in signatures:
+        for digest in expected:
+            # No early exit: every pair is compared.
+            matched |= hmac.compare_digest(signature, digest)
+    return matched
+
+
+def _basic_credentials(encoded: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise EventRejected("The Basic credentials are not valid.", status=401) from None
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        raise EventRejected("The Basic credentials are not valid.", status=401)
+    return username, password

@@ -1,0 +1,43 @@
+"""Celery tasks of the events app: each takes ids, calls one service, and is safe to run twice."""
+
+from celery import shared_task
+
+from docusign_api import DocuSignRateLimited, DocuSignUnavailable
+from events.services import health
+
+
+@shared_task(name="events.tasks.connect_event_process", ignore_result=True)
+def connect_event_process(event_id: int) -> bool:
+    """Count one stored event into its tenant's delivery health (enqueued after commit)."""
+    return health.connect_event_process(event_id=event_id)
+
+
+@shared_task(name="events.tasks.connect_events_sweep", ignore_result=True)
+def connect_events_sweep() -> int:
+    """Beat: enqueue processing for events whose task was lost (the broker was down at commit)."""
+    event_ids = health.connect_events_unprocessed()
+    for event_id in event_ids:
+        connect_event_process.delay(event_id)
+    return len(event_ids)
+
+
+@shared_task(name="events.tasks.connect_failures_check_due", ignore_result=True)
+def connect_failures_check_due() -> int:
+    """Beat: one `/connect/failures` check per linked tenant."""
+    tenant_ids = health.tenants_due_for_failures_check()
+    for tenant_id in tenant_ids:
+        connect_failures_check.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(
+    name="events.tasks.connect_failures_check",
+    ignore_result=True,
+    autoretry_for=(DocuSignUnavailable, DocuSignRateLimited),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def connect_failures_check(tenant_id: int) -> int | None:
+    return health.tenant_connect_failures_refresh(tenant_id=tenant_id)

@@ -1,0 +1,350 @@
+"""The Connect listener (public, JSON), its OAuth token endpoint, the event browser, the partner's
+listener credentials page, and the tenant's "send test event" action."""
+
+import base64
+import binascii
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import DatabaseError
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import TemplateView
+
+from accounts.roles import Perm
+from events.errors import EventRejected, EventsError
+from events.selectors import (
+    connect_event_detail,
+    connect_event_list,
+    connect_event_names,
+    events_tenant_panel,
+    integration_listener_page,
+)
+from events.services.health import TEST_EVENTS, tenant_test_event_send
+from events.services.listener import (
+    hmac_key_add,
+    hmac_key_deactivate,
+    listener_settings_update,
+    listener_signing_secret_rotate,
+    listener_token_issue,
+)
+from events.services.receiver import connect_event_receive
+from portal.forms.events import (
+    EventFilterForm,
+    HmacKeyAddForm,
+    HmacKeyDeactivateForm,
+    ListenerSettingsForm,
+    TestEventForm,
+)
+from portal.views.mixins import StaffRequiredMixin
+from tenants.models import Integration, Tenant
+
+logger = logging.getLogger(__name__)
+
+
+def _json_error(message: str, status: int, **headers) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+class _JsonPostOnlyView(View):
+    """POST only; anything else answers 405 in JSON."""
+
+    http_method_names = ["post", "options"]
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        return _json_error("Only POST is accepted here.", 405, Allow="POST")
+
+
+def _body_read(request, limit: int) -> bytes:
+    """The raw body, refusing a declared or actual length over `limit` without buffering more."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise EventRejected("The Content-Length header is malformed.", status=400) from None
+    if declared > limit:
+        raise EventRejected("The message is larger than this listener accepts.", status=413)
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise EventRejected("The message is larger than this listener accepts.", status=413)
+    return body
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ConnectHookView(_JsonPostOnlyView):
+    """DocuSign Connect posts here (JSON SIM). 200 only once the event row is committed."""
+
+    def post(self, request):
+        try:
+            body = _body_read(request, settings.CONNECT_EVENT_MAX_BYTES)
+            received = connect_event_receive(body=body, meta=request.META)
+        except EventRejected as exc:
+            logger.info("Connect event rejected (%s): %s", exc.status, exc.message)
+            return _json_error(exc.message, exc.status)
+        except DatabaseError:
+            logger.exception("Connect event not stored: database unavailable")
+            # DocuSign retries anything but 2xx, so nothing is lost while the database is down.
+            return _json_error(
+                "The event could not be stored; retry later.", 503, **{"Retry-After": "60"}
+            )
+        return JsonResponse(
+            {"status": "duplicate" if received.duplicate else "stored", "id": received.event_id}
+        )
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ConnectOAuthTokenView(_JsonPostOnlyView):
+    """client_credentials for OAuth for Connect: DocuSign authenticates with the client id and
+    secret stored on the integration's listener page (Basic header or form body, RFC 6749 2.3)."""
+
+    def post(self, request):
+        if request.POST.get("grant_type") != "client_credentials":
+            return _json_error("unsupported_grant_type", 400)
+        client_id, client_secret = _client_credentials(request)
+        try:
+            token = listener_token_issue(client_id=client_id, client_secret=client_secret)
+        except EventsError:
+            return _json_error("invalid_client", 401, **{"WWW-Authenticate": "Basic"})
+        except DatabaseError:
+            return _json_error("temporarily_unavailable", 503)
+        response = JsonResponse(
+            {
+                "access_token": token.access_token,
+                "token_type": "Bearer",
+                "expires_in": token.expires_in,
+            }
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _client_credentials(request) -> tuple[str, str]:
+    scheme, _, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "basic" and encoded:
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return "", ""
+        client_id, _, client_secret = decoded.partition(":")
+        return client_id, client_secret
+    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
+
+
+# --- the event browser ------------------------------------------------------------------------
+
+
+class EventListView(StaffRequiredMixin, TemplateView):
+    template_name = "events/event_list.html"
+    permission = Perm.VIEW
+
+    def get_context_data(self, **kwargs):
+        form = EventFilterForm(self.request.GET or None)
+        filters = {}
+        if form.is_valid():
+            data = form.cleaned_data
+            filters = {
+                "tenant_id": data["tenant"].pk if data["tenant"] else None,
+                "event": data["event"],
+                "envelope_id": data["envelope"],
+            }
+        page = Paginator(connect_event_list(**filters), 50).get_page(self.request.GET.get("page"))
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(
+            form=form,
+            page=page,
+            event_names=connect_event_names(),
+            query=query.urlencode(),
+            **kwargs,
+        )
+
+
+class EventDetailView(StaffRequiredMixin, TemplateView):
+    template_name = "events/event_detail.html"
+    permission = Perm.VIEW
+
+    def get_context_data(self, **kwargs):
+        detail = connect_event_detail(event_id=self.kwargs["event_id"])
+        if detail is None:
+            raise Http404("No such event.")
+        return super().get_context_data(**detail, **kwargs)
+
+
+# --- the integration's listener credentials --------------------------------------------------
+
+
+class IntegrationHmacKeysView(StaffRequiredMixin, View):
+    template_name = "events/integration_hmac_keys.html"
+    permission = Perm.MANAGE_INTEGRATIONS
+    action_permission = Perm.MANAGE_INTEGRATIONS
+
+    def dispatch(self, request, *args, **kwargs):
+        self.integration = get_object_or_404(Integration, pk=kwargs["integration_id"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def _render(self, request, *, status=200, **forms):
+        page = integration_listener_page(integration=self.integration)
+        forms.setdefault("add_form", HmacKeyAddForm())
+        forms.setdefault(
+            "settings_form",
+            ListenerSettingsForm(
+                initial={
+                    "require_hmac": page["require_hmac"],
+                    "basic_username": page["basic_username"],
+                    "oauth_enabled": page["oauth_enabled"],
+                    "oauth_client_id": page["oauth_client_id"],
+                    "oauth_token_ttl_s": page["oauth_token_ttl_s"],
+                }
+            ),
+        )
+        return render(request, self.template_name, {**page, **forms}, status=status)
+
+    def get(self, request, integration_id):
+        return self._render(request)
+
+    def post(self, request, integration_id):
+        action = request.POST.get("action")
+        handlers = {
+            "add_key": self._add_key,
+            "deactivate_key": self._deactivate_key,
+            "settings": self._settings,
+            "rotate_signing_secret": self._rotate,
+        }
+        handler = handlers.get(action)
+        if handler is None:
+            messages.error(request, "Unknown action.")
+            return redirect("integration-hmac-keys", integration_id=self.integration.pk)
+        return handler(request)
+
+    def _done(self, request, text: str):
+        messages.success(request, text)
+        return redirect("integration-hmac-keys", integration_id=self.integration.pk)
+
+    def _add_key(self, request):
+        form = HmacKeyAddForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, status=400, add_form=form)
+        try:
+            key = hmac_key_add(
+                integration=self.integration,
+                actor=request.user,
+                request=request,
+                label=form.cleaned_data["label"],
+                secret=form.cleaned_data["secret"],
+            )
+        except EventsError as exc:
+            form.add_error("secret", str(exc))
+            return self._render(request, status=400, add_form=form)
+        return self._done(request, f"Key '{key.label}' stored; it verifies events from now on.")
+
+    def _deactivate_key(self, request):
+        form = HmacKeyDeactivateForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose a key to deactivate.")
+            return redirect("integration-hmac-keys", integration_id=self.integration.pk)
+        try:
+            key = hmac_key_deactivate(
+                integration=self.integration,
+                key_id=form.cleaned_data["key_id"],
+                actor=request.user,
+                request=request,
+            )
+        except EventsError as exc:
+            messages.error(request, str(exc))
+            return redirect("integration-hmac-keys", integration_id=self.integration.pk)
+        return self._done(
+            request, f"Key '{key.label}' deactivated: events signed only with it are now refused."
+        )
+
+    def _settings(self, request):
+        form = ListenerSettingsForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, status=400, settings_form=form)
+        try:
+            listener_settings_update(
+                integration=self.integration,
+                actor=request.user,
+                request=request,
+                **form.cleaned_data,
+            )
+        except EventsError as exc:
+            form.add_error(None, str(exc))
+            return self._render(request, status=400, settings_form=form)
+        return self._done(request, "Listener settings saved.")
+
+    def _rotate(self, request):
+        listener_signing_secret_rotate(
+            integration=self.integration, actor=request.user, request=request
+        )
+        return self._done(
+            request,
+            "Token-signing secret rotated: DocuSign fetches a new token on its next delivery.",
+        )
+
+
+# --- the tenant panel actions -----------------------------------------------------------------
+
+
+class _TenantPanelMixin(StaffRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        self.tenant = get_object_or_404(
+            Tenant.objects.select_related("integration"), pk=kwargs["tenant_id"]
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def panel_response(self, request):
+        data = events_tenant_panel(tenant=self.tenant)
+        return render(
+            request, "events/_tenant_panel.html", {**data, "panel": data, "tenant": self.tenant}
+        )
+
+
+class TenantEventPanelView(_TenantPanelMixin, View):
+    """The panel alone, for htmx polling while a test event is on its way."""
+
+    permission = Perm.VIEW
+
+    def get(self, request, tenant_id):
+        return self.panel_response(request)
+
+
+class TenantSendTestEventView(_TenantPanelMixin, View):
+    permission = Perm.OPERATE
+    action_permission = Perm.OPERATE
+    http_method_names = ["post"]
+
+    def post(self, request, tenant_id):
+        # The tenant page's plain "Send a test event" button posts no event: use the default.
+        form = TestEventForm({"event": request.POST.get("event") or TEST_EVENTS[0]})
+        if not form.is_valid():
+            messages.error(request, "Choose one of the offered events.")
+        else:
+            try:
+                health = tenant_test_event_send(
+                    tenant=self.tenant,
+                    actor=request.user,
+                    event=form.cleaned_data["event"],
+                    request=request,
+                )
+            except EventsError as exc:
+                messages.error(request, str(exc))
+            else:
+                if health.test_error:
+                    messages.error(request, health.test_error)
+                else:
+                    messages.success(
+                        request,
+                        f"Test event {health.test_event} requested for "
+                        f"envelope {health.test_envelope_id}.",
+                    )
+        if request.htmx:
+            return self.panel_response(request)
+        return redirect(reverse("tenant-detail", kwargs={"tenant_id": self.tenant.pk}))
