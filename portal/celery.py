@@ -53,4 +53,11 @@ app.conf.beat_schedule = {
         "schedule": 6 * 3600.0,
         "options": {"queue": "default", "expires": 3600},
     },
+    # Connect sync (connect.tasks): every minute, enqueue one reconcile per tenant whose last sync
+    # is older than CONNECT_SYNC_INTERVAL_S; tenants already queued are not enqueued again.
+    "connect-sync-due": {
+        "task": "connect.tasks.connect_sync_due",
+        "schedule": 60.0,
+        "options": {"queue": "sync", "expires": 55},
+    },
 }

@@ -1,0 +1,86 @@
+"""Background token upkeep. Tasks take tenant ids only (never a token) and return nothing: the
+services write every outcome to the database and the audit log.
+
+Beat runs the two `*_due` tasks (portal/celery.py); each selects what is due and fans out one
+small task per tenant, routed to the `refresh` queue (CELERY_TASK_ROUTES).
+"""
+
+import logging
+
+from celery import shared_task
+
+from tenants.selectors.tokens import token_lapse_due_tenant_ids, token_refresh_due_tenant_ids
+from tenants.services import tokens as token_services
+
+logger = logging.getLogger(__name__)
+
+REFRESH_MAX_RETRIES = 6
+
+
+# Publishing one message costs a broker round trip; past this many tenants the fan-out itself is
+# spread over the workers in chunks, so 5,000 due tenants are enqueued in parallel, not one by one.
+FAN_OUT_CHUNK = 100
+
+
+@shared_task(name="tenants.tasks.token_refresh_due", ignore_result=True)
+def token_refresh_due() -> int:
+    """Enqueue one refresh per tenant whose access token expires soon or whose refresh token has
+    been idle for days. A tenant enqueued twice is harmless: the second run finds it fresh."""
+    tenant_ids = token_refresh_due_tenant_ids()
+    if len(tenant_ids) <= FAN_OUT_CHUNK:
+        _refresh_enqueue(tenant_ids)
+    else:
+        for start in range(0, len(tenant_ids), FAN_OUT_CHUNK):
+            token_refresh_fan_out.delay(tenant_ids[start : start + FAN_OUT_CHUNK])
+    if tenant_ids:
+        logger.info("token refresh: %d tenants due", len(tenant_ids))
+    return len(tenant_ids)
+
+
+@shared_task(name="tenants.tasks.token_refresh_fan_out", ignore_result=True)
+def token_refresh_fan_out(tenant_ids: list[int]) -> None:
+    _refresh_enqueue(tenant_ids)
+
+
+def _refresh_enqueue(tenant_ids: list[int]) -> None:
+    with token_refresh.app.producer_or_acquire() as producer:
+        for tenant_id in tenant_ids:
+            # Expires before the next-but-one beat run: a backlog never piles refreshes up.
+            token_refresh.apply_async((tenant_id,), expires=600, producer=producer)
+
+
+@shared_task(
+    bind=True,
+    name="tenants.tasks.token_refresh",
+    ignore_result=True,
+    autoretry_for=(token_services.TokenTemporarilyUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=REFRESH_MAX_RETRIES,
+)
+def token_refresh(self, tenant_id: int) -> None:
+    """Refresh one tenant if still due. Transient failures retry with backoff; a terminal one has
+    already flagged the tenant (needs re-consent) and is not retried."""
+    try:
+        token_services.token_refresh(tenant_id=tenant_id)
+    except token_services.TokenTemporarilyUnavailable:
+        if self.request.retries >= self.max_retries:
+            token_services.token_refresh_gave_up(tenant_id=tenant_id)
+        raise
+    except token_services.TokenUnavailable as exc:
+        # Not retryable (needs re-consent, not consented, configuration): recorded by the service.
+        logger.info("token refresh for tenant %s skipped: %s", tenant_id, exc.code)
+
+
+@shared_task(name="tenants.tasks.token_lapse_reminders_due", ignore_result=True)
+def token_lapse_reminders_due() -> int:
+    tenant_ids = token_lapse_due_tenant_ids()
+    for tenant_id in tenant_ids:
+        token_lapse_remind.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(name="tenants.tasks.token_lapse_remind", ignore_result=True)
+def token_lapse_remind(tenant_id: int) -> None:
+    token_services.token_lapse_remind(tenant_id=tenant_id)

@@ -1,0 +1,213 @@
+"""Refresh exactly once across threads and processes, and survive a worker killed mid-refresh.
+
+These tests commit their data (transaction=True) so that other processes, started with the same
+settings and DATABASE_URL pointing at the test database, see it. They pass on PostgreSQL (real row
+locks) and on SQLite (the settings open transactions as BEGIN IMMEDIATE, which serialises them).
+"""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tenants.docusign import docusign_client_for
+from tenants.models import TenantToken
+from tenants.services.tokens import token_get_valid
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REFRESH = "POST /oauth/token refresh_token"
+
+# Run in another interpreter: N threads each ask for the tenant's token at `start_at` (a wall
+# clock instant shared with the test, so every caller in every process races at once). Prints
+# SHA-256 digests, never the tokens.
+CALLERS = """
+import hashlib, json, sys, threading, time
+import django
+django.setup()
+from django.db import connection
+from tenants.services.tokens import token_get_valid
+
+tenant_id, count, start_at = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+digests, errors = [], []
+
+def call():
+    try:
+        while time.time() < start_at:
+            time.sleep(0.001)
+        token = token_get_valid(tenant_id=tenant_id)
+        digests.append(hashlib.sha256(token.token.encode()).hexdigest())
+    except Exception as exc:
+        errors.append(repr(exc))
+    finally:
+        connection.close()
+
+threads = [threading.Thread(target=call) for _ in range(count)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps({"digests": digests, "errors": errors}))
+"""
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def python(code: str, *args) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": database_url(),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def expire_in_portal(tenant) -> None:
+    TenantToken.objects.filter(tenant=tenant).update(
+        access_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_fifty_callers_in_three_processes_cause_exactly_one_refresh(consented_tenant, emulator):
+    tenant = consented_tenant()
+    expire_in_portal(tenant)
+    emulator.expire_tokens(access_token=tenant.token.access_token)
+    # Strict rotation: a second refresh with the same refresh token would be treated as theft and
+    # kill the grant, so any race shows up as a failure. The latency keeps the first refresh in
+    # flight while every other caller arrives.
+    emulator.config(refresh_rotation="strict", latency_ms=300)
+    emulator.reset_calls()
+    start_at = time.time() + 6  # time for the other interpreters to start Django
+
+    workers = [python(CALLERS, tenant.pk, 15, start_at) for _ in range(2)]
+    digests, errors = [], []
+
+    def call():
+        try:
+            while time.time() < start_at:
+                time.sleep(0.001)
+            digests.append(digest(token_get_valid(tenant_id=tenant.pk).token))
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for worker in workers:
+        out, err = worker.communicate(timeout=60)
+        assert worker.returncode == 0, err
+        result = json.loads(out.strip().splitlines()[-1])
+        digests += result["digests"]
+        errors += result["errors"]
+
+    emulator.config(latency_ms=0)
+    row = TenantToken.objects.get(tenant=tenant)
+    assert errors == []
+    assert len(digests) == 50
+    assert set(digests) == {digest(row.access_token)}
+    assert emulator.calls().get(REFRESH, 0) == 1
+    assert row.generation == 1
+    assert docusign_client_for(tenant.integration).oauth.userinfo(row.access_token).sub
+
+
+# A process that takes the lock and then waits on DocuSign for a refresh.
+ONE_REFRESH = """
+import sys
+import django
+django.setup()
+from tenants.services.tokens import token_get_valid
+token_get_valid(tenant_id=int(sys.argv[1]))
+print("refreshed")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_refresh_leaves_the_tenant_usable_and_the_lock_free(
+    consented_tenant, emulator
+):
+    tenant = consented_tenant()
+    expire_in_portal(tenant)
+    before = TenantToken.objects.get(tenant=tenant)
+    # Lenient rotation (the emulator's default), on purpose: the killed worker's refresh reaches
+    # DocuSign, which rotates the refresh token, but the answer dies with the process. Under
+    # strict rotation that old refresh token is then dead and no client can recover the tenant
+    # (only a re-consent can): the new token existed only in the killed process's memory. What
+    # the portal controls, and what this test proves, is that nothing stays locked or half
+    # written and the next refresh goes through.
+    latency_s = 2.0
+    emulator.config(latency_ms=int(latency_s * 1000))
+    emulator.reset_calls()
+
+    worker = python(ONE_REFRESH, tenant.pk)
+    deadline = time.monotonic() + 30
+    while emulator.calls().get(REFRESH, 0) < 1:
+        assert worker.poll() is None, worker.communicate()
+        assert time.monotonic() < deadline, "the worker never reached DocuSign"
+        time.sleep(0.02)
+    # The worker holds the row lock and waits for DocuSign's answer: kill it there.
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    assert worker.returncode == -signal.SIGKILL
+
+    lock_free_after = _seconds_until_lock_is_free(tenant.pk)
+    assert lock_free_after < 5
+    time.sleep(latency_s)  # let the emulator finish the orphaned refresh (rotation happened)
+    emulator.config(latency_ms=0)
+
+    token = token_get_valid(tenant_id=tenant.pk)
+
+    row = TenantToken.objects.get(tenant=tenant)
+    assert emulator.calls().get(REFRESH, 0) == 2
+    assert row.generation == before.generation + 1  # the killed worker wrote nothing
+    assert token.token == row.access_token != before.access_token
+    assert row.refresh_token != before.refresh_token
+    assert docusign_client_for(tenant.integration).oauth.userinfo(token.token).sub
+
+
+def _seconds_until_lock_is_free(tenant_id: int) -> float:
+    """Take the token row lock without waiting, retrying until the database has noticed the dead
+    connection (PostgreSQL aborts its transaction; SQLite's file lock died with the process)."""
+    started = time.monotonic()
+    while True:
+        try:
+            with transaction.atomic():
+                TenantToken.objects.select_for_update(nowait=True).get(tenant_id=tenant_id)
+            return time.monotonic() - started
+        except Exception:
+            if time.monotonic() - started > 10:
+                raise
+            time.sleep(0.05)
