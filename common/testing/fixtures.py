@@ -5,6 +5,12 @@ import pytest
 from accounts.roles import Role
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Production hashing is deliberately slow; tests create many users and sign them in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_staff(db):
     from accounts.tests.factories import UserFactory

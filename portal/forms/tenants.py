@@ -1,0 +1,81 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from tenants.models import Integration, Tenant
+from tenants.services.tenants import IMPORT_MAX_BYTES, NOTES_MAX_LENGTH
+
+
+class TenantForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = ["name", "slug", "admin_email", "integration", "grant_mode", "notes"]
+        help_texts = {
+            "slug": "Lower-case letters, digits and hyphens; unique. Used in URLs and exports.",
+            "grant_mode": "Authorization Code Grant keeps access with refresh tokens; JWT "
+            "impersonation needs an RSA key on the integration.",
+        }
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["integration"].queryset = Integration.objects.filter(is_active=True)
+        self.fields["integration"].empty_label = None
+        self.fields["notes"].max_length = NOTES_MAX_LENGTH
+
+    def clean(self):
+        cleaned = super().clean()
+        integration = cleaned.get("integration")
+        if (
+            cleaned.get("grant_mode") == Tenant.GrantMode.JWT
+            and integration
+            and not integration.has_rsa_private_key
+        ):
+            self.add_error("grant_mode", "JWT needs an RSA private key on this integration.")
+        return cleaned
+
+
+class TenantImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: name, slug, admin_email, and optionally grant_mode (acg or jwt), "
+        "integration (a name; default below), notes. All rows are imported, or none.",
+    )
+    integration = forms.ModelChoiceField(
+        queryset=Integration.objects.filter(is_active=True),
+        empty_label=None,
+        label="Default integration",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError(f"The file is larger than {IMPORT_MAX_BYTES // 1024} KB.")
+        return upload
+
+
+class TenantOffboardForm(forms.Form):
+    confirm_slug = forms.CharField(
+        label="Type the tenant's slug to confirm",
+        max_length=63,
+    )
+    force = forms.BooleanField(
+        required=False,
+        label="Forget the tokens even if removing our Connect configurations from the account "
+        "fails",
+    )
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+
+    def clean_confirm_slug(self):
+        value = self.cleaned_data["confirm_slug"].strip()
+        if value != self.tenant.slug:
+            raise ValidationError("This does not match the tenant's slug.")
+        return value
+
+
+class InviteSendForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[("consent", "Consent"), ("reconsent", "Re-consent")], required=False
+    )

@@ -1,0 +1,227 @@
+"""Staff pages to register, edit, invite, import, export, archive and offboard tenants."""
+
+from django.contrib import messages
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.views import View
+from django.views.generic import TemplateView
+
+from accounts.roles import Perm
+from common.csvexport import csv_rows
+from common.services import audit_record
+from portal.forms.tenants import TenantForm, TenantImportForm, TenantOffboardForm
+from portal.views.mixins import StaffRequiredMixin
+from tenants.models import Invite, Tenant
+from tenants.selectors.tenants import (
+    EXPORT_HEADER,
+    tenant_consent_panel,
+    tenant_export_rows,
+    tenant_status_history,
+)
+from tenants.services.invites import invite_send
+from tenants.services.tenants import (
+    OffboardIncomplete,
+    TenantRuleError,
+    tenant_archive,
+    tenant_create,
+    tenant_import_csv,
+    tenant_offboard,
+    tenant_update,
+)
+
+
+def tenant_home_url(tenant: Tenant) -> str:
+    """The fleet's tenant page when it exists, else the edit page (which shows consent too)."""
+    try:
+        return reverse("tenant-detail", kwargs={"tenant_id": tenant.pk})
+    except NoReverseMatch:
+        return reverse("tenant-edit", kwargs={"tenant_id": tenant.pk})
+
+
+def _back(request, tenant: Tenant) -> str:
+    target = request.POST.get("next", "")
+    # Only our own paths: never an open redirect.
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return tenant_home_url(tenant)
+
+
+class TenantMixin(StaffRequiredMixin):
+    """Loads the tenant once per request (STYLE 14)."""
+
+    @cached_property
+    def tenant(self) -> Tenant:
+        return get_object_or_404(
+            Tenant.objects.select_related("integration"), pk=self.kwargs["tenant_id"]
+        )
+
+
+class TenantCreateView(StaffRequiredMixin, TemplateView):
+    template_name = "tenants/tenant_form.html"
+    permission = Perm.MANAGE_TENANTS
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", TenantForm())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request):
+        form = TenantForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        tenant = tenant_create(actor=request.user, request=request, **form.cleaned_data)
+        messages.success(request, f"Tenant “{tenant.name}” was registered. Send the invite next.")
+        return redirect(tenant_home_url(tenant))
+
+
+class TenantEditView(TenantMixin, TemplateView):
+    template_name = "tenants/tenant_form.html"
+    permission = Perm.VIEW
+    action_permission = Perm.MANAGE_TENANTS
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", TenantForm(instance=self.tenant))
+        return super().get_context_data(
+            tenant=self.tenant,
+            panel=tenant_consent_panel(tenant=self.tenant, viewer=self.request.user),
+            history=tenant_status_history(tenant=self.tenant),
+            can_edit=self.request.user.can(Perm.MANAGE_TENANTS),
+            **kwargs,
+        )
+
+    def post(self, request, tenant_id):
+        # A copy: a rejected form must not leave the cached tenant half-edited.
+        form = TenantForm(request.POST, instance=Tenant.objects.get(pk=self.tenant.pk))
+        if form.is_valid():
+            try:
+                tenant_update(
+                    tenant=self.tenant, actor=request.user, request=request, **form.cleaned_data
+                )
+            except TenantRuleError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Tenant “{form.cleaned_data['name']}” was saved.")
+                return redirect("tenant-edit", tenant_id=self.tenant.pk)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class TenantArchiveView(TenantMixin, View):
+    permission = Perm.MANAGE_TENANTS
+
+    def post(self, request, tenant_id):
+        try:
+            tenant_archive(tenant=self.tenant, actor=request.user, request=request)
+        except TenantRuleError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Tenant “{self.tenant.name}” was archived.")
+        return redirect(_back(request, self.tenant))
+
+
+class TenantInviteView(TenantMixin, View):
+    permission = Perm.OPERATE
+
+    def post(self, request, tenant_id):
+        kind = request.POST.get("kind") or Invite.Kind.CONSENT
+        if kind not in Invite.Kind.values:
+            kind = Invite.Kind.CONSENT
+        try:
+            sent = invite_send(tenant=self.tenant, kind=kind, actor=request.user, request=request)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            if sent.emailed:
+                messages.success(
+                    request,
+                    f"A new invite was emailed to {self.tenant.admin_email}; older links no "
+                    "longer work.",
+                )
+            else:
+                messages.warning(
+                    request,
+                    "The invite was created but the email could not be sent; copy the link "
+                    "from the tenant page instead.",
+                )
+        return redirect(_back(request, self.tenant))
+
+
+class TenantOffboardView(TenantMixin, TemplateView):
+    template_name = "tenants/tenant_offboard.html"
+    permission = Perm.MANAGE_TENANTS
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", TenantOffboardForm(tenant=self.tenant))
+        return super().get_context_data(
+            tenant=self.tenant,
+            panel=tenant_consent_panel(tenant=self.tenant, viewer=self.request.user),
+            **kwargs,
+        )
+
+    def post(self, request, tenant_id):
+        form = TenantOffboardForm(request.POST, tenant=self.tenant)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        try:
+            problems = tenant_offboard(
+                tenant=self.tenant,
+                actor=request.user,
+                request=request,
+                force=form.cleaned_data["force"],
+            )
+        except OffboardIncomplete as exc:
+            form.add_error(
+                None,
+                "Removing our configuration from the client's DocuSign account failed, so the "
+                f"tokens were kept to let you retry: {exc}",
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=409)
+        if problems:
+            messages.warning(
+                request, "Offboarded, but cleanup at DocuSign failed: " + "; ".join(problems)
+            )
+        else:
+            messages.success(request, f"Tenant “{self.tenant.name}” was offboarded.")
+        return redirect(tenant_home_url(self.tenant))
+
+
+class TenantImportView(StaffRequiredMixin, TemplateView):
+    template_name = "tenants/tenant_import.html"
+    permission = Perm.MANAGE_TENANTS
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", TenantImportForm())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request):
+        form = TenantImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        outcome = tenant_import_csv(
+            data=form.cleaned_data["file"].read(),
+            default_integration=form.cleaned_data["integration"],
+            actor=request.user,
+            request=request,
+        )
+        if not outcome.ok:
+            return self.render_to_response(
+                self.get_context_data(form=form, row_errors=outcome.errors), status=400
+            )
+        messages.success(request, f"Imported {len(outcome.created)} tenants.")
+        return redirect("tenant-import")
+
+
+class TenantExportView(StaffRequiredMixin, View):
+    permission = Perm.VIEW
+
+    def get(self, request):
+        audit_record(
+            action="tenant.export", actor=request.user, message="Tenant CSV export", request=request
+        )
+        response = StreamingHttpResponse(
+            csv_rows(EXPORT_HEADER, tenant_export_rows()), content_type="text/csv; charset=utf-8"
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="tenants-{stamp}.csv"'
+        return response

@@ -1,0 +1,38 @@
+"""The single place the portal builds DocuSign clients.
+
+One `DocuSignClient` per auth host per process: the client and its `requests.Session` are
+thread-safe and keep connections alive, so every request, task and thread shares it.
+"""
+
+import threading
+
+import requests
+from django.conf import settings
+
+from docusign_api import DocuSignClient
+from tenants.models import Integration
+
+_clients: dict[tuple, DocuSignClient] = {}
+_lock = threading.Lock()
+
+
+def docusign_client_for(integration: Integration) -> DocuSignClient:
+    """The shared client for the integration's account server (timeouts and CA bundle from
+    settings, read at call time so a test's override applies)."""
+    timeout = (settings.DOCUSIGN_CONNECT_TIMEOUT_S, settings.DOCUSIGN_READ_TIMEOUT_S)
+    ca_bundle = settings.DOCUSIGN_CA_BUNDLE
+    key = (integration.auth_base_url.rstrip("/"), timeout, ca_bundle)
+    client = _clients.get(key)
+    if client is not None:
+        return client
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = DocuSignClient(
+                auth_base_url=key[0],
+                session=requests.Session(),
+                timeout=timeout,
+                ca_bundle=ca_bundle,
+            )
+            _clients[key] = client
+    return client

@@ -1,0 +1,357 @@
+"""Writes to tenants: register, edit, archive, import from CSV, offboard."""
+
+import csv
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from common.models import AuditEvent
+from common.services import audit_record
+from tenants.models import ConsentAttempt, Integration, Invite, Tenant, TenantAccount, TenantToken
+from tenants.services.status import tenant_status_set
+
+logger = logging.getLogger(__name__)
+
+# Steps run (in order) before an offboarded tenant's tokens are forgotten, each with the tenant
+# id. Apps that leave things in a client's DocuSign account register here from their
+# AppConfig.ready() (the connect app adds `connect_offboard`), because tenants never imports them.
+OFFBOARD_STEPS: list[Callable[[int], None]] = []
+
+EDITABLE_FIELDS = ("name", "slug", "admin_email", "integration", "grant_mode", "notes")
+IMPORT_MAX_BYTES = 1024 * 1024
+IMPORT_MAX_ROWS = 5000
+IMPORT_COLUMNS = ("name", "slug", "admin_email", "grant_mode", "integration", "notes")
+IMPORT_REQUIRED_COLUMNS = ("name", "slug", "admin_email")
+NOTES_MAX_LENGTH = 5000
+
+
+class TenantRuleError(ValueError):
+    """A change the tenant's state does not allow; the message says what to do instead."""
+
+
+def _snapshot(tenant: Tenant) -> dict:
+    return {
+        "name": tenant.name,
+        "slug": tenant.slug,
+        "admin_email": tenant.admin_email,
+        "integration": tenant.integration.name if tenant.integration_id else "",
+        "grant_mode": tenant.grant_mode,
+        "notes_length": len(tenant.notes),
+    }
+
+
+def _check_grant_mode(*, grant_mode: str, integration: Integration) -> None:
+    if grant_mode == Tenant.GrantMode.JWT and not integration.has_rsa_private_key:
+        raise ValidationError(
+            {"grant_mode": "JWT needs an RSA private key on the integration; add or generate one."}
+        )
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    name: str,
+    slug: str,
+    admin_email: str,
+    integration: Integration,
+    grant_mode: str = Tenant.GrantMode.AUTHORIZATION_CODE,
+    notes: str = "",
+    actor=None,
+    request=None,
+) -> Tenant:
+    _check_grant_mode(grant_mode=grant_mode, integration=integration)
+    tenant = Tenant(
+        name=name,
+        slug=slug,
+        admin_email=admin_email,
+        integration=integration,
+        grant_mode=grant_mode,
+        notes=notes,
+    )
+    tenant.full_clean()
+    tenant.save()
+    audit_record(
+        action="tenant.create", actor=actor, target=tenant, after=_snapshot(tenant), request=request
+    )
+    return tenant
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, actor=None, request=None, **fields) -> Tenant:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
+    tenant = Tenant.objects.select_for_update().select_related("integration").get(pk=tenant.pk)
+    before = _snapshot(tenant)
+    has_account = TenantAccount.objects.filter(tenant=tenant).exists()
+    if (
+        has_account
+        and "integration" in fields
+        and fields["integration"].pk != tenant.integration_id
+    ):
+        raise TenantRuleError(
+            "The tenant is linked to an account in its current environment; offboard it before "
+            "moving it to another integration."
+        )
+    for name, value in fields.items():
+        setattr(tenant, name, value)
+    _check_grant_mode(grant_mode=tenant.grant_mode, integration=tenant.integration)
+    tenant.full_clean()
+    tenant.save()
+    after = _snapshot(tenant)
+    if after != before:
+        changed = ", ".join(k for k in after if after[k] != before[k])
+        audit_record(
+            action="tenant.update",
+            actor=actor,
+            target=tenant,
+            before=before,
+            after=after,
+            message=f"Changed {changed}",
+            request=request,
+        )
+    return tenant
+
+
+@transaction.atomic
+def tenant_archive(*, tenant: Tenant, actor=None, request=None) -> Tenant:
+    """Hide a tenant that was never linked (or was offboarded); its invite links stop working."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if tenant.is_archived:
+        return tenant
+    if TenantAccount.objects.filter(tenant=tenant).exists():
+        raise TenantRuleError(
+            "This tenant still holds access to a DocuSign account: offboard it first."
+        )
+    now = timezone.now()
+    tenant.archived_at = now
+    tenant.save(update_fields=["archived_at", "updated_at"])
+    Invite.objects.filter(
+        tenant=tenant, superseded_at__isnull=True, completed_at__isnull=True
+    ).update(superseded_at=now)
+    audit_record(action="tenant.archive", actor=actor, target=tenant, request=request)
+    return tenant
+
+
+# --- CSV import ----------------------------------------------------------------------------
+
+
+@dataclass
+class ImportOutcome:
+    created: list[Tenant] = field(default_factory=list)
+    # (line number in the file, reason); empty when everything was imported.
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def tenant_import_csv(
+    *, data: bytes, default_integration: Integration, actor=None, request=None
+) -> ImportOutcome:
+    """Import many tenants: every row valid, or nothing imported and each bad row reported."""
+    outcome = ImportOutcome()
+    rows = _csv_rows(data, outcome)
+    candidates: list[Tenant] = []
+    if rows is not None:
+        candidates = _validate_rows(rows, default_integration, outcome)
+    if outcome.errors:
+        audit_record(
+            action="tenant.import",
+            actor=actor,
+            outcome=AuditEvent.Outcome.FAILURE,
+            message=f"Rejected: {len(outcome.errors)} problem(s), nothing imported; first: "
+            f"line {outcome.errors[0][0]}: {outcome.errors[0][1]}",
+            request=request,
+        )
+        return outcome
+    with transaction.atomic():
+        for tenant in candidates:
+            tenant.save()
+        outcome.created = candidates
+        audit_record(
+            action="tenant.import",
+            actor=actor,
+            message=f"Imported {len(candidates)} tenants: "
+            + ", ".join(t.slug for t in candidates[:20])
+            + (" …" if len(candidates) > 20 else ""),
+            request=request,
+        )
+    return outcome
+
+
+def _csv_rows(data: bytes, outcome: ImportOutcome) -> list[tuple[int, dict]] | None:
+    if len(data) > IMPORT_MAX_BYTES:
+        outcome.errors.append((0, f"The file is larger than {IMPORT_MAX_BYTES // 1024} KB."))
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        outcome.errors.append((0, "The file is not UTF-8 text; save it as CSV UTF-8."))
+        return None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in IMPORT_REQUIRED_COLUMNS if c not in header]
+    if missing:
+        outcome.errors.append(
+            (
+                1,
+                f"The header row must name the columns {', '.join(IMPORT_COLUMNS)} "
+                f"(missing: {', '.join(missing)}).",
+            )
+        )
+        return None
+    unknown = [h for h in header if h and h not in IMPORT_COLUMNS]
+    if unknown:
+        outcome.errors.append((1, f"Unknown column(s): {', '.join(unknown)}."))
+        return None
+    reader.fieldnames = header
+    rows = []
+    try:
+        for raw in reader:
+            if len(rows) >= IMPORT_MAX_ROWS:
+                outcome.errors.append((reader.line_num, f"More than {IMPORT_MAX_ROWS} rows."))
+                return None
+            if None in raw:
+                outcome.errors.append((reader.line_num, "This row has more cells than the header."))
+                continue
+            values = {k: (v or "").strip() for k, v in raw.items()}
+            if not any(values.values()):
+                continue
+            rows.append((reader.line_num, values))
+    except csv.Error as exc:
+        outcome.errors.append((reader.line_num, f"The CSV cannot be read: {exc}."))
+        return None
+    if not rows and not outcome.errors:
+        outcome.errors.append((0, "The file has no tenant rows."))
+    return rows
+
+
+def _validate_rows(rows, default_integration: Integration, outcome: ImportOutcome) -> list[Tenant]:
+    integrations = {i.name.lower(): i for i in Integration.objects.all()}
+    seen_slugs: dict[str, int] = {}
+    candidates = []
+    for line, values in rows:
+        problems = []
+        integration = default_integration
+        if values.get("integration"):
+            integration = integrations.get(values["integration"].lower())
+            if integration is None:
+                problems.append(
+                    f"integration: no integration is named '{values['integration'][:60]}'"
+                )
+        grant_mode = (values.get("grant_mode") or Tenant.GrantMode.AUTHORIZATION_CODE).lower()
+        if grant_mode not in Tenant.GrantMode.values:
+            problems.append("grant_mode: use 'acg' or 'jwt'")
+            grant_mode = Tenant.GrantMode.AUTHORIZATION_CODE
+        notes = values.get("notes", "")
+        if len(notes) > NOTES_MAX_LENGTH:
+            problems.append(f"notes: at most {NOTES_MAX_LENGTH} characters")
+        tenant = Tenant(
+            name=values.get("name", ""),
+            slug=values.get("slug", ""),
+            admin_email=values.get("admin_email", ""),
+            grant_mode=grant_mode,
+            notes=notes,
+            integration=integration or default_integration,
+        )
+        try:
+            tenant.full_clean()
+            if integration is not None:
+                _check_grant_mode(grant_mode=grant_mode, integration=integration)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                label = "row" if name == "__all__" else name
+                problems.extend(f"{label}: {m}" for m in messages)
+        slug = tenant.slug.lower()
+        if slug and slug in seen_slugs:
+            problems.append(f"slug: '{tenant.slug[:63]}' is also used on line {seen_slugs[slug]}")
+        elif slug:
+            seen_slugs[slug] = line
+        if problems:
+            outcome.errors.append((line, "; ".join(problems)))
+        else:
+            candidates.append(tenant)
+    return candidates
+
+
+# --- offboarding ---------------------------------------------------------------------------
+
+
+class OffboardIncomplete(Exception):
+    """A cleanup step failed: the tokens are kept so the step can be retried."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def tenant_offboard(*, tenant: Tenant, actor=None, request=None, force: bool = False) -> list[str]:
+    """Remove the portal from the client's account, then forget the tokens and the link.
+
+    Cleanup steps run first, outside any transaction (they call DocuSign). If one fails, nothing
+    is forgotten (so it can be retried) unless `force` is set. Returns the problems met."""
+    if tenant.status == Tenant.Status.OFFBOARDED:
+        return []
+    problems = []
+    for step in OFFBOARD_STEPS:
+        name = getattr(step, "__qualname__", repr(step))
+        try:
+            step(tenant.pk)
+        except Exception as exc:
+            logger.warning("Offboarding step %s failed for tenant %s", name, tenant.pk)
+            problems.append(f"{name}: {type(exc).__name__}: {str(exc)[:200]}")
+    if problems and not force:
+        audit_record(
+            action="tenant.offboard",
+            actor=actor,
+            target=tenant,
+            outcome=AuditEvent.Outcome.FAILURE,
+            message="Cleanup failed, tokens kept: " + "; ".join(problems),
+            request=request,
+        )
+        raise OffboardIncomplete(problems)
+    _offboard_forget(tenant=tenant, actor=actor, request=request, problems=problems)
+    return problems
+
+
+@transaction.atomic
+def _offboard_forget(*, tenant: Tenant, actor, request, problems: list[str]) -> None:
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    account = TenantAccount.objects.filter(tenant=tenant).first()
+    now = timezone.now()
+    TenantToken.objects.filter(tenant=tenant).delete()
+    TenantAccount.objects.filter(tenant=tenant).delete()
+    Invite.objects.filter(
+        tenant=tenant, superseded_at__isnull=True, completed_at__isnull=True
+    ).update(superseded_at=now)
+    ConsentAttempt.objects.filter(tenant=tenant).exclude(
+        outcome=ConsentAttempt.Outcome.COMPLETED
+    ).update(
+        outcome=ConsentAttempt.Outcome.FAILED,
+        error_code="offboarded",
+        pending_access_token="",
+        pending_refresh_token="",
+    )
+    audit_record(
+        action="tenant.offboard",
+        actor=actor,
+        target=tenant,
+        message="Tokens and account link forgotten"
+        + (f" (account {account.account_id})" if account else "")
+        + (f"; forced past: {'; '.join(problems)}" if problems else ""),
+        before={"account_id": account.account_id if account else ""},
+        request=request,
+    )
+    tenant_status_set(
+        tenant=tenant,
+        to_status=Tenant.Status.OFFBOARDED,
+        reason="Offboarded" + (" (cleanup forced)" if problems else ""),
+        actor=actor,
+    )

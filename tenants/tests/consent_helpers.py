@@ -1,0 +1,71 @@
+"""Drive a consent round trip: the portal through Django's test client, DocuSign's consent page
+(the emulator) over real HTTP with `requests`, as a client admin's browser would."""
+
+import re
+from urllib.parse import urlsplit
+
+import requests
+from django.urls import reverse
+
+from tenants.models import Invite, Tenant
+from tenants.services.invites import invite_send, invite_token
+
+_AUTH_REQUEST = re.compile(r'name="auth_request" value="([^"]+)"')
+
+
+def send_invite(tenant: Tenant, kind: str = Invite.Kind.CONSENT) -> str:
+    """A fresh invite; returns its token."""
+    return invite_token(invite_send(tenant=tenant, kind=kind, actor_label="tests").invite)
+
+
+def portal_start(client, token: str) -> str:
+    """Open the landing page, press Continue: returns DocuSign's authorization URL."""
+    landing = client.get(reverse("consent-landing", kwargs={"token": token}))
+    assert landing.status_code == 200, landing.content[:500]
+    started = client.post(reverse("consent-start", kwargs={"token": token}))
+    assert started.status_code == 302, started.content[:500]
+    return started["Location"]
+
+
+def emulator_authorize(
+    auth_url: str, *, email: str, password: str, decision: str = "allow", browser=None
+) -> str:
+    """Sign in at the emulator's consent page and decide; returns the redirect Location."""
+    browser = browser or requests.Session()
+    page = browser.get(auth_url, allow_redirects=False, timeout=10)
+    if page.status_code == 302:
+        return page.headers["Location"]
+    assert page.status_code == 200, page.text[:500]
+    base = f"{urlsplit(auth_url).scheme}://{urlsplit(auth_url).netloc}"
+    auth_request = _AUTH_REQUEST.search(page.text).group(1)
+    signed_in = browser.post(
+        f"{base}/oauth/auth",
+        data={"auth_request": auth_request, "step": "login", "email": email, "password": password},
+        allow_redirects=False,
+        timeout=10,
+    )
+    if signed_in.status_code == 302:
+        return signed_in.headers["Location"]
+    assert "decision" in signed_in.text, signed_in.text[:500]
+    decided = browser.post(
+        f"{base}/oauth/auth",
+        data={"auth_request": auth_request, "step": "consent", "decision": decision},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert decided.status_code == 302, decided.text[:500]
+    return decided.headers["Location"]
+
+
+def portal_callback(client, location: str):
+    """Follow DocuSign's redirect back into the portal (same test client, same session)."""
+    parts = urlsplit(location)
+    assert parts.path == reverse("consent-callback"), location
+    return client.get(f"{parts.path}?{parts.query}")
+
+
+def consent_round_trip(client, tenant: Tenant, *, email: str, password: str, token: str = ""):
+    """Invite → landing → DocuSign sign-in + allow → callback. Returns the callback response."""
+    token = token or send_invite(tenant)
+    location = emulator_authorize(portal_start(client, token), email=email, password=password)
+    return portal_callback(client, location)

@@ -1,0 +1,129 @@
+"""End to end in a real browser: staff registers a tenant and sends the invite; the client admin
+opens it in another browser context, signs in at DocuSign (the emulator), picks an account and
+lands back on the portal; the tenant page shows the linked account."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from accounts.roles import Role
+from accounts.tests.factories import STAFF_PASSWORD
+from docusign_emulator.testing import (
+    TEST_ACCOUNT_2_ID,
+    TEST_ADMIN_EMAIL,
+    TEST_ADMIN_PASSWORD,
+    TEST_SEED,
+)
+from tenants.models import Tenant
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"Debian's Chromium is not at {CHROMIUM}"
+    ),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API keeps an event loop running in this thread, which makes Django refuse
+    # the test's own ORM calls; they are plain synchronous calls, so allow them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"consent-{name}.png"), full_page=True)
+
+
+def test_staff_invites_and_client_admin_consents_in_a_browser(
+    live_server, settings, emulator, emulator_integration, make_staff, browser
+):
+    redirect_uri = f"{live_server.url}/consent/callback/"
+    settings.PORTAL_PUBLIC_URL = live_server.url
+    emulator_integration.redirect_uri = redirect_uri
+    emulator_integration.save()
+    key = dict(TEST_SEED["integration_keys"][0])
+    key["redirect_uris"] = [*key["redirect_uris"], redirect_uri]
+    emulator.seed(integration_keys=[key])
+    staff = make_staff(Role.OPERATOR)
+
+    # Staff signs in and registers the tenant.
+    staff_page = browser.new_context().new_page()
+    staff_page.set_default_timeout(15_000)
+    staff_page.goto(f"{live_server.url}/accounts/login/")
+    staff_page.fill("input[name=username]", staff.username)
+    staff_page.fill("input[name=password]", STAFF_PASSWORD)
+    staff_page.click("button:has-text('Sign in')")
+    staff_page.goto(f"{live_server.url}/tenants/new/")
+    staff_page.fill("input[name=name]", "Client Two Ltd")
+    staff_page.fill("input[name=slug]", "client-two")
+    staff_page.fill("input[name=admin_email]", TEST_ADMIN_EMAIL)
+    staff_page.select_option("select[name=integration]", str(emulator_integration.pk))
+    shot(staff_page, "1-register")
+    staff_page.click("button:has-text('Register tenant')")
+    staff_page.wait_for_load_state()
+    tenant = Tenant.objects.get(slug="client-two")
+    assert staff_page.url.rstrip("/").endswith(f"/tenants/{tenant.pk}")
+
+    # Staff sends the invite from the consent panel and copies the link.
+    staff_page.click("form[action$='/invite/'] button")
+    staff_page.wait_for_load_state()
+    link = staff_page.input_value("input[data-invite-link]")
+    assert link.startswith(f"{live_server.url}/consent/")
+    shot(staff_page, "2-invited")
+
+    # The client admin, in a browser of their own, opens the invite.
+    admin_page = browser.new_context().new_page()
+    admin_page.set_default_timeout(15_000)
+    admin_page.goto(link)
+    assert "Continue to DocuSign" in admin_page.content()
+    shot(admin_page, "3-landing")
+    admin_page.click("button:has-text('Continue to DocuSign')")
+    admin_page.wait_for_selector("input[name=email]")
+    assert admin_page.url.startswith(emulator.url)
+    admin_page.fill("input[name=email]", TEST_ADMIN_EMAIL)
+    admin_page.fill("input[name=password]", TEST_ADMIN_PASSWORD)
+    shot(admin_page, "4-docusign-sign-in")
+    admin_page.click("button:has-text('Sign in')")
+    admin_page.wait_for_selector("button[name=decision][value=allow]")
+    shot(admin_page, "5-docusign-consent")
+    admin_page.click("button[name=decision][value=allow]")
+
+    # Back on the portal: this admin has two accounts and must choose.
+    admin_page.wait_for_selector("input[name=account_id]")
+    assert admin_page.url.startswith(f"{live_server.url}/consent/choose-account/")
+    admin_page.check(f"input[name=account_id][value='{TEST_ACCOUNT_2_ID}']")
+    shot(admin_page, "6-choose-account")
+    admin_page.click("button:has-text('Connect this account')")
+    admin_page.wait_for_selector("text=the connection is done")
+    assert TEST_ACCOUNT_2_ID in admin_page.content()
+    shot(admin_page, "7-done")
+
+    # Staff sees the tenant consented, with the chosen account.
+    staff_page.reload()
+    panel = staff_page.locator("section[aria-labelledby^='consent-panel']")
+    assert panel.locator("[data-status='consented']").count() == 1
+    assert TEST_ACCOUNT_2_ID in panel.inner_text()
+    shot(staff_page, "8-tenant-consented")
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.CONSENTED
+    assert tenant.account.account_id == TEST_ACCOUNT_2_ID
