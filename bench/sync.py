@@ -1,0 +1,353 @@
+"""Connect sync benchmark: a full sync cycle of an in-sync fleet, against a sequential SDK loop.
+
+    .venv/bin/python bench/sync.py [--tenants 1000] [--workers 2] [--concurrency 32]
+
+Starts its own emulator (`--latency-ms 100`), uses a dedicated PostgreSQL database
+(`portal_bench_sync` on the server DATABASE_URL names; dropped and recreated each run; never the dev
+database) and REDIS_URL for Celery and the call budget (default redis://127.0.0.1:6379/7, flushed),
+prints the figures and stops everything it started.
+
+Each tenant is its own DocuSign account (seeded through the control plane: the emulator's burst
+limit of 200 calls per 30 s applies per account), with its own admin user and tokens.
+
+1. The fleet gets its configuration (first push, not timed).
+2. Cycle: every tenant is made due, the beat task body (`connect_sync_due`) fans out one task per
+   tenant to the `sync` queue, consumed by real `celery -A portal worker --pool threads` processes
+   (the Procfile's worker, `--concurrency` = WORKER_CONCURRENCY). Timed from the fan-out until every
+   tenant's last sync is newer than the start. Target: 1.0 API call per in-sync tenant.
+3. Loop: the same work with the official `docusign-esign` SDK in a plain sequential loop: list
+   configurations per account, compare with the desired state, change nothing.
+   Target: the workers at least 20 times faster.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+BENCH_DB_NAME = "portal_bench_sync"
+LIST_KEY = "GET /restapi/connect"
+
+
+def bench_database_url() -> str:
+    given = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
+    parts = urlsplit(given)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        sys.exit(f"bench/sync.py needs PostgreSQL; DATABASE_URL is {parts.scheme}")
+    return urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB_NAME}", parts.query, ""))
+
+
+def database_recreate(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB_NAME}"')
+
+
+def child_env(db_url: str, redis_url: str, concurrency: int) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "DEBUG": "true",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "WORKER_CONCURRENCY": str(concurrency),
+        "PYTHONPATH": str(REPO_ROOT),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
+    # The Procfile's worker line, on the sync queue.
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--queues",
+                "sync",
+                "--pool",
+                "threads",
+                "--concurrency",
+                env["WORKER_CONCURRENCY"],
+                "--loglevel",
+                "WARNING",
+                "--hostname",
+                f"bench-sync-{i}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(count)
+    ]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for p in processes:
+        if p.poll() is None:
+            p.terminate()
+    for p in processes:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+
+    db_url = bench_database_url()
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/7"
+    env = child_env(db_url, redis_url, args.concurrency)
+    names = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "DEBUG",
+        "CELERY_TASK_ALWAYS_EAGER",
+        "LOG_LEVEL",
+    )
+    os.environ.update({name: env[name] for name in names})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    database_recreate(db_url)
+
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+
+    from docusign_emulator.testing import (
+        TEST_SEED,
+        EmulatorServer,
+    )
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(redis_url).flushdb()
+    workers: list[subprocess.Popen] = []
+    with EmulatorServer(latency_ms=100) as server:
+        try:
+            control = server.control
+            control.reset(seed=TEST_SEED)
+            tenants = seed_fleet(server, control, args.tenants)
+            workers = start_workers(args.workers, env)
+            print(
+                f"{args.tenants} tenants, {args.workers} worker(s) x {args.concurrency} "
+                "threads, emulator latency 100 ms"
+            )
+            first = run_cycle(tenants)
+            print(f"first push (creates):          {first:7.2f} s")
+            control.reset_calls()
+            cycle = run_cycle(tenants)
+            calls = control.calls()
+            rest = sum(v for k, v in calls.items() if " /restapi" in k)
+            in_sync = check_in_sync(tenants)
+            stop(workers)
+            workers = []
+            loop = sdk_loop(server, tenants)
+            print(
+                f"API calls per in-sync tenant:  {rest / len(tenants):7.2f}  "
+                f"({calls.get(LIST_KEY, 0)} lists, {rest} REST calls; target 1.0)"
+            )
+            print(f"tenants in sync after cycle:   {in_sync:7d} / {len(tenants)}")
+            print(f"full sync cycle (workers):     {cycle:7.2f} s")
+            print(f"sequential docusign-esign loop:{loop:7.2f} s")
+            print(f"ratio (loop / workers):        {loop / cycle:7.1f} x  (target >= 20)")
+        finally:
+            stop(workers)
+            redis.Redis.from_url(redis_url).flushdb()
+
+
+def seed_fleet(server, control, count: int) -> list:
+    """count accounts, each with its own admin user, tenant and real tokens."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connect.models import ConnectTemplate, ConnectTemplateVersion
+    from docusign_emulator.testing import (
+        TEST_CLIENT_ID,
+        TEST_CLIENT_SECRET,
+        TEST_PRIVATE_KEY_PEM,
+        TEST_PUBLIC_KEY_PEM,
+        TEST_REDIRECT_URI,
+    )
+    from tenants.models import Integration, Tenant, TenantAccount, TenantToken
+
+    accounts = [f"bench000-0000-4000-8000-{i:012d}" for i in range(count)]
+    users = [f"benchusr-0000-4000-8000-{i:012d}" for i in range(count)]
+    control.seed(
+        accounts=[
+            {"account_id": a, "account_name": f"Bench {i}", "shard": "na3"}
+            for i, a in enumerate(accounts)
+        ],
+        users=[
+            {
+                "user_id": u,
+                "email": f"admin{i}@bench.test",
+                "password": "bench-pw",
+                "name": f"Admin {i}",
+                "memberships": [{"account_id": accounts[i], "is_admin": True, "is_default": True}],
+            }
+            for i, u in enumerate(users)
+        ],
+    )
+    integration = Integration.objects.create(
+        name="Bench emulator",
+        environment=Integration.Environment.EMULATOR,
+        auth_base_url=server.url,
+        integration_key=TEST_CLIENT_ID,
+        secret_key=TEST_CLIENT_SECRET,
+        rsa_private_key=TEST_PRIVATE_KEY_PEM.decode(),
+        rsa_public_key=TEST_PUBLIC_KEY_PEM,
+        redirect_uri=TEST_REDIRECT_URI,
+    )
+    template = ConnectTemplate.objects.create(
+        name="Bench webhook", slug="bench", integration=integration, current_version=1
+    )
+    ConnectTemplateVersion.objects.create(
+        template=template,
+        number=1,
+        created_by_label="bench",
+        settings={
+            "url_to_publish_to": "https://hooks.partner.example/ds/{tenant_slug}",
+            "events": ["envelope-sent", "envelope-completed"],
+            "include_data": ["recipients"],
+            "delivery_mode": "SIM",
+            "requires_acknowledgement": True,
+            "enable_log": True,
+            "all_users": True,
+            "allow_envelope_publish": True,
+            "include_hmac": True,
+            "include_oauth": False,
+        },
+    )
+    now = timezone.now()
+    tenants = Tenant.objects.bulk_create(
+        [
+            Tenant(
+                name=f"Bench {i}",
+                slug=f"bench-{i}",
+                admin_email=f"admin{i}@bench.test",
+                integration=integration,
+                status=Tenant.Status.ACTIVE,
+            )
+            for i in range(count)
+        ]
+    )
+    TenantAccount.objects.bulk_create(
+        [
+            TenantAccount(
+                tenant=t,
+                account_id=accounts[i],
+                account_name=f"Bench {i}",
+                base_uri=server.base_uri("na3"),
+                user_id=users[i],
+                consented_at=now,
+            )
+            for i, t in enumerate(tenants)
+        ]
+    )
+    tokens = []
+    for i, tenant in enumerate(tenants):
+        issued = control.issue_tokens(TEST_CLIENT_ID, users[i])
+        tokens.append(
+            TenantToken(
+                tenant=tenant,
+                access_token=issued["access_token"],
+                access_expires_at=now + timedelta(seconds=int(issued["expires_in"])),
+                refresh_token=issued["refresh_token"],
+                refresh_expires_at=now + timedelta(days=30),
+            )
+        )
+    TenantToken.objects.bulk_create(tokens)
+    return tenants
+
+
+def run_cycle(tenants) -> float:
+    """Make every tenant due, run the beat task body, wait for every tenant's sync."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connect.models import TenantConnectState
+    from connect.tasks import connect_sync_due
+
+    long_ago = timezone.now() - timedelta(days=1)
+    TenantConnectState.objects.update(last_sync_at=long_ago, queued_at=None)
+    started = time.monotonic()
+    start_at = timezone.now()
+    enqueued = connect_sync_due()
+    assert enqueued == len(tenants), enqueued
+    deadline = started + 600
+    while time.monotonic() < deadline:
+        done = TenantConnectState.objects.filter(last_sync_at__gte=start_at).count()
+        if done >= len(tenants):
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise SystemExit("the sync cycle did not finish within 10 minutes")
+
+
+def check_in_sync(tenants) -> int:
+    from connect.models import TenantConnectState
+
+    return TenantConnectState.objects.filter(status="in_sync", last_outcome="in_sync").count()
+
+
+def sdk_loop(server, tenants) -> float:
+    """One plain loop: for each account, list with the official SDK, compare, change nothing."""
+    from docusign_esign import ApiClient, ConnectApi
+
+    from connect.selectors import connect_desired_for_tenant
+    from docusign_api import ConnectConfiguration
+    from tenants.models import Tenant
+
+    rows = list(Tenant.objects.select_related("account", "token", "integration").order_by("pk"))
+    desired = {
+        t.pk: connect_desired_for_tenant(tenant=t, account_id=t.account.account_id)[0] for t in rows
+    }
+    started = time.monotonic()
+    differing = 0
+    for tenant in rows:
+        client = ApiClient(host=tenant.account.base_uri + "/restapi")
+        client.set_default_header("Authorization", f"Bearer {tenant.token.access_token}")
+        result = ConnectApi(client).list_configurations(tenant.account.account_id)
+        want = desired[tenant.pk]
+        found = [
+            ConnectConfiguration.from_wire(client.sanitize_for_serialization(c))
+            for c in result.configurations or []
+        ]
+        mine = [c for c in found if c.name == want.name]
+        if len(mine) != 1 or want.config.drift(mine[0]):
+            differing += 1
+    elapsed = time.monotonic() - started
+    if differing:
+        print(f"(the SDK loop found {differing} accounts differing)")
+    return elapsed
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Handlers for `common.bulk`: push or resync one tenant as part of a bulk operation.
+
+The bulk item task runs the reconcile itself, so the operation's per-tenant outcome is the
+reconcile's. When the account's budget is spent or DocuSign is briefly unavailable, the tenant is
+handed to the regular sync task (which reschedules and retries) and the item says so.
+"""
+
+from common.bulk import BulkResult
+from common.models import BulkOperationItem
+from connect.budget import BudgetExhausted
+from connect.models import SyncRecord
+from connect.services.sync import TRANSIENT_ERRORS, connect_tenant_reconcile
+
+Item = BulkOperationItem.Outcome
+_ITEM_OUTCOMES = {
+    SyncRecord.Outcome.IN_SYNC: Item.SUCCEEDED,
+    SyncRecord.Outcome.CHANGED: Item.SUCCEEDED,
+    SyncRecord.Outcome.DRIFT: Item.SUCCEEDED,
+    SyncRecord.Outcome.FAILED: Item.FAILED,
+    SyncRecord.Outcome.SKIPPED: Item.SKIPPED,
+}
+_SUMMARIES = {
+    SyncRecord.Outcome.IN_SYNC: "Already in sync.",
+    SyncRecord.Outcome.CHANGED: "Pushed: {n} change(s).",
+    SyncRecord.Outcome.DRIFT: "Drift reported (template set to report only).",
+}
+
+
+def _run(*, tenant_id: int, trigger: str) -> BulkResult:
+    from connect.tasks import connect_tenant_sync
+
+    try:
+        result = connect_tenant_reconcile(tenant_id=tenant_id, trigger=trigger)
+    except (BudgetExhausted, *TRANSIENT_ERRORS) as exc:
+        countdown = getattr(exc, "retry_after", None) or 30
+        connect_tenant_sync.apply_async((tenant_id,), {"trigger": trigger}, countdown=countdown)
+        return BulkResult(Item.SKIPPED, f"Deferred, will retry by itself: {exc}"[:500])
+    applied = sum(1 for c in result.changes if c.get("applied"))
+    message = result.message or _SUMMARIES.get(result.outcome, "").format(n=applied)
+    return BulkResult(_ITEM_OUTCOMES[result.outcome], message)
+
+
+def connect_push_for_bulk(*, tenant_id: int, actor_id: int | None) -> BulkResult:
+    """Push: make the account match, even for templates that only report drift."""
+    return _run(tenant_id=tenant_id, trigger=SyncRecord.Trigger.BULK_PUSH)
+
+
+def connect_resync_for_bulk(*, tenant_id: int, actor_id: int | None) -> BulkResult:
+    """Resync: a regular reconcile, each template by its own policy."""
+    return _run(tenant_id=tenant_id, trigger=SyncRecord.Trigger.BULK_RESYNC)

@@ -1,0 +1,456 @@
+"""Push and sync: one idempotent reconcile per tenant, and offboarding.
+
+A reconcile lists the account's configurations (one GET), plans with `connect.plan`, then makes
+only the writes the plan needs. DocuSign has no idempotency keys, so the list comes first every
+time: a worker killed between DocuSign's reply and our commit leaves a configuration the next run
+finds by its stable name, never a duplicate. DocuSign calls happen outside any transaction; the
+outcome is written afterwards in one.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from common.services import audit_record
+from connect.budget import BudgetExhausted, budget_reserve
+from connect.models import SyncDailyStat, SyncRecord, TenantConnectState
+from connect.plan import Step, calls_needed, plan_reconcile
+from connect.selectors import connect_desired_for_tenant
+from connect.services.templates import CONFIG_NAME_PREFIX
+from docusign_api import (
+    ConnectConfiguration,
+    DocuSignError,
+    DocuSignRateLimited,
+    DocuSignUnavailable,
+)
+from tenants.docusign import docusign_client_for
+from tenants.models import Tenant
+from tenants.services.status import tenant_status_set
+from tenants.services.tokens import (
+    TokenReconsentRequired,
+    TokenTemporarilyUnavailable,
+    TokenUnavailable,
+    token_get_valid,
+)
+
+logger = logging.getLogger(__name__)
+
+ACTOR = "connect-sync"
+# Worth retrying later: the task layer retries these with backoff (or after the budget resets).
+TRANSIENT_ERRORS = (DocuSignUnavailable, DocuSignRateLimited, TokenTemporarilyUnavailable)
+SYNCABLE_STATUSES = (Tenant.Status.CONSENTED, Tenant.Status.ACTIVE, Tenant.Status.ERROR)
+Outcome = SyncRecord.Outcome
+State = TenantConnectState.Status
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    tenant_id: int
+    outcome: str  # SyncRecord.Outcome
+    status: str  # TenantConnectState.Status
+    api_calls: int
+    changes: list[dict] = field(default_factory=list)
+    message: str = ""
+    record_id: int | None = None
+
+
+def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
+    """Make the tenant's account carry exactly the portal's desired configurations.
+
+    Raises `BudgetExhausted` (nothing was called) and the transient errors in `TRANSIENT_ERRORS`
+    for the caller to retry; every other ending is recorded and returned.
+    """
+    started_at = timezone.now()
+    tenant = Tenant.objects.select_related("integration").get(pk=tenant_id)
+    skip_reason = _skip_reason(tenant)
+    if skip_reason:
+        return _finish(
+            tenant=tenant,
+            trigger=trigger,
+            started_at=started_at,
+            outcome=Outcome.SKIPPED,
+            message=skip_reason,
+        )
+    try:
+        token = token_get_valid(tenant_id=tenant.pk, actor_label=ACTOR)
+    except TokenReconsentRequired:
+        return _finish(
+            tenant=tenant,
+            trigger=trigger,
+            started_at=started_at,
+            outcome=Outcome.SKIPPED,
+            message="Skipped: the client admin must consent again.",
+        )
+    except TokenTemporarilyUnavailable:
+        raise
+    except TokenUnavailable as exc:
+        return _finish(
+            tenant=tenant,
+            trigger=trigger,
+            started_at=started_at,
+            outcome=Outcome.SKIPPED,
+            message=f"Skipped: {exc}",
+        )
+
+    client = docusign_client_for(tenant.integration)
+    budget_reserve(account_id=token.account_id, calls=1)
+    api = client.connect(
+        base_uri=token.base_uri, account_id=token.account_id, access_token=token.token
+    )
+    desired = connect_desired_for_tenant(tenant=tenant, account_id=token.account_id)
+    calls = 0
+    try:
+        actual = api.list()
+        calls += 1
+    except TRANSIENT_ERRORS:
+        raise
+    except DocuSignError as exc:
+        return _finish(
+            tenant=tenant,
+            trigger=trigger,
+            started_at=started_at,
+            api_calls=1,
+            outcome=Outcome.FAILED,
+            message=_docusign_message(exc),
+        )
+
+    force = trigger == SyncRecord.Trigger.BULK_PUSH
+    steps = plan_reconcile(desired, actual, force_repair=force)
+    writes = calls_needed(steps)
+    if writes:
+        _stop_if_docusign_says_spent(client, token.account_id, calls=writes)
+        budget_reserve(account_id=token.account_id, calls=writes)
+    changes, errors, calls = _execute(api, steps, calls=calls)
+    return _finish(
+        tenant=tenant,
+        trigger=trigger,
+        started_at=started_at,
+        api_calls=calls,
+        outcome=_outcome(steps, errors),
+        message=" ".join(errors)[:500],
+        found=[_found(a) for a in actual],
+        changes=changes,
+        steps=steps,
+        desired=desired,
+    )
+
+
+def _skip_reason(tenant: Tenant) -> str:
+    if tenant.is_archived:
+        return "Skipped: the tenant is archived."
+    if tenant.status == Tenant.Status.NEEDS_RECONSENT:
+        return "Skipped: the client admin must consent again."
+    if tenant.status not in SYNCABLE_STATUSES:
+        return f"Skipped: the tenant is {tenant.get_status_display().lower()}."
+    return ""
+
+
+def _stop_if_docusign_says_spent(client, account_id: str, *, calls: int) -> None:
+    """DocuSign's own count (X-RateLimit-Remaining, X-BurstLimit-Remaining) covers the client's
+    other apps too: when the list's response says fewer calls are left than the writes need,
+    stop before writing. Only this fresh reading is trusted; our own budget guards the list."""
+    status = client.rate_limits(account_id)
+    if status is None:
+        return
+    now = timezone.now()
+    hourly_spent = status.remaining is not None and status.remaining < calls
+    if hourly_spent and (status.reset_at is None or status.reset_at > now):
+        wait = (status.reset_at - now).total_seconds() if status.reset_at else 60.0
+        raise BudgetExhausted("DocuSign reports the hourly budget spent.", retry_after=wait)
+    burst_age = (now - status.seen_at).total_seconds()
+    if status.burst_remaining is not None and status.burst_remaining < calls and burst_age < 30:
+        raise BudgetExhausted(
+            "DocuSign reports the burst budget spent.", retry_after=30 - burst_age
+        )
+
+
+def _execute(api, steps: list[Step], *, calls: int) -> tuple[list[dict], list[str], int]:
+    """Run the writes in plan order; one template's rejection does not stop the others."""
+    changes: list[dict] = []
+    errors: list[str] = []
+    for step in steps:
+        if step.action == "keep":
+            continue
+        change = {
+            "template": step.slug,
+            "name": step.name,
+            "action": step.action,
+            "connect_id": step.connect_id or "",
+            "fields": step.fields,
+            "applied": False,
+            "error": step.error,
+        }
+        changes.append(change)
+        if step.action == "render_error":
+            errors.append(f"{step.name}: {step.error}")
+            continue
+        if step.report_only:
+            continue
+        try:
+            if step.action == "create":
+                calls += 1
+                created = api.create(step.config)
+                change["connect_id"] = created.connect_id or ""
+            elif step.action == "update":
+                calls += 1
+                api.update(step.config)
+            elif step.action == "reenable":
+                calls += 1
+                created = api.create(step.config)
+                calls += 1
+                api.delete(step.connect_id)
+                change["connect_id"] = created.connect_id or ""
+            else:  # delete_duplicate, delete_orphan
+                calls += 1
+                api.delete(step.connect_id)
+            change["applied"] = True
+        except TRANSIENT_ERRORS:
+            raise
+        except DocuSignError as exc:
+            change["error"] = _docusign_message(exc)
+            errors.append(f"{step.name}: {change['error']}")
+    return changes, errors, calls
+
+
+def _docusign_message(exc: DocuSignError) -> str:
+    """DocuSign's own words, for staff (the client already scrubbed any secret from them)."""
+    code = f"{exc.error_code}: " if exc.error_code else ""
+    return f"DocuSign refused ({exc.status}): {code}{exc.message}"[:500]
+
+
+def _outcome(steps: list[Step], errors: list[str]) -> str:
+    if errors:
+        return Outcome.FAILED
+    if any(s.action != "keep" and not s.report_only for s in steps):
+        return Outcome.CHANGED
+    if any(s.action != "keep" for s in steps):
+        return Outcome.DRIFT
+    return Outcome.IN_SYNC
+
+
+def _found(config: ConnectConfiguration) -> dict:
+    return {
+        "connect_id": config.connect_id or "",
+        "name": config.name,
+        "ours": config.name.startswith(CONFIG_NAME_PREFIX),
+        "disabled": bool(config.disabled_by) or config.pause_publish,
+    }
+
+
+def _finish(
+    *,
+    tenant: Tenant,
+    trigger: str,
+    started_at: datetime,
+    outcome: str,
+    message: str = "",
+    api_calls: int = 0,
+    found: list[dict] | None = None,
+    changes: list[dict] | None = None,
+    steps: list[Step] | None = None,
+    desired: list | None = None,
+) -> SyncResult:
+    with transaction.atomic():
+        state, _ = TenantConnectState.objects.select_for_update().get_or_create(tenant=tenant)
+        previous_ids = dict(state.connect_ids)
+        status = _status(outcome, state=state, changes=changes or [])
+        record = SyncRecord.objects.create(
+            tenant=tenant,
+            started_at=started_at,
+            trigger=trigger,
+            outcome=outcome,
+            found=found or [],
+            changes=changes or [],
+            api_calls=api_calls,
+            message=message,
+        )
+        state.status = status
+        state.last_sync_at = record.finished_at
+        state.last_outcome = outcome
+        state.last_error = message if outcome == Outcome.FAILED else ""
+        state.queued_at = None
+        if outcome == Outcome.FAILED:
+            state.consecutive_failures += 1
+        elif outcome != Outcome.SKIPPED:
+            state.consecutive_failures = 0
+        if steps is not None:
+            state.connect_ids, state.versions = _carried(
+                steps, desired or [], changes or [], previous_ids, dict(state.versions)
+            )
+        state.save()
+        _daily_stat_bump(outcome=outcome, day=record.finished_at.date())
+    first_success = (
+        outcome in (Outcome.IN_SYNC, Outcome.CHANGED)
+        and trigger != SyncRecord.Trigger.OFFBOARD
+        and tenant.status == Tenant.Status.CONSENTED
+    )
+    if first_success:
+        tenant_status_set(
+            tenant=tenant,
+            to_status=Tenant.Status.ACTIVE,
+            reason="The Connect configuration is in place.",
+            actor_label=ACTOR,
+        )
+    if outcome == Outcome.FAILED:
+        logger.info("Connect sync of tenant %s failed: %s", tenant.pk, message)
+    return SyncResult(
+        tenant_id=tenant.pk,
+        outcome=outcome,
+        status=status,
+        api_calls=api_calls,
+        changes=changes or [],
+        message=message,
+        record_id=record.pk,
+    )
+
+
+def _status(outcome: str, *, state: TenantConnectState, changes: list[dict]) -> str:
+    if outcome == Outcome.FAILED:
+        return State.FAILING
+    if outcome == Outcome.SKIPPED:
+        return State.SKIPPED
+    if outcome == Outcome.DRIFT:
+        return State.DRIFT
+    if outcome == Outcome.CHANGED:
+        # A first push of a template is not a repair; changing what was there already is.
+        first_push = all(
+            c["action"] == "create" and c["template"] not in state.connect_ids for c in changes
+        )
+        return State.IN_SYNC if first_push else State.REPAIRED
+    return State.IN_SYNC
+
+
+def _carried(steps, desired, changes, previous_ids: dict, previous_versions: dict):
+    """Which connectId and template version each template has on the account now."""
+    applied = {c["template"]: c for c in changes if c["applied"] and c["template"]}
+    versions = {d.slug: d.version for d in desired}
+    connect_ids, carried_versions = {}, {}
+    for step in steps:
+        if not step.slug or step.action in ("delete_duplicate", "render_error"):
+            continue
+        change = applied.get(step.slug)
+        if step.action == "keep" or change is not None:
+            connect_ids[step.slug] = (change or {}).get("connect_id") or step.connect_id or ""
+            carried_versions[step.slug] = versions.get(step.slug)
+        elif step.connect_id:  # reported, not repaired: it carries whatever it carried before
+            connect_ids[step.slug] = step.connect_id
+            if step.slug in previous_versions:
+                carried_versions[step.slug] = previous_versions[step.slug]
+    return connect_ids, carried_versions
+
+
+def _daily_stat_bump(*, outcome: str, day) -> None:
+    updated = SyncDailyStat.objects.filter(date=day, outcome=outcome).update(count=F("count") + 1)
+    if updated:
+        return
+    try:
+        with transaction.atomic():
+            SyncDailyStat.objects.create(date=day, outcome=outcome, count=1)
+    except IntegrityError:  # a sibling created the row first
+        SyncDailyStat.objects.filter(date=day, outcome=outcome).update(count=F("count") + 1)
+
+
+def connect_sync_failure_record(*, tenant_id: int, trigger: str, message: str) -> SyncResult:
+    """A sync that ran out of retries on transient errors: recorded as a failure."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    return _finish(
+        tenant=tenant,
+        trigger=trigger,
+        started_at=timezone.now(),
+        outcome=Outcome.FAILED,
+        message=message[:500],
+    )
+
+
+@transaction.atomic
+def connect_sync_queued_mark(*, tenant_ids: list[int]) -> None:
+    """Note that a sync task is on its way, so the next beat does not enqueue it again."""
+    now = timezone.now()
+    existing = set(
+        TenantConnectState.objects.filter(tenant_id__in=tenant_ids).values_list(
+            "tenant_id", flat=True
+        )
+    )
+    TenantConnectState.objects.bulk_create(
+        [TenantConnectState(tenant_id=tid) for tid in tenant_ids if tid not in existing],
+        ignore_conflicts=True,
+    )
+    TenantConnectState.objects.filter(tenant_id__in=tenant_ids).update(queued_at=now)
+
+
+def connect_sync_request(*, tenant: Tenant, actor, request=None) -> None:
+    """ "Sync now" from the tenant page: enqueue after commit, audited."""
+    from connect.tasks import connect_tenant_sync
+
+    audit_record(action="connect.sync.request", actor=actor, target=tenant, request=request)
+    connect_sync_queued_mark(tenant_ids=[tenant.pk])
+    transaction.on_commit(
+        lambda: connect_tenant_sync.delay(tenant.pk, trigger=SyncRecord.Trigger.MANUAL)
+    )
+
+
+def connect_offboard(*, tenant_id: int) -> int:
+    """Delete every configuration the portal owns from the tenant's account; returns how many.
+
+    A tenant whose token is dead cannot be cleaned up by us; that is recorded and not raised, so
+    the rest of offboarding goes on.
+    """
+    started_at = timezone.now()
+    tenant = Tenant.objects.select_related("integration").get(pk=tenant_id)
+    try:
+        token = token_get_valid(tenant_id=tenant.pk, actor_label=ACTOR)
+    except TokenTemporarilyUnavailable:
+        raise
+    except TokenUnavailable as exc:
+        _finish(
+            tenant=tenant,
+            trigger=SyncRecord.Trigger.OFFBOARD,
+            started_at=started_at,
+            outcome=Outcome.SKIPPED,
+            message=f"Could not remove the Connect configurations: {exc}",
+        )
+        return 0
+    api = docusign_client_for(tenant.integration).connect(
+        base_uri=token.base_uri, account_id=token.account_id, access_token=token.token
+    )
+    ours = [c for c in api.list() if c.name.startswith(CONFIG_NAME_PREFIX)]
+    changes = []
+    for config in ours:
+        api.delete(config.connect_id)
+        changes.append(
+            {
+                "template": "",
+                "name": config.name,
+                "action": "delete_orphan",
+                "connect_id": config.connect_id,
+                "fields": [],
+                "applied": True,
+                "error": "",
+            }
+        )
+    _finish(
+        tenant=tenant,
+        trigger=SyncRecord.Trigger.OFFBOARD,
+        started_at=started_at,
+        outcome=Outcome.CHANGED if ours else Outcome.IN_SYNC,
+        api_calls=1 + len(ours),
+        message=f"Removed {len(ours)} Connect configuration(s).",
+        changes=changes,
+    )
+    TenantConnectState.objects.filter(tenant=tenant).update(connect_ids={}, versions={})
+    audit_record(
+        action="connect.offboard",
+        actor_label=ACTOR,
+        target=tenant,
+        message=f"Removed {len(ours)} Connect configuration(s).",
+    )
+    return len(ours)
+
+
+def connect_offboard_step(tenant_id: int) -> None:
+    """`tenants.services.tenants.OFFBOARD_STEPS` calls each step with the tenant id."""
+    connect_offboard(tenant_id=tenant_id)

@@ -1,0 +1,64 @@
+"""The shared call budget: counted across threads, in Redis when REDIS_URL is set, else the DB."""
+
+import threading
+import uuid
+
+import pytest
+
+from connect.budget import BudgetExhausted, budget_reserve
+from connect.models import ApiBudgetWindow
+
+
+def reserve_many(account_id: str, attempts: int, threads: int = 8) -> int:
+    granted = []
+    lock = threading.Lock()
+
+    def worker():
+        from django.db import connection
+
+        for _ in range(attempts // threads):
+            try:
+                budget_reserve(account_id=account_id, calls=1)
+            except BudgetExhausted:
+                continue
+            with lock:
+                granted.append(1)
+        connection.close()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return len(granted)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_budget_grants_exactly_the_burst_limit_across_threads(settings):
+    settings.REDIS_URL = ""
+    settings.CONNECT_BUDGET_BURST = 25
+    account = f"acct-{uuid.uuid4()}"
+
+    assert reserve_many(account, attempts=80) == 25
+
+    assert ApiBudgetWindow.objects.get(account_id=account, window="burst").used == 25
+    with pytest.raises(BudgetExhausted) as caught:
+        budget_reserve(account_id=account, calls=1)
+    assert "burst" in str(caught.value)
+
+
+def test_redis_budget_grants_exactly_the_limits_across_threads(settings):
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL")
+    settings.CONNECT_BUDGET_BURST = 30
+    settings.CONNECT_BUDGET_HOURLY = 1000
+    account = f"acct-{uuid.uuid4()}"
+
+    assert reserve_many(account, attempts=96) == 30
+
+    settings.CONNECT_BUDGET_BURST = 1000
+    settings.CONNECT_BUDGET_HOURLY = 40
+    with pytest.raises(BudgetExhausted) as caught:
+        budget_reserve(account_id=account, calls=11)
+    assert "hourly" in str(caught.value)
+    budget_reserve(account_id=account, calls=10)  # a refused reservation took nothing

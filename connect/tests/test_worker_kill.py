@@ -1,0 +1,191 @@
+"""A real worker killed with SIGKILL in the middle of syncing 50 tenants: the next sync leaves
+exactly one correct configuration per account (the list-first reconcile finds what the dead
+worker created but never recorded)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from connect.models import SyncRecord
+from connect.services.templates import config_name
+from connect.tasks import connect_tenant_sync
+from connect.tests.factories import ConnectTemplateFactory
+from portal.celery import app
+from tenants.models import Tenant
+from tenants.tests.factories import TenantAccountFactory, TenantFactory, TenantTokenFactory
+
+REPO = Path(__file__).resolve().parents[2]
+TENANTS = 50
+USER_ID = "bbbbbbbb-1111-4222-8333-000000000050"
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if "sqlite" in db["ENGINE"]:
+        return f"sqlite:///{db['NAME']}"
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
+
+
+def _start_worker() -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": _database_url(),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "8",
+            "--queues",
+            "sync",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_for(predicate, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _enqueue(tenants) -> None:
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        for tenant in tenants:
+            connect_tenant_sync.apply_async((tenant.pk,))
+    finally:
+        app.conf.task_always_eager = eager
+
+
+def _purge_broker() -> None:
+    if django_settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(django_settings.REDIS_URL).flushdb()
+    else:
+        app.control.purge()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_sync_leaves_one_configuration_per_account_after_next_sync(
+    emulator, emulator_server, emulator_integration
+):
+    accounts = [str(uuid.uuid4()) for _ in range(TENANTS)]
+    emulator.seed(
+        accounts=[
+            {"account_id": a, "account_name": f"Kill {i}", "shard": "na3"}
+            for i, a in enumerate(accounts)
+        ],
+        users=[
+            {
+                "user_id": USER_ID,
+                "email": "kill@client.test",
+                "password": "pw-kill-test",
+                "name": "Kim Kill",
+                "memberships": [
+                    {"account_id": a, "is_admin": True, "is_default": i == 0}
+                    for i, a in enumerate(accounts)
+                ],
+            }
+        ],
+    )
+    issued = emulator.issue_tokens(emulator_integration.integration_key, USER_ID)
+    ConnectTemplateFactory(integration=emulator_integration, slug="hooks")
+    tenants = []
+    for i, account_id in enumerate(accounts):
+        tenant = TenantFactory(
+            integration=emulator_integration, slug=f"kill-{i}", status=Tenant.Status.CONSENTED
+        )
+        TenantAccountFactory(
+            tenant=tenant,
+            account_id=account_id,
+            user_id=USER_ID,
+            base_uri=emulator_server.base_uri("na3"),
+        )
+        TenantTokenFactory(
+            tenant=tenant,
+            access_token=issued["access_token"],
+            refresh_token=issued["refresh_token"],
+        )
+        tenants.append(tenant)
+    # Slow DocuSign, so the kill lands while requests are in flight.
+    emulator.config(latency_ms=200)
+    _purge_broker()
+
+    _enqueue(tenants)
+    worker = _start_worker()
+    try:
+        _wait_for(lambda: SyncRecord.objects.count() >= 8, timeout=90, what="the first syncs")
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    recorded_before = SyncRecord.objects.count()
+    made_before = sum(1 for a in accounts if emulator.connect_configs(a))
+    assert recorded_before < TENANTS, "the kill came too late to prove anything"
+    # DocuSign may hold configurations whose sync never committed: the dangerous case.
+    assert made_before >= recorded_before
+
+    killed_at = SyncRecord.objects.order_by("-finished_at").first().finished_at
+    _purge_broker()
+    _enqueue(tenants)
+    second = _start_worker()
+    try:
+        _wait_for(
+            lambda: (
+                SyncRecord.objects.filter(finished_at__gt=killed_at)
+                .values("tenant")
+                .distinct()
+                .count()
+                >= TENANTS
+            ),
+            timeout=120,
+            what="the next sync of every tenant",
+        )
+    finally:
+        second.terminate()
+        try:
+            second.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            second.kill()
+        _purge_broker()
+
+    for account_id in accounts:
+        configs = emulator.connect_configs(account_id)
+        assert [c["name"] for c in configs] == [config_name("hooks")], account_id
+        assert configs[0]["integratorManaged"] == "true"
+    assert not SyncRecord.objects.filter(outcome="failed").exists()
