@@ -65,6 +65,7 @@ class Delivery:
     basic: tuple[str, str] | None = None
     failure_id: str | None = None
     retry_count: int = 0
+    generated_at: float = 0.0
     result: dict = field(default_factory=dict)
 
 
@@ -86,15 +87,15 @@ class Publisher:
         recipient_id: str | None,
         user_id: str,
         retry_count: int,
+        generated_at: float,
     ) -> dict:
-        store = self.store
         data: dict = {"accountId": account_id, "userId": user_id, "envelopeId": envelope_id}
         if event.startswith("recipient-"):
             data["recipientId"] = recipient_id or "1"
         include = (cfg_wire.get("eventData") or {}).get("includeData") or []
         if include:
             data["envelopeSummary"] = self._summary(
-                account_id, event, envelope_id, user_id, include
+                account_id, event, envelope_id, user_id, include, generated_at
             )
         return {
             "event": event,
@@ -102,14 +103,22 @@ class Publisher:
             "uri": f"/restapi/v2.1/accounts/{account_id}/envelopes/{envelope_id}",
             "retryCount": retry_count,
             "configurationId": int(cfg_wire["connectId"]),  # a JSON number here (API.md 3.4)
-            "generatedDateTime": generated_date_time(store.now()),
+            # A retry resends the same message: only retryCount changes, so a listener can tell a
+            # redelivery from a new event by the message's identity.
+            "generatedDateTime": generated_date_time(generated_at),
             "data": data,
         }
 
     def _summary(
-        self, account_id: str, event: str, envelope_id: str, user_id: str, include: list[str]
+        self,
+        account_id: str,
+        event: str,
+        envelope_id: str,
+        user_id: str,
+        include: list[str],
+        generated_at: float,
     ) -> dict:
-        now = generated_date_time(self.store.now())
+        now = generated_date_time(generated_at)
         user = self.store.users.get(user_id)
         email = user.email if user else "sender@example.com"
         name = user.name if user else "Sender"
@@ -140,7 +149,9 @@ class Publisher:
                         "email": "signer@example.com",
                         "status": "completed" if status == "completed" else "sent",
                         "routingOrder": "1",
-                        "recipientIdGuid": str(uuid.uuid4()),
+                        "recipientIdGuid": str(
+                            uuid.uuid5(uuid.NAMESPACE_URL, f"{envelope_id}/recipients/1")
+                        ),
                     }
                 ],
                 "carbonCopies": [],
@@ -173,12 +184,14 @@ class Publisher:
         user_id: str,
         retry_count: int = 0,
         failure_id: str | None = None,
+        generated_at: float | None = None,
     ) -> Delivery:
         store = self.store
         wire = cfg.wire
         account_id = cfg.account_id
+        generated_at = store.now() if generated_at is None else generated_at
         payload = self._payload(
-            wire, account_id, event, envelope_id, recipient_id, user_id, retry_count
+            wire, account_id, event, envelope_id, recipient_id, user_id, retry_count, generated_at
         )
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         headers = {"Content-Type": "application/json", "X-DocuSign-AccountId": account_id}
@@ -224,6 +237,7 @@ class Publisher:
             basic=basic,
             failure_id=failure_id,
             retry_count=retry_count,
+            generated_at=generated_at,
         )
 
     # --- publishing ------------------------------------------------------------------------
@@ -297,6 +311,7 @@ class Publisher:
                         user_id,
                         failure.retry_count + 1,
                         failure.failure_id,
+                        failure.generated_at or failure.created,
                     )
                 )
         return [self._deliver(spec) for spec in specs]
@@ -392,6 +407,7 @@ class Publisher:
                     created=now,
                     next_retry_at=now + interval,
                     error=result["error"] or "",
+                    generated_at=spec.generated_at,
                 )
                 result["failureId"] = fid
             store.touch()

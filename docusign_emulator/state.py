@@ -167,6 +167,7 @@ class Failure:
     retry_count: int = 0
     error: str = ""
     in_flight: bool = False
+    generated_at: float = 0.0  # when the original message was generated; retries keep it
 
 
 @dataclass

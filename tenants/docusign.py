@@ -28,9 +28,14 @@ def docusign_client_for(integration: Integration) -> DocuSignClient:
     with _lock:
         client = _clients.get(key)
         if client is None:
+            session = requests.Session()
+            # Workers run many threads; the default pool of 10 would make them queue for sockets.
+            adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=64)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
             client = DocuSignClient(
                 auth_base_url=key[0],
-                session=requests.Session(),
+                session=session,
                 timeout=timeout,
                 ca_bundle=ca_bundle,
             )

@@ -6,8 +6,11 @@ from accounts.roles import Role
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
+def _fast_password_hashing(request):
     # Production hashing is deliberately slow; tests create many users and sign them in.
+    if not request.config.pluginmanager.hasplugin("django"):
+        return  # the emulator and client suites also run without Django (-p no:django)
+    settings = request.getfixturevalue("settings")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -78,12 +81,8 @@ def consented_tenant(db, emulator, emulator_server, emulator_integration):
             raise ValueError(f"TEST_SEED user {user_id} is not a member of account {account_id}")
         now = timezone.now()
         tenant_fields.setdefault("admin_email", user["email"])
-        tenant = TenantFactory(
-            integration=integration,
-            grant_mode=grant_mode,
-            status=Tenant.Status.CONSENTED,
-            **tenant_fields,
-        )
+        tenant_fields.setdefault("status", Tenant.Status.CONSENTED)
+        tenant = TenantFactory(integration=integration, grant_mode=grant_mode, **tenant_fields)
         if grant_mode == Tenant.GrantMode.JWT:
             scopes = ["signature", "impersonation"]
             emulator.grant_consent(user_id, integration.integration_key, scopes)

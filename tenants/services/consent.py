@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from common.models import AuditEvent
@@ -566,19 +567,22 @@ def _consent_store(
             "jwt_last_error": jwt_error[:300],
         },
     )
+    token_fields = {
+        "access_token": tokens.access_token,
+        "access_expires_at": tokens.expires_at if tokens.access_token else None,
+        "refresh_token": tokens.refresh_token,
+        "refresh_expires_at": tokens.refresh_expires_at,
+        "refreshed_at": now,
+        "failure_count": 0,
+        "last_error_code": "",
+        "last_error_at": None,
+        "lapse_reminder_sent_at": None,
+    }
     TenantToken.objects.update_or_create(
         tenant=tenant,
-        defaults={
-            "access_token": tokens.access_token,
-            "access_expires_at": tokens.expires_at if tokens.access_token else None,
-            "refresh_token": tokens.refresh_token,
-            "refresh_expires_at": tokens.refresh_expires_at,
-            "refreshed_at": now,
-            "failure_count": 0,
-            "last_error_code": "",
-            "last_error_at": None,
-            "lapse_reminder_sent_at": None,
-        },
+        # A new grant replaces the tokens: waiters in the token service compare generations.
+        defaults={**token_fields, "generation": F("generation") + 1},
+        create_defaults={**token_fields, "generation": 1},
     )
     ConsentAttempt.objects.filter(pk=attempt.pk).update(
         outcome=ConsentAttempt.Outcome.COMPLETED,
