@@ -215,6 +215,7 @@ class OverrideForm(forms.Form):
 class PartnerOAuthForm(forms.Form):
     authorization_server_url = forms.URLField(
         max_length=500,
+        assume_scheme="https",
         label="Token URL (authorizationServerUrl)",
         help_text="The authorization server's token endpoint; DocuSign runs client credentials.",
     )

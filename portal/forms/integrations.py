@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from portal.forms import formfield_assuming_https
 from tenants.models import Integration
 
 _PEM_BEGINS = ("-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----")
@@ -29,6 +30,7 @@ class IntegrationForm(forms.ModelForm):
 
     class Meta:
         model = Integration
+        formfield_callback = formfield_assuming_https
         fields = [
             "name",
             "environment",

@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from portal.forms import formfield_assuming_https
 from tenants.models import Integration, Tenant
 from tenants.services.tenants import IMPORT_MAX_BYTES, NOTES_MAX_LENGTH
 
@@ -8,6 +9,7 @@ from tenants.services.tenants import IMPORT_MAX_BYTES, NOTES_MAX_LENGTH
 class TenantForm(forms.ModelForm):
     class Meta:
         model = Tenant
+        formfield_callback = formfield_assuming_https
         fields = ["name", "slug", "admin_email", "integration", "grant_mode", "notes"]
         help_texts = {
             "slug": "Lower-case letters, digits and hyphens; unique. Used in URLs and exports.",
