@@ -66,8 +66,12 @@ def _health_counts() -> list[dict] | None:
         return None
     counts = selector()
     return [
-        {"label": label, "badge": badge, "count": counts.get(key, 0),
-         "url": _tenant_list_url(health=key)}
+        {
+            "label": label,
+            "badge": badge,
+            "count": counts.get(key, 0),
+            "url": _tenant_list_url(health=key),
+        }
         for key, (label, badge) in CONNECT_HEALTH.items()
     ]
 

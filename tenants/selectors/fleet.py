@@ -77,6 +77,12 @@ ATTENTION = [
     Attention("sync_failing", "Sync failing", "The last Connect sync failed."),
 ]
 ATTENTION_CHOICES = [(a.key, a.label) for a in ATTENTION]
+# Which tenants a category names first: the most pressing, along an indexed column.
+ATTENTION_ORDER = {
+    "lapsing": ("token__refresh_expires_at",),
+    "connect_drift": ("-connect_state__last_sync_at",),
+    "sync_failing": ("-connect_state__last_sync_at",),
+}
 
 
 def _usable_invite() -> Exists:
@@ -269,12 +275,12 @@ def tenant_attention_summary(*, sample: int = ATTENTION_SAMPLE) -> list[dict]:
         count = counts[attention.key]
         tenants = []
         if count:
-            found = (
-                served.filter(_attention_q(attention.key, now=now))
-                .select_related("token", "connect_state")
-                .annotate(invite_expired_at=latest_invite_expiry)
-                .order_by("name", "pk")[:sample]
+            found = served.filter(_attention_q(attention.key, now=now)).select_related(
+                "token", "connect_state"
             )
+            if attention.key == "invite_expired":
+                found = found.annotate(invite_expired_at=latest_invite_expiry)
+            found = found.order_by(*ATTENTION_ORDER.get(attention.key, ("name",)), "pk")[:sample]
             tenants = [
                 {"pk": t.pk, "name": t.name, "reason": _attention_reason(attention.key, t, now)}
                 for t in found
