@@ -366,6 +366,26 @@ def test_tenant_page_offers_only_the_actions_the_role_allows(staff_client, integ
     }
 
 
+def test_lifecycle_actions_follow_the_tenant_state_and_each_action_appears_once(
+    staff_client, integration
+):
+    registered = TenantFactory(integration=integration)
+    linked = TenantFactory(integration=integration, status=Tenant.Status.ACTIVE)
+    TenantAccountFactory(tenant=linked)
+    client = staff_client(Role.OWNER)
+
+    def offered(tenant):
+        page = client.get(reverse("tenant-detail", kwargs={"tenant_id": tenant.pk}))
+        return [a["name"] for a in page.context["actions"]]
+
+    # Archiving a tenant that holds an account is refused by the service, so it is not offered.
+    assert offered(registered) == ["tenant-edit", "tenant-archive"]
+    assert offered(linked) == ["tenant-edit", "tenant-offboard"]
+    html = client.get(reverse("tenant-detail", kwargs={"tenant_id": linked.pk})).content.decode()
+    sync_url = reverse("tenant-connect-sync", kwargs={"tenant_id": linked.pk})
+    assert html.count(f'action="{sync_url}"') == 1
+
+
 def test_missing_tenant_or_operation_answers_404(staff_client):
     client = staff_client(Role.SUPPORT)
     assert client.get(reverse("tenant-detail", kwargs={"tenant_id": 999999})).status_code == 404

@@ -51,12 +51,10 @@ TENANT_PANELS = [
 # Buttons on the tenant page: (URL name, label, style). Each is shown only when its URL name
 # exists and the viewer holds the permission the target view itself demands for a POST.
 # Edit is a form page, so it is a link; the others act on POST.
+# The tenant's lifecycle actions. Invites, re-consent, Connect sync and test events sit in the
+# panel they concern, next to the state they change, so each appears once on the page.
 TENANT_ACTIONS = [
     ("tenant-edit", "Edit", "link"),
-    ("tenant-invite", "Send invite", "post"),
-    ("tenant-reconsent", "Ask for re-consent", "post"),
-    ("tenant-connect-sync", "Sync Connect now", "post"),
-    ("tenant-send-test-event", "Send a test event", "post"),
     ("tenant-archive", "Archive", "post"),
     ("tenant-offboard", "Offboard", "link"),
 ]
@@ -99,9 +97,22 @@ def tenant_panels_render(*, tenant: Tenant, request) -> list[dict]:
     return panels
 
 
+def _has_account(tenant: Tenant) -> bool:
+    try:
+        return tenant.account is not None
+    except ObjectDoesNotExist:
+        return False
+
+
 def tenant_actions_for(*, tenant: Tenant, user) -> list[dict]:
     actions = []
+    linked = _has_account(tenant)
     for name, label, style in TENANT_ACTIONS:
+        # Archive is for tenants that never linked an account; offboarding is for those that did.
+        if name == "tenant-archive" and (linked or tenant.is_archived):
+            continue
+        if name == "tenant-offboard" and (not linked or tenant.status == Tenant.Status.OFFBOARDED):
+            continue
         # A link opens a form page: offer it, like a button, only to those who may submit it.
         url = _allowed_link(name, user, {"tenant_id": tenant.pk})
         if not url:
