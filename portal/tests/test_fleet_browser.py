@@ -3,64 +3,23 @@
 Screenshots land in artifacts/screenshots/ (the README shows dashboard.png).
 """
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from accounts.roles import Role
 from accounts.tests.factories import STAFF_PASSWORD, UserFactory
 from common.models import BulkOperation
+from common.testing.browser import requires_chromium, screenshot
 from portal.tests.fleet_data import fleet_create
 from tenants.models import Tenant
 from tenants.tests.factories import IntegrationFactory
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM),
-        reason=f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread for the whole module; the tests'
-    # own ORM calls (and the database flush between tests) are still synchronous, so Django's
-    # guard against ORM use inside an event loop does not apply here.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+pytestmark = requires_chromium
 
 
 @pytest.fixture
 def page(browser):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -98,7 +57,7 @@ def test_staff_member_signs_in_and_reads_the_dashboard(page, live_server, fleet)
     assert page.locator("nav[aria-label=Main] a[aria-current=page]").inner_text() == "Dashboard"
     assert page.locator("figure.chart svg").count() == 2
     assert page.get_by_role("link", name="Needs re-consent", exact=True).is_visible()
-    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    screenshot(page, "dashboard")
 
     page.get_by_role("link", name="Sync failing", exact=True).click()
     page.wait_for_url(re.compile(r"attention=sync_failing"))
@@ -113,7 +72,7 @@ def test_staff_member_finds_a_tenant_by_search_and_opens_it(page, live_server, f
 
     rows = page.locator("table.tenants tbody tr")
     assert rows.count() == 1
-    page.screenshot(path=str(SCREENSHOTS / "tenant-search.png"), full_page=True)
+    screenshot(page, "tenant-search")
     rows.get_by_role("link", name="Northwind client 00042").click()
 
     assert page.get_by_role("heading", name=re.compile("Northwind client 00042")).is_visible()
@@ -123,28 +82,19 @@ def test_staff_member_finds_a_tenant_by_search_and_opens_it(page, live_server, f
 def test_operator_resyncs_tenants_in_bulk_and_watches_progress_reach_100(
     page, live_server, transactional_db, emulator, emulator_integration, consented_tenant
 ):
-    from connect.services.templates import connect_template_create
+    from connect.tests.factories import ConnectTemplateFactory, sim_settings
     from docusign_emulator.testing import TEST_ACCOUNT_1_ID
 
-    connect_template_create(
-        actor=None,
+    ConnectTemplateFactory(
         name="Envelope events",
         slug="envelope-events",
         integration=emulator_integration,
-        policy="repair",
-        applies_to="all",
-        settings={
-            "url_to_publish_to": "https://hooks.partner.example/docusign",
-            "events": ["envelope-completed"],
-            "include_data": [],
-            "delivery_mode": "SIM",
-            "requires_acknowledgement": True,
-            "enable_log": True,
-            "all_users": True,
-            "allow_envelope_publish": True,
-            "include_hmac": False,
-            "include_oauth": False,
-        },
+        settings=sim_settings(
+            url_to_publish_to="https://hooks.partner.example/docusign",
+            events=["envelope-completed"],
+            include_data=[],
+            include_hmac=False,
+        ),
     )
     # One real, consented tenant that the resync pushes to the emulator, and two that it skips
     # because they have not consented yet.
@@ -168,7 +118,7 @@ def test_operator_resyncs_tenants_in_bulk_and_watches_progress_reach_100(
     page.wait_for_selector('[role=progressbar][aria-valuenow="100"]')
     assert page.get_by_text("Finished", exact=True).is_visible()
     assert page.locator("#bulk-progress tbody tr").count() == 3
-    page.screenshot(path=str(SCREENSHOTS / "bulk-progress.png"), full_page=True)
+    screenshot(page, "bulk-progress")
 
     operation = BulkOperation.objects.get()
     assert (operation.total, operation.succeeded, operation.skipped) == (3, 1, 2)
@@ -185,7 +135,7 @@ def test_support_sees_the_tenant_page_without_any_action_button(page, live_serve
     assert page.get_by_role("heading", name=re.compile(re.escape(tenant.name))).is_visible()
     assert page.locator("[data-action]").count() == 0
     assert page.locator("form[action$='/sync/'], form[action$='/archive/']").count() == 0
-    page.screenshot(path=str(SCREENSHOTS / "tenant-support.png"), full_page=True)
+    screenshot(page, "tenant-support")
 
     page.goto(f"{live_server.url}/tenants/")
     assert page.locator("#bulk-form").count() == 0

@@ -87,28 +87,9 @@ def world(db):
 
     kwargs["token"] = invite_token(invite)
     if apps.is_installed("connect"):
-        from connect.services.templates import connect_template_create
+        from connect.tests.factories import ConnectTemplateFactory
 
-        kwargs["template_id"] = connect_template_create(
-            actor=None,
-            name="Envelope events",
-            slug="envelope-events",
-            integration=integration,
-            policy="repair",
-            applies_to="all",
-            settings={
-                "url_to_publish_to": "https://hooks.partner.example/docusign",
-                "events": ["envelope-completed"],
-                "include_data": [],
-                "delivery_mode": "SIM",
-                "requires_acknowledgement": True,
-                "enable_log": True,
-                "all_users": True,
-                "allow_envelope_publish": True,
-                "include_hmac": False,
-                "include_oauth": False,
-            },
-        ).pk
+        kwargs["template_id"] = ConnectTemplateFactory(integration=integration).pk
     if apps.is_installed("events"):
         from events.models import ConnectEvent
 

@@ -2,13 +2,9 @@
 opens it in another browser context, signs in at DocuSign (the emulator), picks an account and
 lands back on the portal; the tenant page shows the linked account."""
 
-import os
-from pathlib import Path
-
-import pytest
-
 from accounts.roles import Role
 from accounts.tests.factories import STAFF_PASSWORD
+from common.testing.browser import requires_chromium, screenshot
 from docusign_emulator.testing import (
     TEST_ACCOUNT_2_ID,
     TEST_ADMIN_EMAIL,
@@ -17,41 +13,11 @@ from docusign_emulator.testing import (
 )
 from tenants.models import Tenant
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"Debian's Chromium is not at {CHROMIUM}"
-    ),
-]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django refuse
-    # the test's own ORM calls; they are plain synchronous calls, so allow them.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
+pytestmark = requires_chromium
 
 
 def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"consent-{name}.png"), full_page=True)
+    screenshot(page, f"consent-{name}")
 
 
 def test_staff_invites_and_client_admin_consents_in_a_browser(
