@@ -124,6 +124,16 @@ def _result(row: PartnerConnectOAuth, *, state: str, message: str, actor, action
     )
 
 
+def _failed(row: PartnerConnectOAuth, exc: Exception, *, actor, action: str) -> None:
+    _result(
+        row,
+        state=PartnerConnectOAuth.State.FAILED,
+        message=_message(exc),
+        actor=actor,
+        action=action,
+    )
+
+
 def _message(exc: Exception) -> str:
     if isinstance(exc, DocuSignError):
         code = f"{exc.error_code}: " if exc.error_code else ""
@@ -159,13 +169,7 @@ def partner_oauth_push(*, row: PartnerConnectOAuth, actor) -> PartnerConnectOAut
             exists = False
         (api.oauth_update if exists else api.oauth_create)(config)
     except (DocuSignError, PartnerOAuthError, ValueError) as exc:
-        _result(
-            row,
-            state=PartnerConnectOAuth.State.FAILED,
-            message=_message(exc),
-            actor=actor,
-            action="connect.partner_oauth.push",
-        )
+        _failed(row, exc, actor=actor, action="connect.partner_oauth.push")
         return row
     _result(
         row,
@@ -191,13 +195,7 @@ def partner_oauth_check(*, row: PartnerConnectOAuth, actor) -> dict | None:
         )
         return None
     except (DocuSignError, PartnerOAuthError, ValueError) as exc:
-        _result(
-            row,
-            state=PartnerConnectOAuth.State.FAILED,
-            message=_message(exc),
-            actor=actor,
-            action="connect.partner_oauth.check",
-        )
+        _failed(row, exc, actor=actor, action="connect.partner_oauth.check")
         return None
     differs = (
         current.managed_fields()
@@ -225,13 +223,7 @@ def partner_oauth_delete(*, row: PartnerConnectOAuth, actor) -> PartnerConnectOA
     except DocuSignNotFound:
         pass
     except (DocuSignError, PartnerOAuthError, ValueError) as exc:
-        _result(
-            row,
-            state=PartnerConnectOAuth.State.FAILED,
-            message=_message(exc),
-            actor=actor,
-            action="connect.partner_oauth.delete",
-        )
+        _failed(row, exc, actor=actor, action="connect.partner_oauth.delete")
         return row
     _result(
         row,
