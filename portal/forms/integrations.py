@@ -4,6 +4,7 @@ from django.core.validators import URLValidator
 
 from portal.forms import formfield_assuming_https
 from tenants.models import Integration
+from tenants.services.integrations import INTEGRATION_FIELDS
 
 _PEM_BEGINS = ("-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----")
 
@@ -31,16 +32,8 @@ class IntegrationForm(forms.ModelForm):
     class Meta:
         model = Integration
         formfield_callback = formfield_assuming_https
-        fields = [
-            "name",
-            "environment",
-            "auth_base_url",
-            "integration_key",
-            "redirect_uri",
-            "partner_account_id",
-            "partner_user_id",
-            "is_active",
-        ]
+        # The non-secret fields the service saves; the secrets are the write-only fields above.
+        fields = list(INTEGRATION_FIELDS)
         help_texts = {
             "auth_base_url": "https://account-d.docusign.com (demo), https://account.docusign.com "
             "(production), or the emulator's address.",
