@@ -129,8 +129,9 @@ def free_port() -> int:
 
 
 def gunicorn_start(app: str, port: int, workers: int, threads: int) -> subprocess.Popen:
-    # gthread: each worker runs `threads` requests at once, which a database commit needs to
-    # overlap its waits; the bare app gets exactly the same settings.
+    # The Procfile's `web` settings: gthread, one worker per core (2 here), 8 threads each, so
+    # a request waiting on its commit or the broker lets another run; the bare app gets exactly
+    # the same settings.
     cmd = [
         sys.executable,
         "-m",

@@ -6,8 +6,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_PACKAGES = {"portal", "accounts", "common", "tenants", "connect", "events",
-                    "docusign_api", "docusign_emulator"}
+PROJECT_PACKAGES = {
+    "portal",
+    "accounts",
+    "common",
+    "tenants",
+    "connect",
+    "events",
+    "docusign_api",
+    "docusign_emulator",
+}
 
 # package → project packages it must never import
 FORBIDDEN = {
