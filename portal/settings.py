@@ -115,6 +115,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestIdMiddleware",
+    # Webhooks (the Connect receiver) are answered here: the layers below serve browsers only.
+    # Security headers, static files and the request id above still apply (see its docstring).
+    "common.middleware.MachineEndpointMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -232,7 +235,9 @@ STAFF_ALERT_EMAILS = _read("STAFF_ALERT_EMAILS", "list", default=[])
 
 # --- Celery ---------------------------------------------------------------------------------------
 REDIS_URL = _read("REDIS_URL", "str", default="")
-BROKER_DIR = VAR_DIR / "broker"
+# The embedded broker's folder; the test suite uses its own, so a running `bin/run` worker never
+# consumes (and runs against the development database) the messages of a test.
+BROKER_DIR = (BASE_DIR / _read("FILESYSTEM_BROKER_DIR", "str", default="var/broker")).resolve()
 # Without Redis, kombu's filesystem transport keeps the embedded run server-less while worker and
 # beat still run as real, separate processes.
 CELERY_BROKER_URL = _read("CELERY_BROKER_URL", "str", default=REDIS_URL or "filesystem://")
@@ -267,6 +272,11 @@ CELERY_TASK_ALWAYS_EAGER = _read("CELERY_TASK_ALWAYS_EAGER", "bool", default=Fal
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Unset, Celery's Django fixup closes every database connection after every task, so a threaded
+# worker opens a new PostgreSQL connection (a backend fork and a login, ~12 ms) for each task.
+# Set, it only recycles one now and then; `portal/celery.py` lets Django's own rules decide the
+# rest after each task, as after a request (CONN_MAX_AGE, health checks, broken connections).
+CELERY_DB_REUSE_MAX = 1000
 # The schedule itself lives in portal/celery.py, in one place.
 
 # --- DocuSign -------------------------------------------------------------------------------------

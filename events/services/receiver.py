@@ -19,11 +19,7 @@ from functools import cache, partial
 
 from django.conf import settings
 from django.db import (
-    DEFAULT_DB_ALIAS,
-    InterfaceError,
-    OperationalError,
     connection,
-    connections,
     transaction,
 )
 from django.utils import timezone
@@ -54,40 +50,8 @@ def connect_event_receive(*, body: bytes, meta: Mapping[str, str]) -> Received:
         raise EventRejected("The message is larger than this listener accepts.", status=413)
     payload = _parse(body)
     account_id = _account_id(payload, meta)
-    if not _health_check_skippable():
-        return _verify_and_store(body=body, meta=meta, payload=payload, account_id=account_id)
-    # CONN_HEALTH_CHECKS would spend a whole round trip (SELECT 1) before the first query of each
-    # request: as much as storing the event. Here a dead reused connection shows itself by the
-    # first statement failing instead, and that statement is retried once on a new connection:
-    # the same protection for one round trip. Nothing was written when it failed (or, had the
-    # server committed just before dying, the retry finds the row and answers "duplicate").
-    connection.health_check_done = True
-    try:
-        return _verify_and_store(body=body, meta=meta, payload=payload, account_id=account_id)
-    except (InterfaceError, OperationalError):
-        if connection.is_usable():
-            raise
-        connection.close()
-    return _verify_and_store(body=body, meta=meta, payload=payload, account_id=account_id)
-
-
-def _health_check_skippable() -> bool:
-    return bool(
-        connection.connection is not None
-        and connection.health_check_enabled
-        and not connection.health_check_done
-        and not connection.in_atomic_block
-    )
-
-
-def _verify_and_store(
-    *, body: bytes, meta: Mapping[str, str], payload: dict, account_id: str
-) -> Received:
-    received = _receive_with_cached_route(
-        body=body, meta=meta, payload=payload, account_id=account_id
-    )
-    if received is not None:
-        return received
+    # Two round trips: the account's route (tenant, listener settings and active keys in one
+    # query, read afresh so a deactivated key stops verifying at once), then the insert.
     route = _route(account_id)
     if route is None:
         raise EventRejected(f"Account {account_id} is not linked to any tenant.", status=400)
@@ -122,50 +86,7 @@ def _stored(event_id: int | None, route: dict) -> Received:
     return Received(event_id=event_id, tenant_id=route["tenant_id"], duplicate=False)
 
 
-# --- the route cache (PostgreSQL) -------------------------------------------------------------
-#
-# Each process keeps the route of every account it has seen (tenant, listener settings, active
-# HMAC keys, decrypted) so a delivery costs ONE round trip: the insert itself. The cache is never
-# trusted on its own: the insert statement recomputes a fingerprint of exactly the rows the route
-# came from (the account's link, the listener settings row, every active key row) and stores the
-# event only if it still equals the cached one. A key added, deactivated or re-encrypted, a
-# listener setting changed or an account relinked therefore takes effect on the very next
-# delivery in every process, with no invalidation message to lose. A refusal based on the cache
-# is never final either (the key that signed it may have been added a moment ago): the message
-# is checked again against fresh rows.
-
-_ROUTE_CACHE: dict[str, dict] = {}
-_ROUTE_CACHE_MAX = 10_000
-_STALE = object()
-
-
-def _receive_with_cached_route(
-    *, body: bytes, meta: Mapping[str, str], payload: dict, account_id: str
-) -> Received | None:
-    """The event stored (or found a duplicate) with the cached route; None when there is no
-    cached route, the cached one refuses the message, or it turned out stale."""
-    route = _ROUTE_CACHE.get(account_id)
-    if route is None:
-        return None
-    try:
-        auth_method = _authenticate(body=body, meta=meta, route=route)
-    except EventRejected:
-        return None
-    values = _event_values(
-        body=body, payload=payload, account_id=account_id, route=route, auth_method=auth_method
-    )
-    event_id = _insert_once_if_route_unchanged(values, route)
-    if event_id is _STALE:
-        _ROUTE_CACHE.pop(account_id, None)
-        return None
-    return _stored(event_id, route)
-
-
-def _route_cache_put(account_id: str, route: dict) -> None:
-    if len(_ROUTE_CACHE) >= _ROUTE_CACHE_MAX:
-        _ROUTE_CACHE.clear()
-    _ROUTE_CACHE[account_id] = route
-
+# --- the route: one query ------------------------------------------------------------------
 
 # The listener settings' columns the receiver needs, in query order.
 _LISTENER_FIELDS = (
@@ -180,13 +101,10 @@ _LISTENER_FIELDS = (
 )
 
 
-def _route_cache_enabled() -> bool:
-    # The fingerprint check needs PostgreSQL (whole-row text, md5, data-modifying WITH); elsewhere
-    # (the embedded SQLite run) every delivery reads its route afresh.
-    return connection.vendor == "postgresql"
-
-
-def _sql_parts() -> tuple:
+@cache
+def _route_sql() -> str:
+    """Tenant, integration, listener settings and active HMAC keys of an account in ONE query
+    (one row per active key, or one row with a NULL key)."""
     account, tenant = TenantAccount._meta, Tenant._meta
     listener, key = ListenerSettings._meta, PartnerHmacKey._meta
     q = connection.ops.quote_name
@@ -194,65 +112,27 @@ def _sql_parts() -> tuple:
     def col(meta, name):
         return q(meta.get_field(name).column)
 
-    return account, tenant, listener, key, q, col
-
-
-@cache
-def _route_from_sql() -> str:
-    """The account's link, tenant and listener settings: the rows a route is made of."""
-    account, tenant, listener, _, q, col = _sql_parts()
+    listener_cols = ", ".join(f"ls.{col(listener, name)}" for name in _LISTENER_FIELDS)
     # Identifiers come from model metadata, quoted; the account id is a parameter.
     return (
+        f"SELECT ta.{col(account, 'tenant')}, t.{col(tenant, 'integration')}, {listener_cols}, "  # noqa: S608
+        f"k.{col(key, 'secret')} "
         f"FROM {q(account.db_table)} ta "
         f"JOIN {q(tenant.db_table)} t ON t.{q(tenant.pk.column)} = ta.{col(account, 'tenant')} "
         f"LEFT JOIN {q(listener.db_table)} ls "
         f"ON ls.{col(listener, 'integration')} = t.{col(tenant, 'integration')} "
+        f"LEFT JOIN {q(key.db_table)} k ON k.{col(key, 'integration')} = "
+        f"t.{col(tenant, 'integration')} AND k.{col(key, 'deactivated_at')} IS NULL "
         f"WHERE ta.{col(account, 'account_id')} = %s"
     )
 
 
-@cache
-def _route_fingerprint_sql() -> str:
-    """md5 over the whole text of every row the route is built from: any change to the link, the
-    listener settings or the set of active keys (or their stored values) changes it."""
-    account, tenant, _, key, q, col = _sql_parts()
-    active_keys = (
-        f"SELECT string_agg(k::text, ',' ORDER BY k.{q(key.pk.column)}) "  # noqa: S608
-        f"FROM {q(key.db_table)} k WHERE k.{col(key, 'integration')} = "
-        f"t.{col(tenant, 'integration')} AND k.{col(key, 'deactivated_at')} IS NULL"
-    )
-    return (
-        f"md5(concat_ws('|', ta.{col(account, 'tenant')}::text, "
-        f"t.{col(tenant, 'integration')}::text, coalesce(ls::text, '-'), "
-        f"coalesce(({active_keys}), '-')))"
-    )
-
-
-@cache
-def _route_sql(*, with_fingerprint: bool) -> str:
-    """Tenant, integration, listener settings and active HMAC keys of an account in ONE query
-    (one row per active key, or one row with a NULL key), with the route's fingerprint."""
-    account, tenant, listener, key, q, col = _sql_parts()
-    listener_cols = ", ".join(f"ls.{col(listener, name)}" for name in _LISTENER_FIELDS)
-    fingerprint = _route_fingerprint_sql() if with_fingerprint else "NULL"
-    route_from, where = _route_from_sql().split(" WHERE ")
-    return (
-        f"SELECT ta.{col(account, 'tenant')}, t.{col(tenant, 'integration')}, {listener_cols}, "
-        f"k.{col(key, 'secret')}, {fingerprint} {route_from} "
-        f"LEFT JOIN {q(key.db_table)} k ON k.{col(key, 'integration')} = "
-        f"t.{col(tenant, 'integration')} AND k.{col(key, 'deactivated_at')} IS NULL "
-        f"WHERE {where}"
-    )
-
-
 def _route(account_id: str) -> dict | None:
-    """The account's route read afresh (and cached, on PostgreSQL); None when it is not linked."""
-    cached = _route_cache_enabled()
+    """The account's route; None when it is not linked to a tenant."""
     with connection.cursor() as cursor:
-        cursor.execute(_route_sql(with_fingerprint=cached), [account_id])
+        cursor.execute(_route_sql(), [account_id])
         rows = cursor.fetchall()
     if not rows:
-        _ROUTE_CACHE.pop(account_id, None)
         return None
     first = rows[0]
     listener = None
@@ -264,16 +144,7 @@ def _route(account_id: str) -> dict | None:
         values["oauth_enabled"] = bool(values["oauth_enabled"])
         listener = ListenerSettings(**values)
     keys = [_decrypt(row[10]).encode("utf-8") for row in rows if row[10]]
-    route = {
-        "tenant_id": first[0],
-        "integration_id": first[1],
-        "listener": listener,
-        "keys": keys,
-        "fingerprint": first[11],
-    }
-    if cached:
-        _route_cache_put(account_id, route)
-    return route
+    return {"tenant_id": first[0], "integration_id": first[1], "listener": listener, "keys": keys}
 
 
 def _decrypt(value):
@@ -303,67 +174,6 @@ def _insert_once(values: dict) -> int | None:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
-
-
-@cache
-def _insert_if_route_unchanged_sql() -> str:
-    """The same insert, made only while the route's fingerprint still equals the cached one; the
-    answer says which: (id or NULL, current fingerprint or NULL when the account is unlinked)."""
-    meta = ConnectEvent._meta
-    fields = _insert_fields()
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    # Typed parameters: in INSERT ... SELECT an untyped NULL or string would be text. Strings
-    # are cast to text, not varchar(n), so an over-long value fails instead of being truncated.
-    values = ", ".join(f"CAST(%s AS {_cast_type(f)})" for f in fields)
-    return (
-        f"WITH route AS (SELECT {_route_fingerprint_sql()} AS fp {_route_from_sql()}), "  # noqa: S608
-        f"ins AS (INSERT INTO {quote(meta.db_table)} ({columns}) "
-        f"SELECT {values} FROM route WHERE route.fp = %s "
-        f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}) "
-        f"SELECT (SELECT {quote(meta.pk.column)} FROM ins), (SELECT fp FROM route)"
-    )
-
-
-def _cast_type(field) -> str:
-    return "text" if field.get_internal_type() == "CharField" else field.cast_db_type(connection)
-
-
-def _insert_once_if_route_unchanged(values: dict, route: dict):
-    """The event's id, None for a duplicate, or _STALE (nothing written) when the route changed
-    since it was cached. One round trip.
-
-    The hottest statement of the receiver, so it skips what costs most per call and buys nothing
-    here: no model instance (the values are already the database types psycopg adapts; only the
-    JSON payload needs its field's adapter), and a psycopg cursor with server-side binding rather
-    than Django's client-side one (no quoting of 17 literals in Python). With server-side binding
-    psycopg can also prepare the statement, so PostgreSQL stops planning it on every delivery
-    (about 0.3 ms of its CPU each): Django turns that off by default for the sake of
-    transaction-pooling PgBouncer; with a direct connection, enable it in the environment with
-    `DATABASE_URL=postgres://...?prepare_threshold=5`. Django's error translation and
-    broken-transaction check still apply; the statement is not in `connection.queries`.
-    """
-    import psycopg
-
-    params = [values["account_id"]]
-    for field in _insert_fields():
-        if field.attname == "payload":
-            params.append(field.get_db_prep_save(values["payload"], connection))
-        elif field.attname in values:
-            params.append(values[field.attname])
-        else:  # processed_at, is_test
-            params.append(field.get_default())
-    params.append(route["fingerprint"])
-    db = connections[DEFAULT_DB_ALIAS]  # the thread's wrapper, looked up once
-    db.close_if_health_check_failed()
-    db.ensure_connection()
-    db.validate_no_broken_transaction()
-    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(_insert_if_route_unchanged_sql(), params)
-        event_id, fingerprint = cursor.fetchone()
-    if fingerprint != route["fingerprint"]:
-        return _STALE
-    return event_id
 
 
 def _processing_enqueue(event_id: int) -> None:
