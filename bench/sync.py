@@ -1,6 +1,6 @@
 """Connect sync benchmark: a full sync cycle of an in-sync fleet, against a sequential SDK loop.
 
-    .venv/bin/python bench/sync.py [--tenants 1000] [--workers 2] [--concurrency 32]
+    .venv/bin/python bench/sync.py [--tenants 1000] [--workers 2] [--concurrency 16]
 
 Starts its own emulator (`--latency-ms 100`), uses a dedicated PostgreSQL database
 (`portal_bench_sync` on the server DATABASE_URL names; dropped and recreated each run; never the dev
@@ -12,9 +12,11 @@ limit of 200 calls per 30 s applies per account), with its own admin user and to
 
 1. The fleet gets its configuration (first push, not timed).
 2. Cycle: every tenant is made due, the beat task body (`connect_sync_due`) fans out one task per
-   tenant to the `sync` queue, consumed by real `celery -A portal worker --pool threads` processes
-   (the Procfile's worker, `--concurrency` = WORKER_CONCURRENCY). Timed from the fan-out until every
-   tenant's last sync is newer than the start. Target: 1.0 API call per in-sync tenant.
+   tenant to the `sync` queue, consumed by the standard worker setup: docker-compose.yml's two
+   `worker` replicas, each the Procfile's worker command (threads pool, `--concurrency`
+   WORKER_CONCURRENCY = 16, every queue, `--loglevel INFO`), with production settings (DEBUG off,
+   LOG_LEVEL=INFO). Timed from the fan-out until every tenant's last sync is newer than the start.
+   Target: 1.0 API call per in-sync tenant.
 3. Loop: the same work with the official `docusign-esign` SDK in a plain sequential loop: list
    configurations per account, compare with the desired state, change nothing.
    Target: the workers at least 20 times faster.
@@ -22,6 +24,7 @@ limit of 200 calls per 30 s applies per account), with its own admin user and to
 
 import argparse
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -54,22 +57,29 @@ def database_recreate(url: str) -> None:
 
 
 def child_env(db_url: str, redis_url: str, concurrency: int) -> dict:
+    from cryptography.fernet import Fernet
+
+    # Production settings (DEBUG off, LOG_LEVEL as .env.example has it), with throwaway secrets.
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "DATABASE_URL": db_url,
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
-        "DEBUG": "true",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "WORKER_CONCURRENCY": str(concurrency),
         "PYTHONPATH": str(REPO_ROOT),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
     }
 
 
 def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
-    # The Procfile's worker line, on the sync queue.
+    # docker-compose.yml's worker replicas: each runs the Procfile's worker command as it is (a
+    # distinct --hostname stands in for each container's own host name).
     return [
         subprocess.Popen(
             [
@@ -80,17 +90,15 @@ def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
                 "portal",
                 "worker",
                 "--queues",
-                "sync",
+                "default,refresh,sync,events",
                 "--pool",
                 "threads",
                 "--concurrency",
                 env["WORKER_CONCURRENCY"],
                 "--loglevel",
-                "WARNING",
+                "INFO",
                 "--hostname",
                 f"bench-sync-{i}@%h",
-                "--without-gossip",
-                "--without-mingle",
             ],
             cwd=REPO_ROOT,
             env=env,
@@ -116,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
     db_url = bench_database_url()
@@ -127,6 +135,9 @@ def main() -> None:
         "REDIS_URL",
         "CELERY_BROKER_URL",
         "DEBUG",
+        "SECRET_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+        "ALLOWED_HOSTS",
         "CELERY_TASK_ALWAYS_EAGER",
         "LOG_LEVEL",
     )

@@ -4,7 +4,7 @@ import json
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -267,8 +267,14 @@ def connect_sync_outcomes_by_day(*, days: int) -> list[dict]:
         }
         for i in range(days)
     }
-    for stat in SyncDailyStat.objects.filter(date__gte=start, date__lte=today):
-        by_day[stat.date][stat.outcome] = stat.count
+    rows = (
+        SyncDailyStat.objects.filter(date__gte=start, date__lte=today)
+        .order_by()
+        .values("date", "outcome")
+        .annotate(total=Sum("count"))
+    )
+    for row in rows:  # the shards of one day and outcome, summed
+        by_day[row["date"]][row["outcome"]] = row["total"]
     return list(by_day.values())
 
 

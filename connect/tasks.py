@@ -36,8 +36,10 @@ def connect_sync_due() -> int:
     tenant_ids = connect_due_tenant_ids()
     if tenant_ids:
         connect_sync_queued_mark(tenant_ids=tenant_ids)
-        for tenant_id in tenant_ids:
-            connect_tenant_sync.delay(tenant_id)
+        # One broker connection for the whole fan-out, not one acquired per message.
+        with connect_tenant_sync.app.producer_or_acquire() as producer:
+            for tenant_id in tenant_ids:
+                connect_tenant_sync.apply_async((tenant_id,), producer=producer)
     budget_windows_prune()
     return len(tenant_ids)
 

@@ -7,12 +7,26 @@ fans out one small task per tenant. Losing the broker therefore costs time, neve
 import os
 
 from celery import Celery
+from celery.signals import task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_postrun.connect
+def _database_connections_tidy(task=None, **kwargs):
+    """After each task, what Django does after each request: close a connection only when it is
+    broken, in a transaction left open, or older than CONN_MAX_AGE (CELERY_DB_REUSE_MAX keeps
+    Celery from closing them all). Eager tasks run inside their caller's connection: untouched."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()
 
 
 @app.on_after_configure.connect

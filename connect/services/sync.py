@@ -11,8 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from common.services import audit_record
@@ -65,7 +64,14 @@ def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
     for the caller to retry; every other ending is recorded and returned.
     """
     started_at = timezone.now()
-    tenant = Tenant.objects.select_related("integration").get(pk=tenant_id)
+    # Everything this reconcile reads about the tenant, in one query (the token row included, so
+    # the token service need not read it again). The secrets only a refresh needs are left out:
+    # a refresh re-reads the row under its lock anyway, and each would cost a decryption.
+    tenant = (
+        Tenant.objects.select_related("integration", "account", "token")
+        .defer("integration__secret_key", "integration__rsa_private_key", "token__refresh_token")
+        .get(pk=tenant_id)
+    )
     skip_reason = _skip_reason(tenant)
     if skip_reason:
         return _finish(
@@ -76,7 +82,9 @@ def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
             message=skip_reason,
         )
     try:
-        token = token_get_valid(tenant_id=tenant.pk, actor_label=ACTOR)
+        token = token_get_valid(
+            tenant_id=tenant.pk, actor_label=ACTOR, loaded=getattr(tenant, "token", None)
+        )
     except TokenReconsentRequired:
         return _finish(
             tenant=tenant,
@@ -281,8 +289,9 @@ def _finish(
             state.connect_ids, state.versions = _carried(
                 steps, desired or [], changes or [], previous_ids, dict(state.versions)
             )
-        state.save()
-        _daily_stat_bump(outcome=outcome, day=record.finished_at.date())
+        state.save(update_fields=_STATE_FIELDS)
+        # Last before the commit: the rollup row stays locked only from here to the commit.
+        _daily_stat_bump(outcome=outcome, day=record.finished_at.date(), tenant_id=tenant.pk)
     first_success = (
         outcome in (Outcome.IN_SYNC, Outcome.CHANGED)
         and trigger != SyncRecord.Trigger.OFFBOARD
@@ -343,15 +352,33 @@ def _carried(steps, desired, changes, previous_ids: dict, previous_versions: dic
     return connect_ids, carried_versions
 
 
-def _daily_stat_bump(*, outcome: str, day) -> None:
-    updated = SyncDailyStat.objects.filter(date=day, outcome=outcome).update(count=F("count") + 1)
-    if updated:
-        return
-    try:
-        with transaction.atomic():
-            SyncDailyStat.objects.create(date=day, outcome=outcome, count=1)
-    except IntegrityError:  # a sibling created the row first
-        SyncDailyStat.objects.filter(date=day, outcome=outcome).update(count=F("count") + 1)
+_STATE_FIELDS = [
+    "status",
+    "last_sync_at",
+    "last_outcome",
+    "last_error",
+    "queued_at",
+    "consecutive_failures",
+    "connect_ids",
+    "versions",
+]
+
+
+def _daily_stat_bump(*, outcome: str, day, tenant_id: int) -> None:
+    """Add one to the day's count for `outcome`, in the tenant's shard: one statement (an upsert,
+    so no savepoint and no retry when a sibling creates the row first). PostgreSQL and SQLite
+    both speak INSERT ... ON CONFLICT DO UPDATE."""
+    table, date, outcome_, shard, count = (
+        connection.ops.quote_name(name)
+        for name in (SyncDailyStat._meta.db_table, "date", "outcome", "shard", "count")
+    )
+    sql = (
+        f"INSERT INTO {table} ({date}, {outcome_}, {shard}, {count}) VALUES (%s, %s, %s, 1) "  # noqa: S608 - names are ours
+        f"ON CONFLICT ({date}, {outcome_}, {shard}) "
+        f"DO UPDATE SET {count} = {table}.{count} + 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day, outcome, tenant_id % SyncDailyStat.SHARDS])
 
 
 def connect_sync_failure_record(*, tenant_id: int, trigger: str, message: str) -> SyncResult:

@@ -102,10 +102,17 @@ class _ConfigurationError(Exception):
 # --- the two entry points ------------------------------------------------------------------------
 
 
-def token_get_valid(*, tenant_id: int, actor_label: str = "portal") -> AccessToken:
+def token_get_valid(
+    *, tenant_id: int, actor_label: str = "portal", loaded: TenantToken | None = None
+) -> AccessToken:
     """A valid access token for the tenant: the stored one while it has more than
-    TOKEN_REFRESH_MARGIN_S left, otherwise a fresh one (refreshed here, once for all callers)."""
-    row = _row_load(tenant_id=tenant_id)
+    TOKEN_REFRESH_MARGIN_S left, otherwise a fresh one (refreshed here, once for all callers).
+
+    `loaded` is the tenant's token row when the caller already read it together with its tenant,
+    integration and account (`Tenant.objects.select_related("integration", "account", "token")`):
+    a per-tenant task then reads everything in one query. A refresh re-reads the row under its
+    lock either way, so a row read a moment earlier is as good as one read here."""
+    row = loaded if loaded is not None else _row_load(tenant_id=tenant_id)
     _usable_check(row.tenant)
     margin = timedelta(seconds=settings.TOKEN_REFRESH_MARGIN_S)
     if _has_time_left(row, now=timezone.now(), margin=margin):
