@@ -111,6 +111,11 @@ class TenantConnectState(models.Model):
     connect_ids = models.JSONField(default=dict, blank=True)
     # Set when a sync task is enqueued, so beat does not enqueue the same tenant twice.
     queued_at = models.DateTimeField(null=True, blank=True)
+    # DocuSign's own hourly count for the account (X-RateLimit-*), as the last sync saw it. It
+    # covers the client's other apps too, which is why staff are warned when it runs low.
+    rate_limit_limit = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_remaining = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Connect state of {self.tenant_id}: {self.status}"

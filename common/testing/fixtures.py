@@ -15,6 +15,17 @@ def _fast_password_hashing(request):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_docusign_clients(request):
+    # The portal keeps one DocuSign client per process, and a client remembers the rate-limit
+    # headers it saw; each test resets the emulator, so each test starts with fresh clients.
+    yield
+    if request.config.pluginmanager.hasplugin("django"):
+        from tenants.docusign import _clients
+
+        _clients.clear()
+
+
 @pytest.fixture
 def make_staff(db):
     from accounts.tests.factories import UserFactory

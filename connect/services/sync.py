@@ -25,6 +25,7 @@ from docusign_api import (
     DocuSignError,
     DocuSignRateLimited,
     DocuSignUnavailable,
+    RateLimitStatus,
 )
 from tenants.docusign import docusign_client_for
 from tenants.models import Tenant
@@ -137,6 +138,7 @@ def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
         tenant=tenant,
         trigger=trigger,
         started_at=started_at,
+        rate_limit=client.rate_limits(token.account_id),
         api_calls=calls,
         outcome=_outcome(steps, errors),
         message=" ".join(errors)[:500],
@@ -261,6 +263,7 @@ def _finish(
     changes: list[dict] | None = None,
     steps: list[Step] | None = None,
     desired: list | None = None,
+    rate_limit: RateLimitStatus | None = None,
 ) -> SyncResult:
     with transaction.atomic():
         state, _ = TenantConnectState.objects.select_for_update().get_or_create(tenant=tenant)
@@ -285,6 +288,10 @@ def _finish(
             state.consecutive_failures += 1
         elif outcome != Outcome.SKIPPED:
             state.consecutive_failures = 0
+        if rate_limit is not None and rate_limit.remaining is not None:
+            state.rate_limit_limit = rate_limit.limit
+            state.rate_limit_remaining = rate_limit.remaining
+            state.rate_limit_reset_at = rate_limit.reset_at
         if steps is not None:
             state.connect_ids, state.versions = _carried(
                 steps, desired or [], changes or [], previous_ids, dict(state.versions)
@@ -361,6 +368,9 @@ _STATE_FIELDS = [
     "consecutive_failures",
     "connect_ids",
     "versions",
+    "rate_limit_limit",
+    "rate_limit_remaining",
+    "rate_limit_reset_at",
 ]
 
 

@@ -326,3 +326,34 @@ def test_offboard_hook_is_registered_with_tenants():
     from tenants.services.tenants import OFFBOARD_STEPS
 
     assert connect_offboard_step in OFFBOARD_STEPS
+
+
+def test_sync_records_docusigns_hourly_count_and_the_dashboard_warns_when_it_runs_low(
+    emulator, tenant, staff_client
+):
+    from django.urls import reverse
+
+    emulator.set_rate_limit(TEST_ACCOUNT_1_ID, hourly_remaining=120)
+    connect_tenant_reconcile(tenant_id=tenant.pk, trigger=SCHEDULE)
+
+    state = TenantConnectState.objects.get(tenant=tenant)
+    assert state.rate_limit_limit == 3000  # the emulator's default, as DocuSign's
+    assert state.rate_limit_remaining < 120  # the list and the create counted down from there
+    assert state.rate_limit_reset_at is not None
+
+    dashboard = staff_client("support").get(reverse("dashboard"))
+    low = next(a for a in dashboard.context["attention"] if a["key"] == "rate_limit_low")
+    assert low["count"] == 1
+    assert low["tenants"][0]["name"] == tenant.name
+    assert "of 3000 calls left until" in low["tenants"][0]["reason"]
+
+
+def test_a_healthy_hourly_count_raises_no_rate_limit_warning(emulator, tenant, staff_client):
+    from django.urls import reverse
+
+    connect_tenant_reconcile(tenant_id=tenant.pk, trigger=SCHEDULE)
+
+    assert TenantConnectState.objects.get(tenant=tenant).rate_limit_remaining > 2900
+    dashboard = staff_client("support").get(reverse("dashboard"))
+    low = next(a for a in dashboard.context["attention"] if a["key"] == "rate_limit_low")
+    assert low["count"] == 0

@@ -21,6 +21,9 @@ PAGE_SIZE = 50
 # A refresh token (and so the consent behind it) lapsing within this many days needs a human.
 LAPSE_WARNING_DAYS = 7
 ATTENTION_SAMPLE = 5
+# DocuSign counts calls per account across every app of the client (API.md 4): when the last sync
+# saw less than this share left in the current hour, the client's own integrations are at risk.
+RATE_LIMIT_LOW_PERCENT = 10
 
 # connect.TenantConnectState.Status, with the badge each shows.
 CONNECT_HEALTH = {
@@ -75,6 +78,11 @@ ATTENTION = [
     ),
     Attention("connect_drift", "Connect drift", "DocuSign differs from the desired configuration."),
     Attention("sync_failing", "Sync failing", "The last Connect sync failed."),
+    Attention(
+        "rate_limit_low",
+        "Rate limit nearly spent",
+        f"Under {RATE_LIMIT_LOW_PERCENT}% of the account's hourly DocuSign calls left.",
+    ),
 ]
 ATTENTION_CHOICES = [(a.key, a.label) for a in ATTENTION]
 # Which tenants a category names first: the most pressing, along an indexed column.
@@ -82,6 +90,7 @@ ATTENTION_ORDER = {
     "lapsing": ("token__refresh_expires_at",),
     "connect_drift": ("-connect_state__last_sync_at",),
     "sync_failing": ("-connect_state__last_sync_at",),
+    "rate_limit_low": ("connect_state__rate_limit_remaining",),
 }
 
 
@@ -110,6 +119,13 @@ def _attention_q(key: str, *, now: datetime) -> Q:
         return Q(connect_state__status="drift")
     if key == "sync_failing":
         return Q(connect_state__status="failing")
+    if key == "rate_limit_low":
+        return Q(
+            connect_state__rate_limit_reset_at__gt=now,
+            connect_state__rate_limit_remaining__lt=F("connect_state__rate_limit_limit")
+            * RATE_LIMIT_LOW_PERCENT
+            / 100,
+        )
     raise ValueError(f"Unknown attention category '{key}'.")
 
 
@@ -254,6 +270,11 @@ def _attention_reason(key: str, tenant: Tenant, now: datetime) -> str:
         failures = state.consecutive_failures if state else 0
         error = state.last_error if state else ""
         return f"{failures} failed syncs in a row" + (f": {error}" if error else "")
+    if key == "rate_limit_low":
+        return (
+            f"{state.rate_limit_remaining} of {state.rate_limit_limit} calls left until "
+            f"{state.rate_limit_reset_at:%H:%M} UTC"
+        )
     return ""
 
 
