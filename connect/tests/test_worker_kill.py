@@ -5,15 +5,14 @@ worker created but never recorded)."""
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
+from common.testing.processes import celery_worker_start, child_env
 from connect.models import SyncRecord
 from connect.services.templates import config_name
 from connect.tasks import connect_tenant_sync
@@ -27,47 +26,8 @@ TENANTS = 50
 USER_ID = "bbbbbbbb-1111-4222-8333-000000000050"
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if "sqlite" in db["ENGINE"]:
-        return f"sqlite:///{db['NAME']}"
-    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
-
-
 def _start_worker() -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DEBUG": "true",
-        "DATABASE_URL": _database_url(),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "PYTHONUNBUFFERED": "1",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "8",
-            "--queues",
-            "sync",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return celery_worker_start(queues="sync", concurrency=8, env=child_env(DEBUG="true"))
 
 
 def _wait_for(predicate, *, timeout: float, what: str) -> None:

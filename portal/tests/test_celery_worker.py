@@ -1,9 +1,7 @@
 """A real Celery worker process (not eager mode) runs a task through the real broker."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -13,19 +11,10 @@ from django.conf import settings
 from django.db import connection
 
 from common.models import WorkerHeartbeat
+from common.testing.processes import celery_worker_start, child_env
 from portal.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _database_url_of_the_test_database() -> str:
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-    return f"postgres://{user}{password}@{host}/{db['NAME']}"
 
 
 @pytest.mark.slow
@@ -33,33 +22,11 @@ def _database_url_of_the_test_database() -> str:
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_a_task_from_the_broker_and_the_result_lands_in_the_database():
     queue = f"test-{uuid.uuid4().hex[:8]}"  # isolates this run from any other worker on the broker
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url_of_the_test_database(),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
+    env = child_env()  # read before closing: it names the test database
     connection.close()  # SQLite: let the worker write the file without our open handle in the way
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--queues",
-            queue,
-            "--pool",
-            "threads",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
+    worker = celery_worker_start(
+        queues=queue,
+        concurrency=2,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -20,6 +20,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.testing.processes import child_env
 from tenants.docusign import docusign_client_for
 from tenants.models import TenantToken
 from tenants.services.tokens import token_get_valid
@@ -60,21 +61,9 @@ print(json.dumps({"digests": digests, "errors": errors}))
 """
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def python(code: str, *args) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DATABASE_URL": database_url(),
-        "PYTHONPATH": str(REPO_ROOT),
-    }
+    # The children only call the token service, in-process tasks as in the test itself.
+    env = child_env(PYTHONPATH=str(REPO_ROOT), CELERY_TASK_ALWAYS_EAGER="true")
     return subprocess.Popen(
         [sys.executable, "-c", code, *map(str, args)],
         cwd=REPO_ROOT,

@@ -1,0 +1,64 @@
+"""Helpers for tests that start real processes (Celery workers, plain Python) against the test
+database: the children must see the rows the test wrote, so they get its DATABASE_URL."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.db import connection
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_database_url() -> str:
+    """The test database (not the one in the environment) as a DATABASE_URL for a child."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = (db.get("USER") or "postgres") + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{auth}@{host}/{db['NAME']}"
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """The environment of a child process working on the test database, with real (not eager)
+    Celery publishing."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": test_database_url(),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "PYTHONUNBUFFERED": "1",
+        **overrides,
+    }
+
+
+def celery_worker_start(*, queues: str, concurrency: int, **popen_kwargs) -> subprocess.Popen:
+    """A real threaded Celery worker (as the Procfile runs it, minus the cluster chatter a test
+    does not need) on the given queues."""
+    popen_kwargs.setdefault("env", child_env())
+    popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
+    popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--queues",
+            queues,
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        **popen_kwargs,
+    )
