@@ -69,6 +69,11 @@ app.conf.beat_schedule = {
     },
     # Connect sync (connect.tasks): every minute, enqueue one reconcile per tenant whose last sync
     # is older than CONNECT_SYNC_INTERVAL_S; tenants already queued are not enqueued again.
+    "consent-attempts-purge": {
+        "task": "tenants.tasks.consent_attempts_purge",
+        "schedule": 3600.0,
+        "options": {"queue": "refresh", "expires": 3500},
+    },
     "connect-sync-due": {
         "task": "connect.tasks.connect_sync_due",
         "schedule": 60.0,

@@ -10,6 +10,7 @@ import logging
 from celery import shared_task
 
 from tenants.selectors.tokens import token_lapse_due_tenant_ids, token_refresh_due_tenant_ids
+from tenants.services import consent as consent_services
 from tenants.services import tokens as token_services
 
 logger = logging.getLogger(__name__)
@@ -84,3 +85,11 @@ def token_lapse_reminders_due() -> int:
 @shared_task(name="tenants.tasks.token_lapse_remind", ignore_result=True)
 def token_lapse_remind(tenant_id: int) -> None:
     token_services.token_lapse_remind(tenant_id=tenant_id)
+
+
+@shared_task(name="tenants.tasks.consent_attempts_purge", ignore_result=True)
+def consent_attempts_purge() -> int:
+    deleted = consent_services.consent_attempts_purge()
+    if deleted:
+        logger.info("consent attempts purged: %d", deleted)
+    return deleted

@@ -661,3 +661,16 @@ def _error_label(exc: DocuSignError) -> str:
     status = exc.status if exc.status is not None else "no response"
     code = exc.error_code or type(exc).__name__
     return f"{status} {code}: {exc.message}"[:300]
+
+
+# An attempt past its expiry is useless, but it may still hold encrypted tokens waiting for an
+# account choice that never came. Kept a day after expiry for support questions, then dropped; the
+# audit log keeps what happened.
+ATTEMPT_RETENTION = timedelta(days=1)
+
+
+def consent_attempts_purge(*, now: datetime | None = None) -> int:
+    """Delete consent attempts that expired more than ATTEMPT_RETENTION ago; returns how many."""
+    cutoff = (now or timezone.now()) - ATTEMPT_RETENTION
+    deleted, _ = ConsentAttempt.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted

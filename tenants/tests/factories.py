@@ -18,7 +18,14 @@ from docusign_emulator.testing import (
     TEST_PUBLIC_KEY_PEM,
     TEST_REDIRECT_URI,
 )
-from tenants.models import Integration, Invite, Tenant, TenantAccount, TenantToken
+from tenants.models import (
+    ConsentAttempt,
+    Integration,
+    Invite,
+    Tenant,
+    TenantAccount,
+    TenantToken,
+)
 
 
 class IntegrationFactory(factory.django.DjangoModelFactory):
@@ -87,3 +94,16 @@ class InviteFactory(factory.django.DjangoModelFactory):
     kind = Invite.Kind.CONSENT
     created_by_label = "tests"
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+class ConsentAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsentAttempt
+
+    invite = factory.SubFactory(InviteFactory)
+    tenant = factory.LazyAttribute(lambda attempt: attempt.invite.tenant)
+    state_hash = factory.Sequence(lambda n: f"{n:064d}")
+    session_key_hash = "0" * 64
+    code_verifier = "test-verifier-that-is-long-enough-for-pkce-0000000"
+    scopes = "signature extended"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=10))
