@@ -2,6 +2,7 @@
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -19,13 +20,8 @@ def csv_rows(header: list[str], rows: Iterable[Iterable]) -> Iterable[str]:
     """Yield CSV text line by line, for a StreamingHttpResponse."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for row in (header, *rows) if isinstance(rows, list) else _chain(header, rows):
+    for row in itertools.chain([header], rows):
         writer.writerow([neutralise_cell(cell) for cell in row])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate(0)
-
-
-def _chain(header, rows):
-    yield header
-    yield from rows

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from common.models import AuditEvent, WorkerHeartbeat
+from common.models import AuditEvent, BulkOperation, BulkOperationItem, WorkerHeartbeat
 
 
 def audit_event_list(
@@ -43,13 +43,9 @@ def worker_heartbeat_latest() -> WorkerHeartbeat | None:
     return WorkerHeartbeat.objects.order_by("-last_seen_at").first()
 
 
-def bulk_operation_get(*, operation_id: int):
-    from common.models import BulkOperation
-
+def bulk_operation_get(*, operation_id: int) -> BulkOperation:
     return BulkOperation.objects.get(pk=operation_id)
 
 
-def bulk_operation_items(*, operation_id: int):
-    from common.models import BulkOperationItem
-
+def bulk_operation_items(*, operation_id: int) -> QuerySet[BulkOperationItem]:
     return BulkOperationItem.objects.filter(operation_id=operation_id).order_by("id")
