@@ -3,8 +3,8 @@
     .venv/bin/python bench/refresh.py [--requests 1000] [--tenants 5000] [--workers 2]
 
 Starts its own emulator (`--latency-ms 100`, strict refresh-token rotation), uses a dedicated
-PostgreSQL database (`portal_bench` on the server DATABASE_URL names; created and migrated if
-missing, emptied of tenants on each run; never the dev database) and REDIS_URL for Celery, prints
+PostgreSQL database (`portal_bench` on the server DATABASE_URL names; dropped, recreated and
+migrated on each run; never the dev database) and REDIS_URL for Celery, prints
 the figures, and stops everything it started.
 
 1. Crowd: N requests for the token of one tenant whose access token has expired, issued at the
@@ -16,7 +16,7 @@ the figures, and stops everything it started.
    the standard worker setup: docker-compose.yml's two `worker` replicas, each the Procfile's
    worker command (threads pool, `--concurrency` WORKER_CONCURRENCY = 16, every queue,
    `--loglevel INFO`), with production settings (DEBUG off, LOG_LEVEL=INFO). Timed from the
-   fan-out until every tenant's token generation has moved. Target: >= 200/s.
+   fan-out to the last refresh stored (the latest refreshed_at). Target: >= 200/s.
 """
 
 import argparse
@@ -51,17 +51,18 @@ def bench_database_url() -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
-def database_create_if_missing(url: str) -> None:
+def database_recreate(url: str) -> None:
+    """Drop and create the bench database, so every run starts from the same empty tables (a run
+    on the leftovers of earlier runs measured PostgreSQL's bloat, not the portal)."""
     import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
     with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')  # name is ours: portal_bench or *_bench
-            print(f"created database {name}")
+        # The name is ours: portal_bench or *_bench.
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 # Production settings (DEBUG off, LOG_LEVEL as .env.example has it) need explicit secrets. The
@@ -154,7 +155,7 @@ def main() -> int:
     os.environ.pop("CELERY_BROKER_URL", None)
     print(f"database: {db_url}")
     print(f"broker:   {redis_url}")
-    database_create_if_missing(db_url)
+    database_recreate(db_url)
 
     import django
 
@@ -323,7 +324,8 @@ def crowd(control, db_url: str, tenant_id: int, args) -> None:
 
 
 def fleet(control, db_url: str, tenant_ids: list[int], args, redis_url: str) -> None:
-    from django.db.models import Count, Q
+    from django.db.models import Count, Max, Q
+    from django.utils import timezone
 
     from portal.celery import app
     from tenants.models import TenantToken
@@ -349,21 +351,23 @@ def fleet(control, db_url: str, tenant_ids: list[int], args, redis_url: str) -> 
         _wait_for_workers(app, args.workers)
         control.reset_calls()
         tokens = TenantToken.objects.filter(tenant_id__in=tenant_ids)
+        started_at = timezone.now()
         started = time.perf_counter()
         due = token_refresh_due.run()  # the beat task's body: select due tenants, fan out
         fanned_out = time.perf_counter() - started
         total = len(tenant_ids)
         while True:
+            # Once a second is enough: the time is taken from the rows (the last refreshed_at),
+            # and a rarer count takes less CPU from the workers being measured.
+            time.sleep(1.0)
             counts = tokens.aggregate(
                 done=Count("pk", filter=Q(generation__gte=1)),
                 failed=Count("pk", filter=Q(failure_count__gt=0)),
+                last=Max("refreshed_at"),
             )
             if counts["done"] >= total or time.perf_counter() - started > 600:
                 break
-            # Each poll counts 5,000 rows: often enough to time a run of 20 s or more to about 1%,
-            # rarely enough not to take CPU from the workers being measured.
-            time.sleep(0.25)
-        elapsed = time.perf_counter() - started
+        elapsed = (counts["last"] - started_at).total_seconds()
     finally:
         for proc, _log in workers:
             proc.terminate()

@@ -4,7 +4,8 @@ import json
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -68,24 +69,62 @@ def connect_template_current_settings(*, template: ConnectTemplate) -> dict:
 
 def _templates_for(tenant: Tenant) -> list[tuple[ConnectTemplate, dict, dict]]:
     """(template, current settings, this tenant's overrides) of every template that applies.
-    Two queries: this runs once per tenant per sync cycle."""
-    versions = list(
-        ConnectTemplateVersion.objects.filter(
-            template__integration_id=tenant.integration_id,
-            template__is_active=True,
-            number=F("template__current_version"),
-        )
-        .select_related("template")
-        .order_by("template__name")
-    )
-    assignments = dict(
-        ConnectAssignment.objects.filter(tenant=tenant).values_list("template_id", "overrides")
-    )
+
+    One hand-written statement: it runs once per tenant per sync cycle, and building the same
+    read with the ORM (a version joined to its template on the current number, plus the tenant's
+    assignments) cost more CPU in Django's SQL compiler than the rest of a sync's queries. The
+    templates come back as unsaved-looking model instances carrying only the fields listed."""
+    template_table = ConnectTemplate._meta.db_table
+    version_table = ConnectTemplateVersion._meta.db_table
+    assignment_table = ConnectAssignment._meta.db_table
+    sql = f"""
+        SELECT t.id, t.slug, t.name, t.policy, t.applies_to, t.current_version,
+               v.settings, a.id, a.overrides
+        FROM {template_table} t
+        JOIN {version_table} v ON v.template_id = t.id AND v.number = t.current_version
+        LEFT JOIN {assignment_table} a ON a.template_id = t.id AND a.tenant_id = %s
+        WHERE t.integration_id = %s AND t.is_active
+        ORDER BY t.name
+    """  # noqa: S608 - table names are ours, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant.pk, tenant.integration_id])
+        rows = cursor.fetchall()
+    applies_to_all = ConnectTemplate.AppliesTo.ALL
     return [
-        (v.template, v.settings, assignments.get(v.template_id) or {})
-        for v in versions
-        if v.template.applies_to == ConnectTemplate.AppliesTo.ALL or v.template_id in assignments
+        (
+            ConnectTemplate(
+                id=template_id,
+                slug=slug,
+                name=name,
+                policy=policy,
+                applies_to=applies_to,
+                current_version=current_version,
+                integration_id=tenant.integration_id,
+                is_active=True,
+            ),
+            _json(settings_value),
+            _json(overrides) if assignment_id is not None else {},
+        )
+        for (
+            template_id,
+            slug,
+            name,
+            policy,
+            applies_to,
+            current_version,
+            settings_value,
+            assignment_id,
+            overrides,
+        ) in rows
+        if applies_to == applies_to_all or assignment_id is not None
     ]
+
+
+def _json(value) -> dict:
+    # A raw cursor hands JSON columns back as text (Django parses them only in model fields).
+    if value is None:
+        return {}
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _render_context(tenant: Tenant, account_id: str) -> RenderContext:

@@ -369,20 +369,13 @@ def _refresh_token(app: Emulator, req: Request, form: dict[str, str]) -> dict:
 
 def _cap_refresh_tokens(store: Store, newest: Token) -> None:
     """Strict mode: at most `max_refresh_tokens` unused refresh tokens per user and key."""
-    live = sorted(
-        (
-            t
-            for t in store.tokens.values()
-            if t.kind == "refresh"
-            and t.user_id == newest.user_id
-            and t.client_id == newest.client_id
-            and not t.used
-            and not t.revoked
-        ),
-        key=lambda t: t.issued_at,
-    )
+    key = (newest.user_id, newest.client_id)
+    # Used and revoked tokens never come back to life: drop them from the index as we go.
+    live = [t for t in store.refresh_tokens_by_grant.get(key, []) if not t.used and not t.revoked]
+    live.sort(key=lambda t: t.issued_at)
     for tok in live[: max(0, len(live) - int(store.config["max_refresh_tokens"]))]:
         tok.revoked = True
+    store.refresh_tokens_by_grant[key] = [t for t in live if not t.revoked]
 
 
 def _jwt_bearer(app: Emulator, req: Request, form: dict[str, str]) -> dict:

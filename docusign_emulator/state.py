@@ -202,6 +202,9 @@ class Store:
             self.accounts: dict[str, Account] = {}
             self.users: dict[str, User] = {}
             self.tokens: dict[str, Token] = {}
+            # Refresh tokens by (user_id, client_id), oldest first: strict rotation caps the unused
+            # ones per user and key on every refresh, which must not scan every token.
+            self.refresh_tokens_by_grant: dict[tuple[str, str], list[Token]] = {}
             self.codes: dict[str, AuthCode] = {}
             self.consents: dict[str, set[str]] = {}  # "user|client" -> union of granted scopes
             self.auth_requests: dict[str, dict] = {}
@@ -313,8 +316,17 @@ class Store:
             family=family or secrets.token_hex(8),
         )
         self.tokens[token.token] = token
+        if kind == "refresh":
+            self.refresh_tokens_by_grant.setdefault((user_id, client_id), []).append(token)
         self.touch()
         return token
+
+    def _refresh_tokens_index(self) -> None:
+        self.refresh_tokens_by_grant = {}
+        for token in sorted(self.tokens.values(), key=lambda t: t.issued_at):
+            if token.kind == "refresh":
+                key = (token.user_id, token.client_id)
+                self.refresh_tokens_by_grant.setdefault(key, []).append(token)
 
     def live_token(self, value: str, kind: str) -> Token | None:
         token = self.tokens.get(value)
@@ -329,6 +341,7 @@ class Store:
         now = self.now()
         horizon = now - 86400
         self.tokens = {k: t for k, t in self.tokens.items() if t.expires_at > horizon}
+        self._refresh_tokens_index()
         self.codes = {k: c for k, c in self.codes.items() if c.expires_at > now - 600}
         self.auth_requests = {
             k: r for k, r in self.auth_requests.items() if r["created"] > now - AUTH_REQUEST_TTL_S
@@ -382,6 +395,7 @@ class Store:
                 memberships = [Membership(**m) for m in raw.pop("memberships", [])]
                 self.users[raw["user_id"]] = User(memberships=memberships, **raw)
             self.tokens = {t["token"]: Token(**t) for t in data.get("tokens", [])}
+            self._refresh_tokens_index()
             self.codes = {c["code"]: AuthCode(**c) for c in data.get("codes", [])}
             self.consents = {k: set(v) for k, v in data.get("consents", {}).items()}
             self.connect = {

@@ -4,6 +4,7 @@ One `DocuSignClient` per auth host per process: the client and its `requests.Ses
 thread-safe and keep connections alive, so every request, task and thread shares it.
 """
 
+import os
 import threading
 
 import requests
@@ -14,6 +15,10 @@ from tenants.models import Integration
 
 _clients: dict[tuple, DocuSignClient] = {}
 _lock = threading.Lock()
+
+
+def _proxy_environment_set() -> bool:
+    return any(name.lower().endswith("_proxy") for name in os.environ)
 
 
 def docusign_client_for(integration: Integration) -> DocuSignClient:
@@ -33,6 +38,12 @@ def docusign_client_for(integration: Integration) -> DocuSignClient:
             adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=64)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
+            if not _proxy_environment_set():
+                # Without proxies to honour, requests has nothing to read from the environment,
+                # and letting it look costs file system calls on every request; worse, a ~/.netrc
+                # entry for the host would replace our Bearer header. The CA bundle comes from
+                # settings either way.
+                session.trust_env = False
             client = DocuSignClient(
                 auth_base_url=key[0],
                 session=session,

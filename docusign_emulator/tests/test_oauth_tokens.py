@@ -79,6 +79,20 @@ def test_strict_rotation_kills_the_old_token_and_reuse_revokes_the_family(
     assert info.status_code == 401
 
 
+def test_strict_rotation_keeps_at_most_five_unused_refresh_tokens_per_user(
+    emulator, emulator_server
+):
+    emulator.config(refresh_rotation="strict")
+    issued = [emulator.issue_tokens(TEST_CLIENT_ID, TEST_ADMIN_USER_ID) for _ in range(6)]
+    other_user = emulator.issue_tokens(TEST_CLIENT_ID, TEST_NON_ADMIN_USER_ID)
+    # Refreshing the newest uses it up and adds one: six unused would remain, so the oldest is
+    # revoked; the other user's token belongs to another grant and is kept.
+    assert refresh(emulator_server, issued[-1]["refresh_token"]).status_code == 200
+    assert_grant_error(refresh(emulator_server, issued[0]["refresh_token"]), "invalid_grant")
+    for kept in [*issued[1:5], other_user]:
+        assert refresh(emulator_server, kept["refresh_token"]).status_code == 200
+
+
 def test_refresh_without_extended_keeps_the_original_30_day_expiry(emulator, emulator_server):
     first = emulator.issue_tokens(TEST_CLIENT_ID, TEST_ADMIN_USER_ID, ["signature"])
     emulator.advance_clock(20 * 86400)
