@@ -170,7 +170,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = _read("DB_CONN_MAX_AGE", "int", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Off by default, as in Django: on, every request and every task first sends a `SELECT 1`
+    # (it cost about a tenth of a worker's CPU per token refresh in bench/refresh.py). Off, a
+    # connection broken under a request or task fails that one, and is closed after it because
+    # an error occurred on it; the next one reconnects (tasks are retried or rescheduled).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = _read(
+        "DB_CONN_HEALTH_CHECKS", "bool", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication, sessions and HTTP security ---------------------------------------------------
