@@ -21,6 +21,10 @@ def _proxy_environment_set() -> bool:
     return any(name.lower().endswith("_proxy") for name in os.environ)
 
 
+def _ca_bundle_from_environment() -> str | None:
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+
+
 def docusign_client_for(integration: Integration) -> DocuSignClient:
     """The shared client for the integration's account server (timeouts and CA bundle from
     settings, read at call time so a test's override applies)."""
@@ -38,17 +42,19 @@ def docusign_client_for(integration: Integration) -> DocuSignClient:
             adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=64)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
+            trusted_ca = ca_bundle
             if not _proxy_environment_set():
-                # Without proxies to honour, requests has nothing to read from the environment,
+                # Without proxies to honour, requests has little to read from the environment,
                 # and letting it look costs file system calls on every request; worse, a ~/.netrc
-                # entry for the host would replace our Bearer header. The CA bundle comes from
-                # settings either way.
+                # entry for the host would replace our Bearer header. The one other thing it
+                # would read, a CA bundle variable, is read here once, as requests would.
                 session.trust_env = False
+                trusted_ca = ca_bundle or _ca_bundle_from_environment()
             client = DocuSignClient(
                 auth_base_url=key[0],
                 session=session,
                 timeout=timeout,
-                ca_bundle=ca_bundle,
+                ca_bundle=trusted_ca,
             )
             _clients[key] = client
     return client

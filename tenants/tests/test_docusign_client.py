@@ -12,7 +12,15 @@ from tenants import docusign
 @pytest.fixture
 def fresh_clients(monkeypatch):
     monkeypatch.setattr(docusign, "_clients", {})
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+    for name in (
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -46,3 +54,17 @@ def test_a_proxy_variable_is_honoured(fresh_clients, monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     client = docusign.docusign_client_for(integration("https://account-d.docusign.com"))
     assert client._http.session.trust_env is True
+
+
+def test_a_ca_bundle_variable_is_still_honoured(fresh_clients, monkeypatch, settings):
+    settings.DOCUSIGN_CA_BUNDLE = None
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    client = docusign.docusign_client_for(integration("https://account-d.docusign.com"))
+    assert client._http.verify == "/etc/ssl/certs/ca-certificates.crt"
+
+
+def test_the_setting_wins_over_the_ca_bundle_variable(fresh_clients, monkeypatch, settings):
+    settings.DOCUSIGN_CA_BUNDLE = "/srv/portal/docusign-ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    client = docusign.docusign_client_for(integration("https://account-d.docusign.com"))
+    assert client._http.verify == "/srv/portal/docusign-ca.pem"
