@@ -170,12 +170,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = _read("DB_CONN_MAX_AGE", "int", default=60)
-    # Off by default, as in Django: on, every request and every task first sends a `SELECT 1`
-    # (it cost about a tenth of a worker's CPU per token refresh in bench/refresh.py). Off, a
-    # connection broken under a request or task fails that one, and is closed after it because
-    # an error occurred on it; the next one reconnects (tasks are retried or rescheduled).
+    # A `SELECT 1` before a request's first query, so a connection PostgreSQL dropped (a restart,
+    # a failover) is replaced instead of failing that request: a Connect delivery would get a 503.
+    # Workers skip it between tasks (portal/celery.py).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = _read(
-        "DB_CONN_HEALTH_CHECKS", "bool", default=False
+        "DB_CONN_HEALTH_CHECKS", "bool", default=True
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
