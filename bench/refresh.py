@@ -1,6 +1,6 @@
 """Token refresh benchmark: one refresh for a crowd, and the fleet refreshed by real workers.
 
-    .venv/bin/python bench/refresh.py [--requests 1000] [--tenants 5000] [--workers 2]
+    .venv/bin/python bench/refresh.py [--requests 1000] [--tenants 5000] [--workers 4]
 
 Starts its own emulator (`--latency-ms 100`, strict refresh-token rotation), uses a dedicated
 PostgreSQL database (`portal_bench` on the server DATABASE_URL names; dropped, recreated and
@@ -13,8 +13,8 @@ the figures, and stops everything it started.
    in flight). Target: exactly 1 token call.
 2. Fleet: M tenants whose access tokens expire within the refresh window. The beat task body
    (`token_refresh_due`) fans out one Celery task per tenant to the `refresh` queue, consumed by
-   the standard worker setup: docker-compose.yml's two `worker` replicas, each the Procfile's
-   worker command (threads pool, `--concurrency` WORKER_CONCURRENCY = 16, every queue,
+   the standard worker setup: docker-compose.yml's four `worker` replicas, each the Procfile's
+   worker command (threads pool, `--concurrency` WORKER_CONCURRENCY = 8, every queue,
    `--loglevel INFO`), with production settings (DEBUG off, LOG_LEVEL=INFO). Timed from the
    fan-out to the last refresh stored (the latest refreshed_at). Target: >= 200/s.
 """
@@ -138,8 +138,8 @@ def main() -> int:
     parser.add_argument("--crowd-processes", type=int, default=4)
     parser.add_argument("--crowd-threads", type=int, default=12)
     parser.add_argument("--tenants", type=int, default=5000)
-    parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
-    parser.add_argument("--concurrency", type=int, default=16, help="threads per worker")
+    parser.add_argument("--workers", type=int, default=4, help="celery worker processes")
+    parser.add_argument("--concurrency", type=int, default=8, help="threads per worker")
     parser.add_argument(
         "--fleet-rotation",
         choices=["strict", "lenient"],

@@ -1,6 +1,6 @@
 """Connect sync benchmark: a full sync cycle of an in-sync fleet, against a sequential SDK loop.
 
-    .venv/bin/python bench/sync.py [--tenants 1000] [--workers 2] [--concurrency 16]
+    .venv/bin/python bench/sync.py [--tenants 1000] [--workers 4] [--concurrency 8]
 
 Starts its own emulator (`--latency-ms 100`), uses a dedicated PostgreSQL database
 (`portal_bench_sync` on the server DATABASE_URL names; dropped and recreated each run; never the dev
@@ -12,9 +12,9 @@ limit of 200 calls per 30 s applies per account), with its own admin user and to
 
 1. The fleet gets its configuration (first push, not timed).
 2. Cycle: every tenant is made due, the beat task body (`connect_sync_due`) fans out one task per
-   tenant to the `sync` queue, consumed by the standard worker setup: docker-compose.yml's two
+   tenant to the `sync` queue, consumed by the standard worker setup: docker-compose.yml's four
    `worker` replicas, each the Procfile's worker command (threads pool, `--concurrency`
-   WORKER_CONCURRENCY = 16, every queue, `--loglevel INFO`), with production settings (DEBUG off,
+   WORKER_CONCURRENCY = 8, every queue, `--loglevel INFO`), with production settings (DEBUG off,
    LOG_LEVEL=INFO). Timed from the fan-out until every tenant's last sync is newer than the start.
    Target: 1.0 API call per in-sync tenant.
 3. Loop: the same work with the official `docusign-esign` SDK in a plain sequential loop: list
@@ -123,8 +123,8 @@ def stop(processes: list[subprocess.Popen]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
     db_url = bench_database_url()

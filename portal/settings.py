@@ -265,7 +265,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# Each worker thread keeps up to 4 messages reserved (16 threads: 64 per process). At 1, a thread
+# Each worker thread keeps up to 4 messages reserved (8 threads: 32 per process). At 1, a thread
 # that finished a task sat idle until the consumer fetched its next message, one broker round trip
 # each: the sync cycle of 1,000 tenants took 19 s instead of 12 (bench/sync.py). Tasks are small,
 # so holding a few more does not starve other workers; with acks_late an unfinished one is
