@@ -15,7 +15,7 @@ limit of 200 calls per 30 s applies per account), with its own admin user and to
    tenant to the `sync` queue, consumed by the standard worker setup: docker-compose.yml's four
    `worker` replicas, each the Procfile's worker command (threads pool, `--concurrency`
    WORKER_CONCURRENCY = 8, every queue, `--loglevel INFO`), with production settings (DEBUG off,
-   LOG_LEVEL=INFO). Timed from the fan-out until every tenant's last sync is newer than the start.
+   LOG_LEVEL=INFO). Timed from the fan-out to the last tenant's sync (its last_sync_at).
    Target: 1.0 API call per in-sync tenant.
 3. Loop: the same work with the official `docusign-esign` SDK in a plain sequential loop: list
    configurations per account, compare with the desired state, change nothing.
@@ -302,6 +302,7 @@ def run_cycle(tenants) -> float:
     """Make every tenant due, run the beat task body, wait for every tenant's sync."""
     from datetime import timedelta
 
+    from django.db.models import Count, Max
     from django.utils import timezone
 
     from connect.models import TenantConnectState
@@ -309,16 +310,18 @@ def run_cycle(tenants) -> float:
 
     long_ago = timezone.now() - timedelta(days=1)
     TenantConnectState.objects.update(last_sync_at=long_ago, queued_at=None)
-    started = time.monotonic()
     start_at = timezone.now()
     enqueued = connect_sync_due()
     assert enqueued == len(tenants), enqueued
-    deadline = started + 600
+    deadline = time.monotonic() + 600
+    synced = TenantConnectState.objects.filter(last_sync_at__gte=start_at)
     while time.monotonic() < deadline:
-        done = TenantConnectState.objects.filter(last_sync_at__gte=start_at).count()
-        if done >= len(tenants):
-            return time.monotonic() - started
-        time.sleep(0.05)
+        # The time comes from the rows (the last sync's finish), so a poll every 0.2 s loses no
+        # precision and takes little CPU from the workers being measured.
+        time.sleep(0.2)
+        progress = synced.aggregate(done=Count("pk"), last=Max("last_sync_at"))
+        if progress["done"] >= len(tenants):
+            return (progress["last"] - start_at).total_seconds()
     raise SystemExit("the sync cycle did not finish within 10 minutes")
 
 
