@@ -1,5 +1,6 @@
-"""Helpers for tests that start real processes (Celery workers, plain Python) against the test
-database: the children must see the rows the test wrote, so they get its DATABASE_URL."""
+"""Helpers for tests that involve real processes: children (Celery workers, plain Python) run
+against the test database, so they get its DATABASE_URL to see the rows the test wrote; and the
+database server can drop the test's own connection, as a restart would."""
 
 import os
 import subprocess
@@ -62,3 +63,19 @@ def celery_worker_start(*, queues: str, concurrency: int, **popen_kwargs) -> sub
         cwd=REPO,
         **popen_kwargs,
     )
+
+
+def postgres_connection_drop() -> int:
+    """Terminate the PostgreSQL backend behind Django's default connection, as a server restart
+    or a failover would, and return its pid. The connection object does not notice until used."""
+    import psycopg
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname="postgres"
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    return pid

@@ -5,10 +5,10 @@ replaced without an error, and committed events reach Celery in short batches.""
 import base64
 import time
 
-import psycopg
 import pytest
 from django.db import connection
 
+from common.testing.processes import postgres_connection_drop
 from events.models import ConnectEvent, PartnerHmacKey
 from events.services import handoff
 from events.services.listener import (
@@ -142,14 +142,7 @@ def test_account_unlinked_after_an_earlier_event_is_refused(client, linked_tenan
 @pytest.mark.django_db(transaction=True)
 def test_dead_pooled_connection_is_replaced_without_an_error(client, linked_tenant):
     assert _deliver(client, KEY_OLD).status_code == 200
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    settings = connection.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname="postgres"
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    postgres_connection_drop()
     time.sleep(0.2)
     # As at the start of every request in production (the test client skips that signal).
     connection.health_check_done = False

@@ -1,9 +1,9 @@
 """What a worker does with its database connection after each task (portal/celery.py)."""
 
-import psycopg
 import pytest
 from django.db import OperationalError, connection
 
+from common.testing.processes import postgres_connection_drop
 from portal.celery import _database_connections_tidy
 
 postgresql_only = pytest.mark.skipif(
@@ -24,14 +24,7 @@ def test_a_healthy_connection_is_kept_without_a_health_check_before_the_next_tas
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_that_broke_under_a_task_is_closed_after_it_and_the_next_task_reconnects():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    settings = connection.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname="postgres"
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    pid = postgres_connection_drop()
     with pytest.raises(OperationalError), connection.cursor() as cursor:
         cursor.execute("SELECT 1")  # the task that meets the dropped connection fails
     _database_connections_tidy(task=None)
