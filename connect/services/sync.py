@@ -284,9 +284,6 @@ def _finish(
     rate_limit: RateLimitStatus | None = None,
 ) -> SyncResult:
     with transaction.atomic():
-        state, _ = TenantConnectState.objects.select_for_update().get_or_create(tenant=tenant)
-        previous_ids = dict(state.connect_ids)
-        status = _status(outcome, state=state, changes=changes or [])
         record = SyncRecord.objects.create(
             tenant=tenant,
             started_at=started_at,
@@ -297,24 +294,25 @@ def _finish(
             api_calls=api_calls,
             message=message,
         )
-        state.status = status
-        state.last_sync_at = record.finished_at
-        state.last_outcome = outcome
-        state.last_error = message if outcome == Outcome.FAILED else ""
-        state.queued_at = None
-        if outcome == Outcome.FAILED:
-            state.consecutive_failures += 1
-        elif outcome != Outcome.SKIPPED:
-            state.consecutive_failures = 0
-        if rate_limit is not None and rate_limit.remaining is not None:
-            state.rate_limit_limit = rate_limit.limit
-            state.rate_limit_remaining = rate_limit.remaining
-            state.rate_limit_reset_at = rate_limit.reset_at
-        if steps is not None:
-            state.connect_ids, state.versions = _carried(
-                steps, desired or [], changes or [], previous_ids, dict(state.versions)
+        if outcome == Outcome.IN_SYNC and _in_sync_state_store(
+            tenant_id=tenant.pk,
+            record=record,
+            rate_limit=rate_limit,
+            steps=steps or [],
+            desired=desired or [],
+        ):
+            status = State.IN_SYNC
+        else:
+            status = _state_store(
+                tenant=tenant,
+                record=record,
+                outcome=outcome,
+                message=message,
+                changes=changes or [],
+                steps=steps,
+                desired=desired or [],
+                rate_limit=rate_limit,
             )
-        state.save(update_fields=_STATE_FIELDS)
         # Last before the commit: the rollup row stays locked only from here to the commit.
         _daily_stat_bump(outcome=outcome, day=record.finished_at.date(), tenant_id=tenant.pk)
     first_success = (
@@ -342,6 +340,73 @@ def _finish(
     )
 
 
+def _in_sync_state_store(
+    *,
+    tenant_id: int,
+    record: SyncRecord,
+    rate_limit: RateLimitStatus | None,
+    steps: list[Step],
+    desired: list,
+) -> bool:
+    """The common ending, everything already in place: one UPDATE. Nothing of the previous state
+    is needed (every template keeps its configuration and its version), so the row is not read
+    or locked first. False when the tenant has no state row yet."""
+    connect_ids, versions = _carried(steps, {d.slug: d.version for d in desired}, [], {})
+    values = {
+        "status": State.IN_SYNC,
+        "last_sync_at": record.finished_at,
+        "last_outcome": Outcome.IN_SYNC,
+        "last_error": "",
+        "queued_at": None,
+        "consecutive_failures": 0,
+        "connect_ids": connect_ids,
+        "versions": versions,
+    }
+    if rate_limit is not None and rate_limit.remaining is not None:
+        values.update(
+            rate_limit_limit=rate_limit.limit,
+            rate_limit_remaining=rate_limit.remaining,
+            rate_limit_reset_at=rate_limit.reset_at,
+        )
+    return TenantConnectState.objects.filter(tenant_id=tenant_id).update(**values) == 1
+
+
+def _state_store(
+    *,
+    tenant: Tenant,
+    record: SyncRecord,
+    outcome: str,
+    message: str,
+    changes: list[dict],
+    steps: list[Step] | None,
+    desired: list,
+    rate_limit: RateLimitStatus | None,
+) -> str:
+    """Every other ending: the new state depends on the previous one (a first push or a repair,
+    what a reported template carried before, the failure count), so the row is locked and read."""
+    state, _ = TenantConnectState.objects.select_for_update().get_or_create(tenant=tenant)
+    status = _status(outcome, state=state, changes=changes)
+    state.status = status
+    state.last_sync_at = record.finished_at
+    state.last_outcome = outcome
+    state.last_error = message if outcome == Outcome.FAILED else ""
+    state.queued_at = None
+    if outcome == Outcome.FAILED:
+        state.consecutive_failures += 1
+    elif outcome != Outcome.SKIPPED:
+        state.consecutive_failures = 0
+    if rate_limit is not None and rate_limit.remaining is not None:
+        state.rate_limit_limit = rate_limit.limit
+        state.rate_limit_remaining = rate_limit.remaining
+        state.rate_limit_reset_at = rate_limit.reset_at
+    if steps is not None:
+        state.connect_ids, state.versions = _carried(
+            steps, {d.slug: d.version for d in desired}, changes, dict(state.versions)
+        )
+    state.save(update_fields=_STATE_FIELDS)
+    return status
+
+
 def _status(outcome: str, *, state: TenantConnectState, changes: list[dict]) -> str:
     if outcome == Outcome.FAILED:
         return State.FAILING
@@ -358,10 +423,10 @@ def _status(outcome: str, *, state: TenantConnectState, changes: list[dict]) -> 
     return State.IN_SYNC
 
 
-def _carried(steps, desired, changes, previous_ids: dict, previous_versions: dict):
-    """Which connectId and template version each template has on the account now."""
+def _carried(steps, versions: dict, changes, previous_versions: dict):
+    """Which connectId and template version each template has on the account now. `versions`
+    are the desired versions by template slug."""
     applied = {c["template"]: c for c in changes if c["applied"] and c["template"]}
-    versions = {d.slug: d.version for d in desired}
     connect_ids, carried_versions = {}, {}
     for step in steps:
         if not step.slug or step.action in ("delete_duplicate", "render_error"):
