@@ -177,15 +177,20 @@ def _refresh_under_lock(
             token_set = _token_request(row)
             was_failing = row.failure_count
             _row_store(row, token_set=token_set, now=timezone.now())
-            audit_record(
-                action="token.refresh",
-                actor=actor,
-                actor_label=actor_label,
-                target=tenant,
-                message=f"Access token renewed until {row.access_expires_at:%Y-%m-%d %H:%M} UTC"
-                + (f" after {was_failing} failed attempt(s)" if was_failing else ""),
-                after={"generation": row.generation},
-            )
+            # Routine renewals are not audit events: the token row keeps when and how often
+            # (refreshed_at, generation), and a row per renewal would bury the log's real events
+            # under three per tenant a day. A refresh someone asked for, or the first after
+            # failures, is recorded.
+            if actor is not None or was_failing:
+                audit_record(
+                    action="token.refresh",
+                    actor=actor,
+                    actor_label=actor_label,
+                    target=tenant,
+                    message=f"Access token renewed until {row.access_expires_at:%Y-%m-%d %H:%M} UTC"
+                    + (f" after {was_failing} failed attempt(s)" if was_failing else ""),
+                    after={"generation": row.generation},
+                )
     except DocuSignError as exc:
         return _failure_handle(tenant_id=tenant_id, exc=exc, used=used, actor_label=actor_label)
     except _ConfigurationError as exc:
