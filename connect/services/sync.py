@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common import rawload
 from common.services import audit_record
 from connect.budget import BudgetExhausted, budget_reserve
 from connect.models import SyncDailyStat, SyncRecord, TenantConnectState
@@ -28,7 +29,7 @@ from docusign_api import (
     RateLimitStatus,
 )
 from tenants.docusign import docusign_client_for
-from tenants.models import Tenant
+from tenants.models import Integration, Tenant, TenantAccount, TenantToken
 from tenants.services.status import tenant_status_set
 from tenants.services.tokens import (
     TokenReconsentRequired,
@@ -58,21 +59,51 @@ class SyncResult:
     record_id: int | None = None
 
 
-# What a reconcile reads of the tenant (see connect_tenant_reconcile). A field left out still
-# loads when touched, one query later: test_sync_queries.py pins the count of an in-sync run.
-_RECONCILE_FIELDS = (
-    "name",
-    "slug",
-    "status",
-    "archived_at",
-    "grant_mode",
-    "integration__environment",
-    "integration__auth_base_url",
-    "account__account_id",
-    "account__base_uri",
-    "token__access_token",
-    "token__access_expires_at",
-)
+# What a reconcile reads of the tenant, its integration, account and token (attribute names). A
+# field left out still loads when touched, one query later: test_sync_queries.py pins the count.
+_TENANT_FIELDS = ("id", "name", "slug", "integration_id", "grant_mode", "status", "archived_at")
+_INTEGRATION_FIELDS = ("id", "environment", "auth_base_url")
+_ACCOUNT_FIELDS = ("id", "tenant_id", "account_id", "base_uri")
+_TOKEN_FIELDS = ("tenant_id", "access_token", "access_expires_at")
+
+
+def _tenant_for_reconcile(tenant_id: int) -> Tenant:
+    """The tenant with its integration, account and token (either may be missing), in one
+    hand-written statement (common/rawload.py says why); Tenant.DoesNotExist if there is none."""
+    sql = (
+        f"SELECT {rawload.columns('t', Tenant, _TENANT_FIELDS)}, "  # noqa: S608 - names are ours
+        f"{rawload.columns('i', Integration, _INTEGRATION_FIELDS)}, "
+        f"{rawload.columns('a', TenantAccount, _ACCOUNT_FIELDS)}, "
+        f"{rawload.columns('k', TenantToken, _TOKEN_FIELDS)} "
+        f"FROM {rawload.table(Tenant)} t "
+        f"JOIN {rawload.table(Integration)} i ON i.id = t.integration_id "
+        f"LEFT JOIN {rawload.table(TenantAccount)} a ON a.tenant_id = t.id "
+        f"LEFT JOIN {rawload.table(TenantToken)} k ON k.tenant_id = t.id "
+        "WHERE t.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Tenant.DoesNotExist(f"Tenant {tenant_id} does not exist.")
+    ends = _field_ends(len(_TENANT_FIELDS), len(_INTEGRATION_FIELDS), len(_ACCOUNT_FIELDS))
+    tenant = rawload.instance(Tenant, _TENANT_FIELDS, row[: ends[0]])
+    tenant.integration = rawload.instance(Integration, _INTEGRATION_FIELDS, row[ends[0] : ends[1]])
+    # Without an account or token row, the LEFT JOIN gives NULLs: the tenant then has none, and
+    # reading tenant.account raises DoesNotExist as the ORM's would.
+    if row[ends[1]] is not None:
+        tenant.account = rawload.instance(TenantAccount, _ACCOUNT_FIELDS, row[ends[1] : ends[2]])
+    if row[ends[2]] is not None:
+        tenant.token = rawload.instance(TenantToken, _TOKEN_FIELDS, row[ends[2] :])
+    return tenant
+
+
+def _field_ends(*counts: int) -> list[int]:
+    ends, total = [], 0
+    for count in counts:
+        total += count
+        ends.append(total)
+    return ends
 
 
 def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
@@ -86,11 +117,7 @@ def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
     # the token service need not read it again), and only that: Django's SQL compiler spends its
     # time per column, and all four tables' columns cost more CPU than the rest of the reconcile
     # together. A refresh re-reads the token row, secrets included, under its lock anyway.
-    tenant = (
-        Tenant.objects.select_related("integration", "account", "token")
-        .only(*_RECONCILE_FIELDS)
-        .get(pk=tenant_id)
-    )
+    tenant = _tenant_for_reconcile(tenant_id)
     skip_reason = _skip_reason(tenant)
     if skip_reason:
         return _finish(
