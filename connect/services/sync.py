@@ -86,24 +86,20 @@ def _tenant_for_reconcile(tenant_id: int) -> Tenant:
         row = cursor.fetchone()
     if row is None:
         raise Tenant.DoesNotExist(f"Tenant {tenant_id} does not exist.")
-    ends = _field_ends(len(_TENANT_FIELDS), len(_INTEGRATION_FIELDS), len(_ACCOUNT_FIELDS))
-    tenant = rawload.instance(Tenant, _TENANT_FIELDS, row[: ends[0]])
-    tenant.integration = rawload.instance(Integration, _INTEGRATION_FIELDS, row[ends[0] : ends[1]])
-    # Without an account or token row, the LEFT JOIN gives NULLs: the tenant then has none, and
-    # reading tenant.account raises DoesNotExist as the ORM's would.
-    if row[ends[1]] is not None:
-        tenant.account = rawload.instance(TenantAccount, _ACCOUNT_FIELDS, row[ends[1] : ends[2]])
-    if row[ends[2]] is not None:
-        tenant.token = rawload.instance(TenantToken, _TOKEN_FIELDS, row[ends[2] :])
+    integration_at = len(_TENANT_FIELDS)
+    account_at = integration_at + len(_INTEGRATION_FIELDS)
+    token_at = account_at + len(_ACCOUNT_FIELDS)
+    tenant = rawload.instance(Tenant, _TENANT_FIELDS, row[:integration_at])
+    tenant.integration = rawload.instance(
+        Integration, _INTEGRATION_FIELDS, row[integration_at:account_at]
+    )
+    # No account or token row: the LEFT JOIN gives NULLs and nothing is attached; reading
+    # tenant.account then asks the database and raises DoesNotExist, as usual.
+    if row[account_at] is not None:
+        tenant.account = rawload.instance(TenantAccount, _ACCOUNT_FIELDS, row[account_at:token_at])
+    if row[token_at] is not None:
+        tenant.token = rawload.instance(TenantToken, _TOKEN_FIELDS, row[token_at:])
     return tenant
-
-
-def _field_ends(*counts: int) -> list[int]:
-    ends, total = [], 0
-    for count in counts:
-        total += count
-        ends.append(total)
-    return ends
 
 
 def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
@@ -378,23 +374,16 @@ def _in_sync_state_store(
     """The common ending, everything already in place: one UPDATE. Nothing of the previous state
     is needed (every template keeps its configuration and its version), so the row is not read
     or locked first. False when the tenant has no state row yet."""
-    connect_ids, versions = _carried(steps, {d.slug: d.version for d in desired}, [], {})
-    values = {
-        "status": State.IN_SYNC,
-        "last_sync_at": record.finished_at,
-        "last_outcome": Outcome.IN_SYNC,
-        "last_error": "",
-        "queued_at": None,
-        "consecutive_failures": 0,
-        "connect_ids": connect_ids,
-        "versions": versions,
-    }
-    if rate_limit is not None and rate_limit.remaining is not None:
-        values.update(
-            rate_limit_limit=rate_limit.limit,
-            rate_limit_remaining=rate_limit.remaining,
-            rate_limit_reset_at=rate_limit.reset_at,
-        )
+    values = _state_values(
+        outcome=Outcome.IN_SYNC,
+        status=State.IN_SYNC,
+        record=record,
+        message="",
+        rate_limit=rate_limit,
+    )
+    values["connect_ids"], values["versions"] = _carried(
+        steps, {d.slug: d.version for d in desired}, [], {}
+    )
     return TenantConnectState.objects.filter(tenant_id=tenant_id).update(**values) == 1
 
 
@@ -413,25 +402,47 @@ def _state_store(
     what a reported template carried before, the failure count), so the row is locked and read."""
     state, _ = TenantConnectState.objects.select_for_update().get_or_create(tenant=tenant)
     status = _status(outcome, state=state, changes=changes)
-    state.status = status
-    state.last_sync_at = record.finished_at
-    state.last_outcome = outcome
-    state.last_error = message if outcome == Outcome.FAILED else ""
-    state.queued_at = None
+    values = _state_values(
+        outcome=outcome, status=status, record=record, message=message, rate_limit=rate_limit
+    )
+    for name, value in values.items():
+        setattr(state, name, value)
     if outcome == Outcome.FAILED:
         state.consecutive_failures += 1
-    elif outcome != Outcome.SKIPPED:
-        state.consecutive_failures = 0
-    if rate_limit is not None and rate_limit.remaining is not None:
-        state.rate_limit_limit = rate_limit.limit
-        state.rate_limit_remaining = rate_limit.remaining
-        state.rate_limit_reset_at = rate_limit.reset_at
     if steps is not None:
         state.connect_ids, state.versions = _carried(
             steps, {d.slug: d.version for d in desired}, changes, dict(state.versions)
         )
     state.save(update_fields=_STATE_FIELDS)
     return status
+
+
+def _state_values(
+    *,
+    outcome: str,
+    status: str,
+    record: SyncRecord,
+    message: str,
+    rate_limit: RateLimitStatus | None,
+) -> dict:
+    """The state fields every ending sets the same way. A failure adds one to the failure count
+    (the caller, which has the row); a skip leaves it; any other ending resets it."""
+    values = {
+        "status": status,
+        "last_sync_at": record.finished_at,
+        "last_outcome": outcome,
+        "last_error": message if outcome == Outcome.FAILED else "",
+        "queued_at": None,
+    }
+    if outcome not in (Outcome.FAILED, Outcome.SKIPPED):
+        values["consecutive_failures"] = 0
+    if rate_limit is not None and rate_limit.remaining is not None:
+        values.update(
+            rate_limit_limit=rate_limit.limit,
+            rate_limit_remaining=rate_limit.remaining,
+            rate_limit_reset_at=rate_limit.reset_at,
+        )
+    return values
 
 
 def _status(outcome: str, *, state: TenantConnectState, changes: list[dict]) -> str:
