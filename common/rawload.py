@@ -29,18 +29,25 @@ def table(model: type[Model]) -> str:
 def instance(model: type[Model], names: Sequence[str], values: Sequence) -> Model:
     """A model instance as the ORM would load it, from the values of the fields `names`
     (attribute names: `tenant_id`, not `tenant`)."""
-    loaded = {}
-    for name, value in zip(names, values, strict=True):
-        for convert in _converters(model, name):
-            value = convert(value, None, connection)
-        loaded[name] = value
+    loaded = {name: value(model, name, raw) for name, raw in zip(names, values, strict=True)}
     # from_db takes the values in the model's field order.
     ordered = [f.attname for f in model._meta.concrete_fields if f.attname in loaded]
     return model.from_db(connection.alias, ordered, [loaded[name] for name in ordered])
+
+
+def value(model: type[Model], name: str, raw):
+    """One column's value as the field `name` of `model` would hand it over (decrypted, parsed
+    JSON, an aware datetime on SQLite too)."""
+    col, converters = _converters(model, name)
+    for convert in converters:
+        raw = convert(raw, col, connection)
+    return raw
 
 
 @cache
 def _converters(model: type[Model], name: str) -> tuple:
     field = model._meta.get_field(name)
     col = field.get_col(model._meta.db_table)
-    return tuple(connection.ops.get_db_converters(col)) + tuple(field.get_db_converters(connection))
+    return col, tuple(connection.ops.get_db_converters(col)) + tuple(
+        field.get_db_converters(connection)
+    )

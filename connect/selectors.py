@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from common import rawload
 from connect.models import (
     ConnectAssignment,
     ConnectTemplate,
@@ -67,64 +68,52 @@ def connect_template_current_settings(*, template: ConnectTemplate) -> dict:
     return dict(version.settings)
 
 
-def _templates_for(tenant: Tenant) -> list[tuple[ConnectTemplate, dict, dict]]:
-    """(template, current settings, this tenant's overrides) of every template that applies.
+# What a sync reads of each template that applies (attribute names).
+_TEMPLATE_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "integration_id",
+    "policy",
+    "applies_to",
+    "current_version",
+)
 
-    One hand-written statement: it runs once per tenant per sync cycle, and building the same
-    read with the ORM (a version joined to its template on the current number, plus the tenant's
-    assignments) cost more CPU in Django's SQL compiler than the rest of a sync's queries. The
-    templates come back as unsaved-looking model instances carrying only the fields listed."""
-    template_table = ConnectTemplate._meta.db_table
-    version_table = ConnectTemplateVersion._meta.db_table
-    assignment_table = ConnectAssignment._meta.db_table
-    sql = f"""
-        SELECT t.id, t.slug, t.name, t.policy, t.applies_to, t.current_version,
-               v.settings, a.id, a.overrides
-        FROM {template_table} t
-        JOIN {version_table} v ON v.template_id = t.id AND v.number = t.current_version
-        LEFT JOIN {assignment_table} a ON a.template_id = t.id AND a.tenant_id = %s
-        WHERE t.integration_id = %s AND t.is_active
-        ORDER BY t.name
-    """  # noqa: S608 - table names are ours, values are parameters
+
+def _templates_for(tenant: Tenant) -> list[tuple[ConnectTemplate, dict, dict]]:
+    """(template, current settings, this tenant's overrides) of every active template that
+    applies, in name order.
+
+    One hand-written statement (common/rawload.py says why): it runs once per tenant per sync
+    cycle, and building the same read with the ORM (a version joined to its template on the
+    current number, plus the tenant's assignments) cost more CPU in Django's SQL compiler than the
+    rest of a sync's queries."""
+    sql = (
+        f"SELECT {rawload.columns('t', ConnectTemplate, _TEMPLATE_FIELDS)}, "  # noqa: S608
+        f"{rawload.columns('v', ConnectTemplateVersion, ['settings'])}, "
+        f"{rawload.columns('a', ConnectAssignment, ['id', 'overrides'])} "
+        f"FROM {rawload.table(ConnectTemplate)} t "
+        f"JOIN {rawload.table(ConnectTemplateVersion)} v "
+        "ON v.template_id = t.id AND v.number = t.current_version "
+        f"LEFT JOIN {rawload.table(ConnectAssignment)} a "
+        "ON a.template_id = t.id AND a.tenant_id = %s "
+        "WHERE t.integration_id = %s AND t.is_active "
+        "ORDER BY t.name"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [tenant.pk, tenant.integration_id])
         rows = cursor.fetchall()
-    applies_to_all = ConnectTemplate.AppliesTo.ALL
-    return [
-        (
-            ConnectTemplate(
-                id=template_id,
-                slug=slug,
-                name=name,
-                policy=policy,
-                applies_to=applies_to,
-                current_version=current_version,
-                integration_id=tenant.integration_id,
-                is_active=True,
-            ),
-            _json(settings_value),
-            _json(overrides) if assignment_id is not None else {},
-        )
-        for (
-            template_id,
-            slug,
-            name,
-            policy,
-            applies_to,
-            current_version,
-            settings_value,
-            assignment_id,
-            overrides,
-        ) in rows
-        if applies_to == applies_to_all or assignment_id is not None
-    ]
-
-
-def _json(value) -> dict:
-    # A raw cursor hands JSON columns back as text (Django parses them only in model fields).
-    if value is None:
-        return {}
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    settings_at = len(_TEMPLATE_FIELDS)
+    found = []
+    for row in rows:
+        template = rawload.instance(ConnectTemplate, _TEMPLATE_FIELDS, row[:settings_at])
+        assigned = row[settings_at + 1] is not None
+        if template.applies_to != ConnectTemplate.AppliesTo.ALL and not assigned:
+            continue
+        template_settings = rawload.value(ConnectTemplateVersion, "settings", row[settings_at])
+        overrides = rawload.value(ConnectAssignment, "overrides", row[settings_at + 2])
+        found.append((template, template_settings, overrides if assigned else {}))
+    return found
 
 
 def _render_context(tenant: Tenant, account_id: str) -> RenderContext:
