@@ -28,6 +28,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchlib import database_recreate
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -51,14 +53,6 @@ ENV = {
     "DJANGO_SETTINGS_MODULE": "portal.settings",
     "BENCH_HMAC_KEY": HMAC_KEY,
 }
-
-
-def database_recreate() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def portal_prepare() -> None:
@@ -225,7 +219,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=200)
     args = parser.parse_args()
 
-    database_recreate()
+    database_recreate(f"{PG}/{DB_NAME}")
     portal_prepare()
     results = {}
     for name, app in (("bare", "bench.bare_hmac_app:app"), ("portal", "portal.wsgi:application")):

@@ -32,6 +32,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from benchlib import database_recreate
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -49,20 +51,6 @@ def bench_database_url() -> str:
     if not name.endswith("_bench"):
         name = BENCH_DB_NAME
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def database_recreate(url: str) -> None:
-    """Drop and create the bench database, so every run starts from the same empty tables (a run
-    on the leftovers of earlier runs measured PostgreSQL's bloat, not the portal)."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        # The name is ours: portal_bench or *_bench.
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 # Production settings (DEBUG off, LOG_LEVEL as .env.example has it) need explicit secrets. The

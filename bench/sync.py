@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from benchlib import database_recreate
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -47,16 +49,6 @@ def bench_database_url() -> str:
     if parts.scheme not in ("postgres", "postgresql", "pgsql"):
         sys.exit(f"bench/sync.py needs PostgreSQL; DATABASE_URL is {parts.scheme}")
     return urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB_NAME}", parts.query, ""))
-
-
-def database_recreate(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB_NAME}"')
 
 
 def child_env(db_url: str, redis_url: str, concurrency: int) -> dict:
