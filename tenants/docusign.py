@@ -6,6 +6,7 @@ thread-safe and keep connections alive, so every request, task and thread shares
 
 import os
 import threading
+import urllib.request
 
 import requests
 from django.conf import settings
@@ -18,7 +19,8 @@ _lock = threading.Lock()
 
 
 def _proxy_environment_set() -> bool:
-    return any(name.lower().endswith("_proxy") for name in os.environ)
+    # The standard library's reading of *_proxy variables, the same one requests relies on.
+    return bool(urllib.request.getproxies())
 
 
 def _ca_bundle_from_environment() -> str | None:
