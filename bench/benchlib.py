@@ -1,5 +1,6 @@
 """What the bench scripts share (`python bench/<script>.py` puts this folder on sys.path)."""
 
+import sys
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -15,3 +16,26 @@ def database_recreate(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def worker_command(*, concurrency: int, hostname: str) -> list[str]:
+    """The Procfile's worker command, as each of docker-compose.yml's worker replicas runs it (the
+    standard worker setup the targets are measured with), under this interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "--queues",
+        "default,refresh,sync,events",
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--hostname",
+        hostname,
+    ]

@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from benchlib import database_recreate
+from benchlib import database_recreate, worker_command
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -326,12 +326,7 @@ def fleet(control, db_url: str, tenant_ids: list[int], args, redis_url: str) -> 
     workers = []
     for n in range(args.workers):
         log = open(log_dir / f"worker-{n}.log", "w")  # noqa: SIM115 - closed below
-        cmd = [
-            sys.executable, "-m", "celery", "-A", "portal", "worker",
-            "--queues", "default,refresh,sync,events", "--pool", "threads",
-            "--concurrency", str(args.concurrency), "--loglevel", "INFO",
-            "--hostname", f"bench{n}@%h",
-        ]  # fmt: skip
+        cmd = worker_command(concurrency=args.concurrency, hostname=f"bench{n}@%h")
         env = {**child_env(db_url), "REDIS_URL": redis_url}
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
         workers.append((proc, log))

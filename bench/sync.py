@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from benchlib import database_recreate
+from benchlib import database_recreate, worker_command
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -77,24 +77,9 @@ def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
     # distinct --hostname stands in for each container's own host name).
     return [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--queues",
-                "default,refresh,sync,events",
-                "--pool",
-                "threads",
-                "--concurrency",
-                env["WORKER_CONCURRENCY"],
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"bench-sync-{i}@%h",
-            ],
+            worker_command(
+                concurrency=int(env["WORKER_CONCURRENCY"]), hostname=f"bench-sync-{i}@%h"
+            ),
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
