@@ -4,6 +4,14 @@ Order matters: the body is bounded and parsed with a depth limit before anything
 comes from the signed body (the `X-DocuSign-AccountId` header must agree), and the credentials are
 checked against that tenant's integration before a row is written. The caller answers 200 only
 once `connect_event_receive` has returned, that is after the row is committed.
+
+Two paths, one outcome. The usual delivery (HMAC-signed, on PostgreSQL) is checked against the
+route this process remembers for the account and stored through `group_insert`, whose INSERT
+only takes the row if that route still holds (same tenant, key still active): no read before the
+write, and one statement for every event that arrives together. Anything else (no remembered
+route, a signature the remembered keys don't verify, Bearer or Basic credentials, a row the
+INSERT did not take) reads the route afresh and decides on that, so a key added, deactivated or
+an account moved applies to the very next event either way.
 """
 
 import base64
@@ -11,7 +19,9 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +36,7 @@ from django.utils import timezone
 
 from events.errors import EventRejected
 from events.models import ConnectEvent, ListenerSettings, PartnerHmacKey
+from events.services.group_insert import event_insert_if_still_routed, event_row
 from events.services.handoff import event_processing_enqueue
 from events.services.listener import listener_basic_verify, listener_bearer_verify
 from tenants.models import Tenant, TenantAccount
@@ -34,6 +45,11 @@ MAX_JSON_DEPTH = 32
 MAX_SIGNATURE_HEADERS = 100
 _SIGNATURE_META = re.compile(r"^HTTP_X_DOCUSIGN_SIGNATURE_(\d{1,3})$")
 _DATETIME_7 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?(Z|[+-]\d\d:\d\d)?$")
+
+# Remembered routes are only a first guess (group_insert re-checks them in its INSERT); the age
+# limit bounds how long a decrypted key of a changed route stays in this process's memory.
+ROUTE_MEMORY_S = 300.0
+ROUTE_MEMORY_MAX_ACCOUNTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -50,8 +66,12 @@ def connect_event_receive(*, body: bytes, meta: Mapping[str, str]) -> Received:
         raise EventRejected("The message is larger than this listener accepts.", status=413)
     payload = _parse(body)
     account_id = _account_id(payload, meta)
-    # Two round trips: the account's route (tenant, listener settings and active keys in one
-    # query, read afresh so a deactivated key stops verifying at once), then the insert.
+    received = _receive_by_remembered_route(
+        body=body, payload=payload, account_id=account_id, meta=meta
+    )
+    if received is not None:
+        return received
+    # The route afresh: tenant, listener settings and active keys in one query.
     route = _route(account_id)
     if route is None:
         raise EventRejected(f"Account {account_id} is not linked to any tenant.", status=400)
@@ -60,6 +80,33 @@ def connect_event_receive(*, body: bytes, meta: Mapping[str, str]) -> Received:
         body=body, payload=payload, account_id=account_id, route=route, auth_method=auth_method
     )
     return _stored(_insert_once(values), route)
+
+
+def _receive_by_remembered_route(
+    *, body: bytes, payload: dict, account_id: str, meta: Mapping[str, str]
+) -> Received | None:
+    """The usual delivery, stored without reading the route first; None when the fresh path
+    must decide (see the module docstring)."""
+    if connection.vendor != "postgresql" or meta.get("HTTP_AUTHORIZATION"):
+        return None
+    route = _route_remembered(account_id)
+    signatures = _signatures(meta)
+    if route is None or not signatures:
+        return None
+    key_ids = _hmac_matching_key_ids(body, signatures, route["keys"])
+    if not key_ids:
+        return None
+    values = _event_values(
+        body=body,
+        payload=payload,
+        account_id=account_id,
+        route=route,
+        auth_method=ConnectEvent.AuthMethod.HMAC,
+    )
+    event_id = event_insert_if_still_routed(event_row(values, key_id=key_ids[0]))
+    if event_id is None:
+        return None  # a duplicate, or the route changed: the fresh path tells which
+    return _stored(event_id, route)
 
 
 def _event_values(
@@ -116,7 +163,7 @@ def _route_sql() -> str:
     # Identifiers come from model metadata, quoted; the account id is a parameter.
     return (
         f"SELECT ta.{col(account, 'tenant')}, t.{col(tenant, 'integration')}, {listener_cols}, "  # noqa: S608
-        f"k.{col(key, 'secret')} "
+        f"k.{col(key, 'secret')}, k.{q(key.pk.column)} "
         f"FROM {q(account.db_table)} ta "
         f"JOIN {q(tenant.db_table)} t ON t.{q(tenant.pk.column)} = ta.{col(account, 'tenant')} "
         f"LEFT JOIN {q(listener.db_table)} ls "
@@ -127,8 +174,35 @@ def _route_sql() -> str:
     )
 
 
+_remembered_routes: dict[str, tuple[float, dict]] = {}
+
+
+def routes_forget() -> None:
+    """Forget every remembered route (each is read afresh on its next delivery)."""
+    _remembered_routes.clear()
+
+
+def _route_remembered(account_id: str) -> dict | None:
+    entry = _remembered_routes.get(account_id)
+    if entry is None or time.monotonic() - entry[0] > ROUTE_MEMORY_S:
+        return None
+    return entry[1]
+
+
 def _route(account_id: str) -> dict | None:
-    """The account's route; None when it is not linked to a tenant."""
+    """The account's route read afresh (and remembered); None when it is not linked to a
+    tenant."""
+    route = _route_read(account_id)
+    if route is None:
+        _remembered_routes.pop(account_id, None)
+    else:
+        if len(_remembered_routes) >= ROUTE_MEMORY_MAX_ACCOUNTS:
+            _remembered_routes.clear()
+        _remembered_routes[account_id] = (time.monotonic(), route)
+    return route
+
+
+def _route_read(account_id: str) -> dict | None:
     with connection.cursor() as cursor:
         cursor.execute(_route_sql(), [account_id])
         rows = cursor.fetchall()
@@ -143,7 +217,8 @@ def _route(account_id: str) -> dict | None:
         values["require_hmac"] = bool(values["require_hmac"])
         values["oauth_enabled"] = bool(values["oauth_enabled"])
         listener = ListenerSettings(**values)
-    keys = [_decrypt(row[10]).encode("utf-8") for row in rows if row[10]]
+    # (key id, secret) of every active key.
+    keys = [(row[11], _decrypt(row[10]).encode("utf-8")) for row in rows if row[10]]
     return {"tenant_id": first[0], "integration_id": first[1], "listener": listener, "keys": keys}
 
 
@@ -189,7 +264,9 @@ def _parse(body: bytes) -> dict:
     if not body.strip():
         raise EventRejected("The message body is empty.", status=400)
     try:
-        payload = json.loads(body)
+        payload = json.loads(
+            body.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite_float
+        )
     except RecursionError:
         raise EventRejected("The JSON is nested too deeply.", status=400) from None
     except ValueError:
@@ -198,7 +275,37 @@ def _parse(body: bytes) -> dict:
         raise EventRejected("The message must be a JSON object.", status=400)
     if _depth_exceeds(payload, MAX_JSON_DEPTH):
         raise EventRejected(f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.", status=400)
+    # PostgreSQL's jsonb cannot hold U+0000; refused here rather than failing at the insert.
+    if b"\\u0000" in body and _holds_nul(payload):
+        raise EventRejected("The message contains a U+0000 character.", status=400)
     return payload
+
+
+def _no_constant(name: str):
+    # NaN and Infinity are not JSON (RFC 8259), though Python's parser accepts them.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _holds_nul(value) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _depth_exceeds(value, limit: int) -> bool:
@@ -295,7 +402,7 @@ def _authenticate(*, body: bytes, meta: Mapping[str, str], route: dict) -> str:
             raise EventRejected(
                 "No active Connect HMAC key is stored for this integration.", status=401
             )
-        hmac_ok = _hmac_matches(body, signatures, keys)
+        hmac_ok = bool(_hmac_matching_key_ids(body, signatures, keys))
         if not hmac_ok:
             raise EventRejected(
                 "No X-DocuSign-Signature header matches an active HMAC key.", status=401
@@ -339,15 +446,21 @@ def _signatures(meta: Mapping[str, str]) -> list[bytes]:
     return found
 
 
-def _hmac_matches(body: bytes, signatures: list[bytes], keys: list[bytes]) -> bool:
-    """base64(HMAC-SHA256(key, raw body)) (API.md 3.1), compared in constant time."""
-    expected = [base64.b64encode(hmac.digest(key, body, hashlib.sha256)) for key in keys]
-    matched = False
-    for signature in signatures:
-        for digest in expected:
+def _hmac_matching_key_ids(
+    body: bytes, signatures: list[bytes], keys: list[tuple[int, bytes]]
+) -> list[int]:
+    """The ids of the keys whose base64(HMAC-SHA256(key, raw body)) (API.md 3.1) equals one of
+    the signatures, compared in constant time."""
+    matching = []
+    for key_id, key in keys:
+        digest = base64.b64encode(hmac.digest(key, body, hashlib.sha256))
+        matched = False
+        for signature in signatures:
             # No early exit: every pair is compared.
             matched |= hmac.compare_digest(signature, digest)
-    return matched
+        if matched:
+            matching.append(key_id)
+    return matching
 
 
 def _basic_credentials(encoded: str) -> tuple[str, str]:

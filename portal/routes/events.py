@@ -3,10 +3,10 @@ browser, the partner's listener credentials and the tenant panel's actions."""
 
 from django.urls import path
 
-from portal.views import events
+from portal.views import connect_hook, events
 
 urlpatterns = [
-    path("hooks/docusign/connect/", events.ConnectHookView.as_view(), name="connect-hook"),
+    path("hooks/docusign/connect/", connect_hook.ConnectHookView.as_view(), name="connect-hook"),
     path(
         "hooks/docusign/oauth/token",
         events.ConnectOAuthTokenView.as_view(),

@@ -5,7 +5,6 @@ import base64
 import binascii
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import DatabaseError
@@ -18,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from accounts.roles import Perm
-from events.errors import EventRejected, EventsError
+from events.errors import EventsError
 from events.selectors import (
     connect_event_detail,
     connect_event_list,
@@ -34,7 +33,6 @@ from events.services.listener import (
     listener_signing_secret_rotate,
     listener_token_issue,
 )
-from events.services.receiver import connect_event_receive
 from portal.forms.events import (
     EventFilterForm,
     HmacKeyAddForm,
@@ -62,42 +60,6 @@ class _JsonPostOnlyView(View):
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         return _json_error("Only POST is accepted here.", 405, Allow="POST")
-
-
-def _body_read(request, limit: int) -> bytes:
-    """The raw body, refusing a declared or actual length over `limit` without buffering more."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise EventRejected("The Content-Length header is malformed.", status=400) from None
-    if declared > limit:
-        raise EventRejected("The message is larger than this listener accepts.", status=413)
-    body = request.read(limit + 1)
-    if len(body) > limit:
-        raise EventRejected("The message is larger than this listener accepts.", status=413)
-    return body
-
-
-@method_decorator(csrf_exempt, name="dispatch")
-class ConnectHookView(_JsonPostOnlyView):
-    """DocuSign Connect posts here (JSON SIM). 200 only once the event row is committed."""
-
-    def post(self, request):
-        try:
-            body = _body_read(request, settings.CONNECT_EVENT_MAX_BYTES)
-            received = connect_event_receive(body=body, meta=request.META)
-        except EventRejected as exc:
-            logger.info("Connect event rejected (%s): %s", exc.status, exc.message)
-            return _json_error(exc.message, exc.status)
-        except DatabaseError:
-            logger.exception("Connect event not stored: database unavailable")
-            # DocuSign retries anything but 2xx, so nothing is lost while the database is down.
-            return _json_error(
-                "The event could not be stored; retry later.", 503, **{"Retry-After": "60"}
-            )
-        return JsonResponse(
-            {"status": "duplicate" if received.duplicate else "stored", "id": received.event_id}
-        )
 
 
 @method_decorator(csrf_exempt, name="dispatch")
