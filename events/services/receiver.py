@@ -28,15 +28,16 @@ from datetime import datetime
 from functools import cache, partial
 
 from django.conf import settings
-from django.db import (
-    connection,
-    transaction,
-)
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from events.errors import EventRejected
 from events.models import ConnectEvent, ListenerSettings, PartnerHmacKey
-from events.services.group_insert import event_insert_if_still_routed, event_row
+from events.services.group_insert import (
+    event_insert_if_still_routed,
+    event_row,
+    savepoint_if_in_transaction,
+)
 from events.services.handoff import event_processing_enqueue
 from events.services.listener import listener_basic_verify, listener_bearer_verify
 from tenants.models import Tenant, TenantAccount
@@ -87,7 +88,7 @@ def _receive_by_remembered_route(
 ) -> Received | None:
     """The usual delivery, stored without reading the route first; None when the fresh path
     must decide (see the module docstring)."""
-    if connection.vendor != "postgresql" or meta.get("HTTP_AUTHORIZATION"):
+    if not _on_postgresql() or meta.get("HTTP_AUTHORIZATION"):
         return None
     route = _route_remembered(account_id)
     signatures = _signatures(meta)
@@ -127,9 +128,12 @@ def _stored(event_id: int | None, route: dict) -> Received:
     if event_id is None:
         # The unique identity: a redelivery or a concurrent duplicate already stored this event.
         return Received(event_id=None, tenant_id=route["tenant_id"], duplicate=True)
-    # In autocommit the row is already committed and this runs at once; inside a caller's
-    # transaction it waits for that commit.
-    transaction.on_commit(partial(_processing_enqueue, event_id))
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.in_atomic_block:
+        # Inside a caller's transaction: once that commits.
+        db.on_commit(partial(_processing_enqueue, event_id))
+    else:
+        _processing_enqueue(event_id)  # autocommit: the row is committed already
     return Received(event_id=event_id, tenant_id=route["tenant_id"], duplicate=False)
 
 
@@ -175,6 +179,11 @@ def _route_sql() -> str:
 
 
 _remembered_routes: dict[str, tuple[float, dict]] = {}
+
+
+@cache
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
 
 
 def routes_forget() -> None:
@@ -245,7 +254,7 @@ def _insert_once(values: dict) -> int | None:
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
     )
-    with connection.cursor() as cursor:
+    with savepoint_if_in_transaction(connection), connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None

@@ -126,6 +126,48 @@ def test_malformed_body_is_refused_with_400(client, linked_tenant, body, status)
     _assert_refused(post(client, body, **signed_headers(body, KEY_OLD)), status)
 
 
+def _with_data_value(raw_json_value: str) -> bytes:
+    """A valid message whose data.note is `raw_json_value`, spelled exactly as given."""
+    body = encode(message(note="PLACEHOLDER"))
+    return body.replace(b'"PLACEHOLDER"', raw_json_value.encode())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("NaN", id="nan"),
+        pytest.param("Infinity", id="infinity"),
+        pytest.param("-Infinity", id="minus-infinity"),
+        pytest.param("1e999", id="float-out-of-range"),
+        pytest.param('"a\\u0000b"', id="nul-in-string"),
+        pytest.param('"\\ud800"', id="unpaired-surrogate"),
+    ],
+)
+@pytest.mark.parametrize("route_known", [False, True], ids=["first-event", "route-remembered"])
+def test_values_the_database_cannot_store_are_refused_with_400(
+    client, linked_tenant, value, route_known
+):
+    """Refused as bad input, not a 503: DocuSign would retry a 503 forever. Both paths: the
+    first event of an account (route read afresh) and a later one (route remembered)."""
+    stored = 0
+    if route_known:
+        good = encode(message())
+        assert post(client, good, **signed_headers(good, KEY_OLD)).status_code == 200
+        stored = 1
+    body = _with_data_value(value)
+    response = post(client, body, **signed_headers(body, KEY_OLD))
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]
+    assert ConnectEvent.objects.count() == stored
+
+
+def test_escaped_backslash_before_u0000_text_is_not_a_nul(client, linked_tenant):
+    # "\\u0000" in JSON is a backslash followed by the text u0000, not the character U+0000.
+    body = _with_data_value('"C:\\\\u0000"')
+    assert post(client, body, **signed_headers(body, KEY_OLD)).status_code == 200
+    assert ConnectEvent.objects.get().payload["data"]["note"] == "C:\\u0000"
+
+
 @override_settings(CONNECT_EVENT_MAX_BYTES=2048)
 def test_oversized_body_is_refused_with_413(client, linked_tenant):
     body = encode(message(note="x" * 4096))
