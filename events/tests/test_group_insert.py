@@ -39,7 +39,7 @@ def _row(tenant, key, **payload_fields):
 
 
 def _waiter(row):
-    return group_insert._Waiter(row=row)
+    return group_insert._Waiter(row)
 
 
 def test_one_statement_stores_many_rows_and_each_gets_its_own_id(linked_tenant, key):

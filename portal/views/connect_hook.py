@@ -38,6 +38,7 @@ from events.errors import EventRejected
 from events.services.receiver import connect_event_receive
 
 logger = logging.getLogger("portal.views.events")
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 @dataclass(frozen=True)
@@ -154,10 +155,9 @@ class ConnectHookLane:
         headers += [
             ("Content-Length", str(len(content))),
             ("X-Request-ID", request_id),
-            ("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()),
             *self._security_headers_for(request.is_secure()),
         ]
-        return f"{status} {HTTPStatus(status).phrase}", headers, content
+        return f"{status} {_REASONS[status]}", headers, content
 
     def _hook_path(self) -> str:
         # Resolved on first use (the URLconf imports views). PATH_INFO excludes SCRIPT_NAME, so
@@ -174,7 +174,8 @@ class ConnectHookLane:
 
     def _security_headers_for(self, secure: bool) -> list[tuple[str, str]]:
         """The headers SecurityMiddleware adds to a response, asked of SecurityMiddleware itself
-        once per kind of request (HSTS only over HTTPS), so the two doors cannot drift apart."""
+        once per kind of request (HSTS only over HTTPS), so the two doors cannot drift apart;
+        and X-Frame-Options, as MachineEndpointMiddleware sets it on the other door."""
         if secure not in self._security_headers:
             probe = HttpRequest()
             probe.is_secure = lambda: secure
@@ -182,5 +183,5 @@ class ConnectHookLane:
             before = set(HttpResponse().headers)
             self._security_headers[secure] = [
                 (name, value) for name, value in response.items() if name not in before
-            ]
+            ] + [("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper())]
         return self._security_headers[secure]
