@@ -6,10 +6,10 @@ Why: DocuSign delivers in bursts, and on one machine the cost of a delivery was 
 round trips to PostgreSQL (every statement wakes a backend, plans, commits and flushes the WAL),
 not by the work itself. So the requests of one process combine ("flat combining"): a request
 queues its row; if no batch is being written, it becomes the leader and writes every queued row
-with one INSERT on its own connection (autocommit: the statement is the commit); the rows queued
-meanwhile are written by the next leader, chosen from the waiting requests, as soon as that
-statement returns. Nothing waits on a timer: a lone request writes alone at once, and under load
-the batch grows by itself to whatever arrived during the previous write.
+with one INSERT (autocommit: the statement is the commit); the rows queued meanwhile are written
+by the next leader, chosen from the waiting requests, as soon as that statement returns. A lone
+request writes alone at once; under load the batch grows to whatever arrived during the previous
+write, and the leader pauses a millisecond first to let a few more join.
 
 Each row is inserted only if the route it was verified against still holds at that instant: the
 account still belongs to that tenant and the HMAC key that verified it is still active (the

@@ -9,11 +9,12 @@ One function, `connect_hook_answer`, turns a delivery into its answer. Two doors
   resolution, view dispatch, signal dispatch through the handler) cost more CPU than verifying
   and storing the event. The lane keeps the parts of that cycle that matter here and reuses
   Django's own code for them: the WSGIRequest (Host checked against ALLOWED_HOSTS, proxy and
-  scheme settings), SecurityMiddleware (the HTTPS redirect and the security headers), the request
-  id, the request_started / request_finished signals (database connections are tidied exactly as
-  after any request) and Django's handling of an unexpected exception (logged, 500).
-- `ConnectHookView`, the same answer as a Django view: what the URLconf names `connect-hook`, the
-  test client and any other server setup (runserver loads portal/wsgi.py too) reach.
+  scheme settings), SecurityMiddleware (the HTTPS redirect is left to Django; the security
+  headers are asked of it), the request id, the tidying of database connections after a request
+  (close_old_connections) and Django's handling of an unexpected exception (logged, 500). A test
+  compares the two doors' headers.
+- `ConnectHookView`, the same answer as a Django view: what the URLconf names `connect-hook`, so
+  what the test client, Django's live server and any server not started on portal/wsgi.py reach.
 """
 
 import json
