@@ -11,6 +11,10 @@ postgresql_only = pytest.mark.skipif(
 )
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="persistent connections (DB_CONN_MAX_AGE) are configured for PostgreSQL only",
+)
 @pytest.mark.django_db(transaction=True)
 def test_a_healthy_connection_is_kept_without_a_health_check_before_the_next_task():
     with connection.cursor() as cursor:
