@@ -52,17 +52,6 @@ MAX_ROWS_PER_STATEMENT = 200
 # Under load, how long a leader lets more deliveries arrive before writing (see _lead).
 GATHER_S = 0.001
 
-# The columns that identify an event (the unique constraint `connect_event_once`): how a
-# returned row is matched to the request that queued it.
-IDENTITY_FIELDS = (
-    "account_id",
-    "configuration_id",
-    "event",
-    "envelope_id",
-    "recipient_id",
-    "generated_date_time",
-)
-
 
 class _Waiter:
     """A queued row, and how its request learns what became of it."""
@@ -192,7 +181,7 @@ def _insert(db: BaseDatabaseWrapper, rows: list[dict]) -> list[int | None]:
     event_ids = []
     for row in rows:
         # Two identical rows in one statement: the first gets the id, the second is the duplicate.
-        ids = ids_by_identity.get(tuple(row[name] for name in IDENTITY_FIELDS))
+        ids = ids_by_identity.get(tuple(row[name] for name in identity_fields()))
         event_ids.append(ids.pop(0) if ids else None)
     return event_ids
 
@@ -235,8 +224,18 @@ def writer_close() -> None:
         _writer.close()
 
 
-def _insert_fields() -> tuple:
+@cache
+def insert_fields() -> tuple:
+    """The columns an INSERT of a ConnectEvent sets (all but the id), in the model's order."""
     return tuple(f for f in ConnectEvent._meta.concrete_fields if not f.primary_key)
+
+
+@cache
+def identity_fields() -> tuple[str, ...]:
+    """The fields of the unique constraint `connect_event_once`, which identify an event: how a
+    returned row is matched to the request that queued it."""
+    (constraint,) = (c for c in ConnectEvent._meta.constraints if c.name == "connect_event_once")
+    return tuple(constraint.fields)
 
 
 @cache
@@ -250,13 +249,13 @@ def _insert_sql() -> str:
     def col(meta, name):
         return q(meta.get_field(name).column)
 
-    fields = _insert_fields()
+    fields = insert_fields()
     columns = ", ".join(q(f.column) for f in fields)
     # The record's column types are the table's own, so PostgreSQL converts each JSON value
     # exactly as it would convert an INSERT parameter.
     definitions = ", ".join(f"{q(f.attname)} {f.db_type(connection)}" for f in fields)
     selected = ", ".join(f"v.{q(f.attname)}" for f in fields)
-    identity = ", ".join(col(event, name) for name in IDENTITY_FIELDS)
+    identity = ", ".join(col(event, name) for name in identity_fields())
     # Identifiers come from model metadata, quoted; the rows are one parameter.
     return (
         f"INSERT INTO {q(event.db_table)} ({columns}) "  # noqa: S608
@@ -278,7 +277,7 @@ def event_row(values: dict, *, key_id: int) -> dict:
     those not given) by attribute name, and the id of the key that verified the event. JSON
     values: timestamps as ISO 8601, which PostgreSQL reads with their offset."""
     row = {}
-    for f in _insert_fields():
+    for f in insert_fields():
         value = values[f.attname] if f.attname in values else f.get_default()
         row[f.attname] = value.isoformat() if isinstance(value, datetime) else value
     row["key_id"] = key_id

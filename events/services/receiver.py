@@ -28,7 +28,7 @@ from datetime import datetime
 from functools import cache, partial
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events.errors import EventRejected
@@ -36,6 +36,7 @@ from events.models import ConnectEvent, ListenerSettings, PartnerHmacKey
 from events.services.group_insert import (
     event_insert_if_still_routed,
     event_row,
+    insert_fields,
     savepoint_if_in_transaction,
 )
 from events.services.handoff import event_processing_enqueue
@@ -128,12 +129,9 @@ def _stored(event_id: int | None, route: dict) -> Received:
     if event_id is None:
         # The unique identity: a redelivery or a concurrent duplicate already stored this event.
         return Received(event_id=None, tenant_id=route["tenant_id"], duplicate=True)
-    db = connections[DEFAULT_DB_ALIAS]
-    if db.in_atomic_block:
-        # Inside a caller's transaction: once that commits.
-        db.on_commit(partial(_processing_enqueue, event_id))
-    else:
-        _processing_enqueue(event_id)  # autocommit: the row is committed already
+    # In autocommit the row is already committed and this runs at once; inside a caller's
+    # transaction it waits for that commit.
+    transaction.on_commit(partial(_processing_enqueue, event_id))
     return Received(event_id=event_id, tenant_id=route["tenant_id"], duplicate=False)
 
 
@@ -235,17 +233,12 @@ def _decrypt(value):
     return PartnerHmacKey._meta.get_field("secret").from_db_value(value, None, connection)
 
 
-@cache
-def _insert_fields() -> tuple:
-    return tuple(f for f in ConnectEvent._meta.concrete_fields if not f.primary_key)
-
-
 def _insert_once(values: dict) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, no exception and no
     savepoint for a duplicate (PostgreSQL, and SQLite >= 3.35). None when it was a duplicate."""
     meta = ConnectEvent._meta
     event = ConnectEvent(**values)
-    fields = _insert_fields()
+    fields = insert_fields()
     params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
     quote = connection.ops.quote_name
     # Identifiers come from model metadata, quoted; every value is a parameter.
