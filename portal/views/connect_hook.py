@@ -92,19 +92,23 @@ def _json_response(answer: HookAnswer) -> JsonResponse:
     return response
 
 
-def _json_error(message: str, status: int, **headers) -> JsonResponse:
+def json_error(message: str, status: int, **headers) -> JsonResponse:
+    """{"error": message} with `status`: how the machine endpoints (this one and the OAuth token
+    endpoint beside it) refuse a request."""
     return _json_response(HookAnswer(status, {"error": message}, headers))
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class ConnectHookView(View):
-    """POST only (anything else answers 405 in JSON)."""
+class JsonPostOnlyView(View):
+    """POST only; anything else answers 405 in JSON."""
 
     http_method_names = ["post", "options"]
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        return _json_error("Only POST is accepted here.", 405, Allow="POST")
+        return json_error("Only POST is accepted here.", 405, Allow="POST")
 
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ConnectHookView(JsonPostOnlyView):
     def post(self, request):
         return _json_response(connect_hook_answer(request))
 

@@ -40,43 +40,28 @@ from portal.forms.events import (
     ListenerSettingsForm,
     TestEventForm,
 )
+from portal.views.connect_hook import JsonPostOnlyView, json_error
 from portal.views.mixins import StaffRequiredMixin
 from tenants.models import Integration, Tenant
 
 logger = logging.getLogger(__name__)
 
 
-def _json_error(message: str, status: int, **headers) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
-    for name, value in headers.items():
-        response[name] = value
-    return response
-
-
-class _JsonPostOnlyView(View):
-    """POST only; anything else answers 405 in JSON."""
-
-    http_method_names = ["post", "options"]
-
-    def http_method_not_allowed(self, request, *args, **kwargs):
-        return _json_error("Only POST is accepted here.", 405, Allow="POST")
-
-
 @method_decorator(csrf_exempt, name="dispatch")
-class ConnectOAuthTokenView(_JsonPostOnlyView):
+class ConnectOAuthTokenView(JsonPostOnlyView):
     """client_credentials for OAuth for Connect: DocuSign authenticates with the client id and
     secret stored on the integration's listener page (Basic header or form body, RFC 6749 2.3)."""
 
     def post(self, request):
         if request.POST.get("grant_type") != "client_credentials":
-            return _json_error("unsupported_grant_type", 400)
+            return json_error("unsupported_grant_type", 400)
         client_id, client_secret = _client_credentials(request)
         try:
             token = listener_token_issue(client_id=client_id, client_secret=client_secret)
         except EventsError:
-            return _json_error("invalid_client", 401, **{"WWW-Authenticate": "Basic"})
+            return json_error("invalid_client", 401, **{"WWW-Authenticate": "Basic"})
         except DatabaseError:
-            return _json_error("temporarily_unavailable", 503)
+            return json_error("temporarily_unavailable", 503)
         response = JsonResponse(
             {
                 "access_token": token.access_token,
