@@ -1,7 +1,12 @@
 """What the bench scripts share (`python bench/<script>.py` puts this folder on sys.path)."""
 
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common.testing.processes import celery_worker_command
 
 
 def database_recreate(url: str) -> None:
@@ -21,21 +26,8 @@ def database_recreate(url: str) -> None:
 def worker_command(*, concurrency: int, hostname: str) -> list[str]:
     """The Procfile's worker command, as each of docker-compose.yml's worker replicas runs it (the
     standard worker setup the targets are measured with), under this interpreter."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "portal",
-        "worker",
-        "--queues",
-        "default,refresh,sync,events",
-        "--pool",
-        "threads",
-        "--concurrency",
-        str(concurrency),
-        "--loglevel",
-        "INFO",
-        "--hostname",
-        hostname,
-    ]
+    return celery_worker_command(
+        queues="default,refresh,sync,events",
+        concurrency=concurrency,
+        options=("--loglevel", "INFO", "--hostname", hostname),
+    )

@@ -35,31 +35,35 @@ def child_env(**overrides: str) -> dict[str, str]:
     }
 
 
+def celery_worker_command(*, queues: str, concurrency: int, options: tuple[str, ...] = ()) -> list:
+    """The Procfile's worker command (threads pool) under this interpreter, with `options`: what
+    a test's worker and the benches' standard workers both run."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "--queues",
+        queues,
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        *options,
+    ]
+
+
 def celery_worker_start(*, queues: str, concurrency: int, **popen_kwargs) -> subprocess.Popen:
     """A real threaded Celery worker (as the Procfile runs it, minus the cluster chatter a test
     does not need) on the given queues."""
     popen_kwargs.setdefault("env", child_env())
     popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
     popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
+    options = ("--loglevel", "WARNING", "--without-gossip", "--without-mingle")
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--queues",
-            queues,
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
+        celery_worker_command(queues=queues, concurrency=concurrency, options=options),
         cwd=REPO,
         **popen_kwargs,
     )
