@@ -28,7 +28,7 @@ from datetime import datetime
 from functools import cache, partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from events.errors import EventRejected
@@ -129,9 +129,15 @@ def _stored(event_id: int | None, route: dict) -> Received:
     if event_id is None:
         # The unique identity: a redelivery or a concurrent duplicate already stored this event.
         return Received(event_id=None, tenant_id=route["tenant_id"], duplicate=True)
-    # In autocommit the row is already committed and this runs at once; inside a caller's
-    # transaction it waits for that commit.
-    transaction.on_commit(partial(_processing_enqueue, event_id))
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.in_atomic_block:
+        db.on_commit(partial(_processing_enqueue, event_id))  # once the caller's commits
+    else:
+        # Committed already (autocommit). Not transaction.on_commit: it would ask this thread's
+        # own connection whether it is in autocommit, and so open it, while the usual delivery
+        # never needs that connection (group_insert writes through its own): each web thread
+        # would hold an idle PostgreSQL backend and tidy it after every request.
+        _processing_enqueue(event_id)
     return Received(event_id=event_id, tenant_id=route["tenant_id"], duplicate=False)
 
 
