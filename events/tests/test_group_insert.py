@@ -54,6 +54,30 @@ def test_one_statement_stores_many_rows_and_each_gets_its_own_id(linked_tenant, 
     assert ids == [stored[row["envelope_id"]] for row in rows]
 
 
+def _prepared_inserts(writer) -> list[tuple[int, int]]:
+    with writer.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'INSERT INTO \"events_connectevent\"%%'"
+        )
+        return cursor.fetchall()
+
+
+def test_the_insert_is_parsed_once_per_connection_and_then_only_executed(linked_tenant, key):
+    # Django turns psycopg's prepared statements off; without the writer's own setting the
+    # INSERT was parsed and planned again for every batch, and nothing said so.
+    writer = group_insert._writer_get()
+    for _ in range(8):
+        group_insert._insert(writer, [_row(linked_tenant, key)])
+    ((generic, custom),) = _prepared_inserts(writer)
+    assert generic + custom == 8  # one statement, executed 8 times
+    assert generic > 0  # PostgreSQL settled on one plan instead of planning each execution
+
+    writer.close()  # a new connection (as after a broken one) prepares it again
+    group_insert._insert(writer, [_row(linked_tenant, key)])
+    assert _prepared_inserts(writer) == [(0, 1)]
+
+
 def test_the_same_event_twice_in_one_statement_is_stored_once(linked_tenant, key):
     row = _row(linked_tenant, key)
     ids = group_insert._insert(group_insert._writer_get(), [row, dict(row)])
