@@ -12,4 +12,5 @@ RUN DEBUG=true python manage.py collectstatic --no-input \
     && mkdir -p var && chown -R portal:portal var
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Without a command from docker-compose.yml, the image serves the web role as the Procfile's `web`.
+CMD ["sh", "-c", "gunicorn portal.wsgi --bind 0.0.0.0:8000 --workers ${WEB_WORKERS:-2} --worker-class gthread --threads ${WEB_THREADS:-8} --access-logfile - --forwarded-allow-ips \"${FORWARDED_ALLOW_IPS:-127.0.0.1}\""]

@@ -190,10 +190,9 @@ def _insert(db: BaseDatabaseWrapper, rows: list[dict]) -> list[int | None]:
 def _execute(db: BaseDatabaseWrapper, rows: list[dict]) -> list[tuple]:
     # A prepared statement (server-side binding, on psycopg's own cursor: Django's cursors bind
     # on the client; the writer's connection allows it, see _writer_get), so PostgreSQL parses
-    # and plans it once per connection instead of once per batch;
-    # planning this INSERT costs PostgreSQL about as much as executing it. Django's error
-    # wrapper still applies. (Behind PgBouncer in transaction mode, prepared statements need
-    # its max_prepared_statements setting.)
+    # and plans it once per connection instead of once per batch; planning this INSERT costs
+    # PostgreSQL about as much as executing it. Django's error wrapper still applies. (Behind
+    # PgBouncer in transaction mode, prepared statements need its max_prepared_statements.)
     db.ensure_connection()
     with db.wrap_database_errors:
         cursor = psycopg.Cursor(db.connection)
