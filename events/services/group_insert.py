@@ -43,7 +43,6 @@ from django.db import (
     transaction,
 )
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.utils import load_backend
 
 from events.models import ConnectEvent, PartnerHmacKey
 from tenants.models import Tenant, TenantAccount
@@ -189,11 +188,18 @@ def _insert(db: BaseDatabaseWrapper, rows: list[dict]) -> list[int | None]:
 
 def _execute(db: BaseDatabaseWrapper, rows: list[dict]) -> list[tuple]:
     # A prepared statement (server-side binding, on psycopg's own cursor: Django's cursors bind
-    # on the client; the writer's connection allows it, see _writer_get), so PostgreSQL parses
+    # on the client; see below for the writer's connection), so PostgreSQL parses
     # and plans it once per connection instead of once per batch; planning this INSERT costs
     # PostgreSQL about as much as executing it. Django's error wrapper still applies. (Behind
     # PgBouncer in transaction mode, prepared statements need its max_prepared_statements.)
     db.ensure_connection()
+    if db is _writer and db.connection.prepare_threshold is None:
+        # Django opens psycopg connections with server-side prepared statements off
+        # (prepare_threshold None), and then `prepare=True` is silently ignored: the INSERT was
+        # parsed and planned again for every batch, half of PostgreSQL's CPU per event
+        # (measured). On for the writer's connection only (each new one: after a reconnect
+        # too), with psycopg's own default threshold; this INSERT asks for it at first use.
+        db.connection.prepare_threshold = 5
     with db.wrap_database_errors:
         cursor = psycopg.Cursor(db.connection)
         cursor.execute(_insert_sql(), [json.dumps(rows)], prepare=True)
@@ -211,18 +217,7 @@ def _writer_get() -> BaseDatabaseWrapper:
     with the settings of the default database."""
     global _writer, _writer_pid
     if _writer is None or _writer_pid != os.getpid():
-        settings_dict = connections.settings[DEFAULT_DB_ALIAS]
-        if settings_dict["ENGINE"] == "django.db.backends.postgresql":
-            # Django turns psycopg's server-side prepared statements off on its connections
-            # (prepare_threshold None), and then `prepare=True` is silently ignored: the INSERT
-            # was parsed and planned again for every batch, half of PostgreSQL's CPU per event
-            # (measured). Psycopg's own default threshold; this INSERT asks to be prepared at
-            # its first use.
-            options = {**settings_dict["OPTIONS"], "prepare_threshold": 5}
-            settings_dict = {**settings_dict, "OPTIONS": options}
-        writer = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(
-            settings_dict, DEFAULT_DB_ALIAS
-        )
+        writer = connections.create_connection(DEFAULT_DB_ALIAS)
         # Used by whichever request thread leads, one at a time.
         writer.inc_thread_sharing()
         _writer, _writer_pid = writer, os.getpid()
