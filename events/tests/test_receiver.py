@@ -132,6 +132,18 @@ def _with_data_value(raw_json_value: str) -> bytes:
     return body.replace(b'"PLACEHOLDER"', raw_json_value.encode())
 
 
+@pytest.mark.parametrize(("levels", "status"), [(32, 200), (33, 400)])
+def test_nesting_is_accepted_up_to_the_limit_and_refused_beyond(
+    client, linked_tenant, levels, status
+):
+    # The message object is level 1 and data level 2; data.note holds the remaining levels.
+    arrays = levels - 2
+    body = _with_data_value("[" * arrays + "]" * arrays)
+    response = post(client, body, **signed_headers(body, KEY_OLD))
+    assert response.status_code == status
+    assert ConnectEvent.objects.count() == (1 if status == 200 else 0)
+
+
 @pytest.mark.parametrize(
     "value",
     [
