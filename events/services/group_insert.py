@@ -188,17 +188,15 @@ def _insert(db: BaseDatabaseWrapper, rows: list[dict]) -> list[int | None]:
 
 def _execute(db: BaseDatabaseWrapper, rows: list[dict]) -> list[tuple]:
     # A prepared statement (server-side binding, on psycopg's own cursor: Django's cursors bind
-    # on the client; see below for the writer's connection), so PostgreSQL parses
-    # and plans it once per connection instead of once per batch; planning this INSERT costs
-    # PostgreSQL about as much as executing it. Django's error wrapper still applies. (Behind
-    # PgBouncer in transaction mode, prepared statements need its max_prepared_statements.)
+    # on the client), so PostgreSQL parses and plans it once per connection instead of once per
+    # batch: planning was half of PostgreSQL's CPU per event (measured). Django opens psycopg
+    # connections with prepared statements off (prepare_threshold None), and then
+    # `prepare=True` is silently ignored; so they are turned on for the writer's connection
+    # only, each new one (after a reconnect too), at psycopg's own default threshold. Django's
+    # error wrapper still applies. (Behind PgBouncer in transaction mode, prepared statements
+    # need its max_prepared_statements.)
     db.ensure_connection()
     if db is _writer and db.connection.prepare_threshold is None:
-        # Django opens psycopg connections with server-side prepared statements off
-        # (prepare_threshold None), and then `prepare=True` is silently ignored: the INSERT was
-        # parsed and planned again for every batch, half of PostgreSQL's CPU per event
-        # (measured). On for the writer's connection only (each new one: after a reconnect
-        # too), with psycopg's own default threshold; this INSERT asks for it at first use.
         db.connection.prepare_threshold = 5
     with db.wrap_database_errors:
         cursor = psycopg.Cursor(db.connection)
