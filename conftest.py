@@ -2,5 +2,5 @@
 
 pytest_plugins = [
     "docusign_emulator.pytest_plugin",
-    "common.testing.fixtures",
+    "testing.fixtures",
 ]

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.testing.processes import celery_worker_command
+from testing.processes import celery_worker_command
 
 
 def database_recreate(url: str) -> None:

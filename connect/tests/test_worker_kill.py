@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from common.testing.processes import celery_worker_start, child_env
 from connect.models import SyncRecord
 from connect.services.templates import config_name
 from connect.tasks import connect_tenant_sync
@@ -20,6 +19,7 @@ from connect.tests.factories import ConnectTemplateFactory
 from portal.celery import app
 from tenants.models import Tenant
 from tenants.tests.factories import TenantAccountFactory, TenantFactory, TenantTokenFactory
+from testing.processes import celery_worker_start, child_env
 
 REPO = Path(__file__).resolve().parents[2]
 TENANTS = 50

@@ -8,7 +8,6 @@ import time
 import pytest
 from django.db import connection
 
-from common.testing.processes import postgres_connection_drop
 from events.models import ConnectEvent, PartnerHmacKey
 from events.services import handoff
 from events.services.listener import (
@@ -19,6 +18,7 @@ from events.services.listener import (
 from events.tests.helpers import KEY_NEW, KEY_OLD, encode, message, post, signed_headers
 from portal.celery import app as celery_app
 from tenants.tests.factories import TenantFactory
+from testing.processes import postgres_connection_drop
 
 pytestmark = pytest.mark.django_db
 

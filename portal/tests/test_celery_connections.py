@@ -3,8 +3,8 @@
 import pytest
 from django.db import OperationalError, connection
 
-from common.testing.processes import postgres_connection_drop
 from portal.celery import _database_connections_tidy
+from testing.processes import postgres_connection_drop
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="terminates a PostgreSQL backend"

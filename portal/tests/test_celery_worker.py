@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import connection
 
 from common.models import WorkerHeartbeat
-from common.testing.processes import celery_worker_start, child_env
 from portal.celery import app
+from testing.processes import celery_worker_start, child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,10 +10,10 @@ import pytest
 from accounts.roles import Role
 from accounts.tests.factories import STAFF_PASSWORD, UserFactory
 from common.models import BulkOperation
-from common.testing.browser import requires_chromium, screenshot
 from portal.tests.fleet_data import fleet_create
 from tenants.models import Tenant
 from tenants.tests.factories import IntegrationFactory
+from testing.browser import requires_chromium, screenshot
 
 pytestmark = requires_chromium
 

@@ -4,7 +4,6 @@ lands back on the portal; the tenant page shows the linked account."""
 
 from accounts.roles import Role
 from accounts.tests.factories import STAFF_PASSWORD
-from common.testing.browser import requires_chromium, screenshot
 from docusign_emulator.testing import (
     TEST_ACCOUNT_2_ID,
     TEST_ADMIN_EMAIL,
@@ -12,6 +11,7 @@ from docusign_emulator.testing import (
     TEST_SEED,
 )
 from tenants.models import Tenant
+from testing.browser import requires_chromium, screenshot
 
 pytestmark = requires_chromium
 

@@ -20,10 +20,10 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common.testing.processes import child_env
 from tenants.docusign import docusign_client_for
 from tenants.models import TenantToken
 from tenants.services.tokens import token_get_valid
+from testing.processes import child_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFRESH = "POST /oauth/token refresh_token"

@@ -13,13 +13,11 @@ urlpatterns = [
     path("audit/export.csv", audit.AuditExportView.as_view(), name="audit-export"),
     path("staff/", staff.StaffListView.as_view(), name="staff-list"),
     path("staff/<int:user_id>/", staff.StaffDetailView.as_view(), name="staff-detail"),
-    path("", include("portal.routes.fleet")),  # dashboard, tenant list and page, bulk progress
-    path(
-        "", include("portal.routes.tenants")
-    ),  # integrations, tenant register/edit/import, invites
-    path("", include("portal.routes.consent")),  # public consent pages for client admins
-    path("", include("portal.routes.tokens")),  # re-consent actions
-    path("", include("portal.routes.connect")),  # Connect templates, partner OAuth, sync
-    path("", include("portal.routes.events")),  # Connect event receiver and event browser
+    path("", include("portal.urls.fleet")),  # dashboard, tenant list and page, bulk progress
+    path("", include("portal.urls.tenants")),  # integrations, tenant register/edit/import, invites
+    path("", include("portal.urls.consent")),  # public consent pages for client admins
+    path("", include("portal.urls.tokens")),  # re-consent actions
+    path("", include("portal.urls.connect")),  # Connect templates, partner OAuth, sync
+    path("", include("portal.urls.events")),  # Connect event receiver and event browser
     path("admin/", admin.site.urls),
 ]

@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.roles import Role
-from common.testing.browser import browser  # noqa: F401  (the fixture, for browser tests)
+from testing.browser import browser  # noqa: F401  (the fixture, for browser tests)
 
 
 @pytest.fixture(autouse=True)

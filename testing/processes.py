@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.db import connection
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_database_url() -> str:
