@@ -15,6 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from docusign_emulator.envelopes import Envelope
+
 DEFAULT_CONFIG: dict[str, Any] = {
     "latency_ms": 0,
     "error_rate": 0.0,
@@ -50,6 +52,20 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "max_refresh_tokens": 5,
     # API.md 2: POST /connect is 201 in the spec but a recorded demo call answered 200.
     "connect_create_status": 200,
+    # API.md 7 (republish): what DocuSign does with an envelope id that has no failure entry is
+    # UNCONFIRMED. "republish" sends the envelope's current status again; "refuse" answers an
+    # error entry for it.
+    "retry_queue_without_failure": "republish",
+    # UNCONFIRMED: the largest envelopeIds list one retry_queue call takes.
+    "retry_queue_max_envelopes": 100,
+    # UNCONFIRMED: with `synchronous: "false"` DocuSign queues the republish; "inline" delivers
+    # before answering (deterministic for tests), "background" answers first.
+    "retry_queue_delivery": "inline",
+    # ConnectLog.status is "the new envelope status for the failed Connect post" (SDK docs);
+    # "retry_state" restores the emulator's earlier Pending/Failed for old tests.
+    "failure_status_field": "envelope_status",
+    # UNCONFIRMED: listStatusChanges' largest page (`count`).
+    "status_changes_max_count": 1000,
 }
 
 AUTH_REQUEST_TTL_S = 1800
@@ -168,6 +184,8 @@ class Failure:
     error: str = ""
     in_flight: bool = False
     generated_at: float = 0.0  # when the original message was generated; retries keep it
+    status: str = ""  # the envelope status the failed message carried
+    last_try: float = 0.0
 
 
 @dataclass
@@ -218,6 +236,9 @@ class Store:
             self.calls: dict[str, int] = {}
             self.calls_by_account: dict[str, dict[str, int]] = {}
             self.rate: dict[str, dict[str, float]] = {}
+            self.envelopes: dict[str, Envelope] = {}  # envelopeId -> envelope (any account)
+            # Silent drops still to apply: {"count", "account_id"?, "event"?} (control plane).
+            self.drops: list[dict] = []
             self.touch()
 
     def touch(self) -> None:
@@ -380,6 +401,7 @@ class Store:
                 "failures": [asdict(f) for f in self.failures.values()],
                 "logs": [asdict(entry) for entry in self.logs.values()],
                 "deliveries": list(self.deliveries[-200:]),
+                "envelopes": [asdict(env) for env in self.envelopes.values()],
             }
 
     def load_dict(self, data: dict) -> None:
@@ -405,6 +427,9 @@ class Store:
             self.failures = {f["failure_id"]: Failure(**f) for f in data.get("failures", [])}
             self.logs = {e["log_id"]: LogEntry(**e) for e in data.get("logs", [])}
             self.deliveries = list(data.get("deliveries", []))
+            self.envelopes = {
+                raw["envelope_id"]: Envelope(**raw) for raw in data.get("envelopes", [])
+            }
 
 
 class StatePersister(threading.Thread):
