@@ -243,6 +243,7 @@ def _retry_plan(app: Emulator, account_id: str, envelope_ids: list[str]) -> tupl
             if not failures and envelope is None:
                 entries.append(_entry(envelope_id, "", "", "Failed", e.RETRY_ENVELOPE_UNKNOWN))
                 continue
+            planned = len(specs)
             if failures:
                 for failure in failures:
                     cfg = store.connect.get(failure.connect_id)
@@ -260,6 +261,8 @@ def _retry_plan(app: Emulator, account_id: str, envelope_ids: list[str]) -> tupl
                         failure.generated_at or failure.created,
                     )
                     specs.append((spec, _entry(envelope_id, cfg.connect_id, spec.url)))
+                if len(specs) == planned:
+                    entries.append(_entry(envelope_id, "", "", "Failed", e.RETRY_NO_CONFIG))
             elif store.config["retry_queue_without_failure"] == "refuse":
                 entries.append(_entry(envelope_id, "", "", "Failed", e.RETRY_NO_FAILURE))
                 continue

@@ -5,12 +5,20 @@ from django.db import DatabaseError
 
 from docusign_api import DocuSignRateLimited, DocuSignUnavailable
 from events.services import health
+from recovery.services.matching import delivery_failures_match_event
+
+
+def _event_process(event_id: int) -> bool:
+    counted = health.connect_event_process(event_id=event_id)
+    # Failed deliveries this event recovers (recovery app); idempotent, so run on every attempt.
+    delivery_failures_match_event(event_id=event_id)
+    return counted
 
 
 @shared_task(name="events.tasks.connect_event_process", ignore_result=True)
 def connect_event_process(event_id: int) -> bool:
     """Count one stored event into its tenant's delivery health (enqueued after commit)."""
-    return health.connect_event_process(event_id=event_id)
+    return _event_process(event_id)
 
 
 @shared_task(
@@ -25,7 +33,7 @@ def connect_events_process(event_ids: list[int]) -> int:
     """Count a batch of stored events, as the receiver hands them over (events.services.handoff).
     Each event is its own transaction and claimed first, so a retry after a database error only
     counts what the failed run did not."""
-    return sum(health.connect_event_process(event_id=event_id) for event_id in event_ids)
+    return sum(_event_process(event_id) for event_id in event_ids)
 
 
 @shared_task(name="events.tasks.connect_events_sweep", ignore_result=True)
