@@ -332,6 +332,11 @@ RECOVERY_COMPLETENESS_INTERVAL_S = _read(
     "RECOVERY_COMPLETENESS_INTERVAL_S", "int", default=6 * 3600
 )
 RECOVERY_AUTO_REPUBLISH = _read("RECOVERY_AUTO_REPUBLISH", "bool", default=False)
+# Outbound calls to URLs a person typed (common/outbound.py) refuse private and loopback addresses,
+# and plain http, except for these hosts (`host` or `host:port`); development allows this machine.
+OUTBOUND_ALLOWED_HOSTS = _read(
+    "OUTBOUND_ALLOWED_HOSTS", "list", default=["127.0.0.1", "localhost"] if DEBUG else []
+)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
