@@ -76,6 +76,17 @@ def _health_counts() -> list[dict] | None:
     ]
 
 
+def _deliveries(selector) -> dict | None:
+    """Failed deliveries and completeness (recovery app), with the links the tiles need."""
+    if selector is None:
+        return None
+    summary = selector()
+    summary["url"] = reverse("delivery-failures")
+    for tenant in summary["worst"]:
+        tenant["url"] = reverse("tenant-delivery-failures", kwargs={"tenant_id": tenant["pk"]})
+    return summary
+
+
 class DashboardView(StaffRequiredMixin, TemplateView):
     template_name = "portal/dashboard.html"
 
@@ -90,6 +101,7 @@ class DashboardView(StaffRequiredMixin, TemplateView):
                 tenant["url"] = reverse("tenant-detail", kwargs={"tenant_id": tenant["pk"]})
         expiries = token_expiries_by_day(days=TOKEN_CHART_DAYS)
         silent = optional_selector("events.selectors.tenants_silent_count")
+        deliveries = optional_selector("recovery.selectors.recovery_dashboard_summary")
         heartbeat = worker_heartbeat_latest()
         return super().get_context_data(
             states=states,
@@ -98,6 +110,7 @@ class DashboardView(StaffRequiredMixin, TemplateView):
             attention_total=sum(item["count"] for item in attention),
             health=_health_counts(),
             silent_count=silent(days=7) if silent else None,
+            deliveries=_deliveries(deliveries),
             sync_chart=_sync_chart(SYNC_CHART_DAYS),
             token_chart={
                 "svg": bar_chart(

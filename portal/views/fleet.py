@@ -46,6 +46,7 @@ TENANT_PANELS = [
     ("tenants.selectors.tokens.token_tenant_panel", "tenants/_token_panel.html"),
     ("connect.selectors.connect_tenant_panel", "connect/_tenant_panel.html"),
     ("events.selectors.events_tenant_panel", "events/_tenant_panel.html"),
+    ("recovery.selectors.recovery_tenant_panel", "recovery/_tenant_panel.html"),
 ]
 
 # Buttons on the tenant page: (URL name, label, style). Each is shown only when its URL name

@@ -94,6 +94,12 @@ def republish_for_bulk(*, tenant_id: int, actor_id: int | None) -> BulkResult:
     limit stops it, the rest continue in a task after the window (the item says so)."""
     from recovery.tasks import tenant_republish_queued
 
+    queued = DeliveryFailure.objects.filter(tenant_id=tenant_id, state=State.QUEUED)
+    if not queued.exists():
+        # Started from the tenant list's bulk form: every unrecovered failure of the tenant.
+        DeliveryFailure.objects.filter(tenant_id=tenant_id, state__in=REPUBLISHABLE).exclude(
+            envelope_id=""
+        ).update(state=State.QUEUED, state_reason="")
     try:
         result = tenant_republish_queued_run(tenant_id=tenant_id)
     except (BudgetExhausted, DocuSignRateLimited, DocuSignUnavailable) as exc:
