@@ -17,7 +17,9 @@ everything it started.
 3. The scheduled copy (`delivery_failures_copy_due`, fanned out to the workers) brings every
    failure into the portal (timed, not the headline).
 4. The listener is back; "republish the outage window" starts one bulk operation over the fleet.
-   Timed from the start to the last failure marked recovered (its event stored and matched).
+   Timed from the start to the last failure marked recovered (its event stored and matched). The
+   emulator queues each republish and answers at once (`retry_queue_delivery: background`), as
+   DocuSign does with `synchronous: "false"`.
 
 Prints DocuSign calls per recovered envelope (the retry_queue calls; target at most 1 per 50, by
 batching: one call carries up to RECOVERY_REPUBLISH_BATCH envelope ids of one account, so the floor
@@ -167,6 +169,8 @@ def main() -> None:
         try:
             control = server.control
             control.reset(seed=TEST_SEED)
+            # DocuSign queues a republish (synchronous "false") and answers at once.
+            control.config(retry_queue_delivery="background")
             control.set_partner_hmac_keys(TEST_PARTNER_ACCOUNT_ID, [HMAC_KEY])
             accounts, configs = seed_fleet(server, control, args.tenants, hook)
             processes = start_processes(args, env)

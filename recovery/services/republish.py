@@ -137,7 +137,12 @@ def tenant_republish_queued_run(*, tenant_id: int) -> BulkResult:
         access.reserve()
         try:
             entries = api.retry_queue(batch)
-        except (DocuSignRateLimited, DocuSignUnavailable):
+        except DocuSignRateLimited:
+            raise  # refused before anything was sent: the batch stays queued for after the wait
+        except DocuSignUnavailable:
+            # No answer: DocuSign may have republished anyway. Sending the batch again could
+            # deliver its events twice, so it waits for them (or the completeness check) instead.
+            _settle_unanswered(tenant, batch)
             raise
         except DocuSignError as exc:
             failed += _settle(tenant, batch, {}, refused=docusign_problem(exc))
@@ -191,6 +196,18 @@ def _settle(
             republish_count=F("republish_count") + 1,
         )
     return accepted
+
+
+UNANSWERED = "DocuSign did not answer the republish; its events may still arrive."
+
+
+def _settle_unanswered(tenant: Tenant, batch: list[str]) -> None:
+    DeliveryFailure.objects.filter(tenant=tenant, envelope_id__in=batch, state=State.QUEUED).update(
+        state=State.REPUBLISHED,
+        state_reason=UNANSWERED,
+        republished_at=timezone.now(),
+        republish_count=F("republish_count") + 1,
+    )
 
 
 def tenant_gaps_queue(*, tenant_id: int) -> int:

@@ -10,13 +10,14 @@ from django.utils import timezone
 
 from common.models import BulkOperation
 from connect.budget import BudgetExhausted
-from docusign_api import DocuSignRateLimited
+from docusign_api import DocuSignRateLimited, DocuSignUnavailable
 from docusign_emulator.testing import TEST_ACCOUNT_1_ID
 from events.models import ConnectEvent
 from recovery.models import DeliveryFailure, TenantRecovery
 from recovery.services.completeness import tenant_completeness_check
 from recovery.services.failures import NO_ENVELOPE_REASON, delivery_failures_copy
 from recovery.services.republish import (
+    UNANSWERED,
     RepublishError,
     delivery_failures_republish,
     tenant_republish_queued_run,
@@ -186,3 +187,25 @@ def test_faults_are_shown_with_their_reason_and_nothing_unreceived_is_recovered(
     assert not DeliveryFailure.objects.filter(state=State.RECOVERED).exists()
     with pytest.raises(RepublishError):
         delivery_failures_republish(actor=make_staff(), envelope_id="nothing-like-it")
+
+
+def test_an_unanswered_republish_is_not_sent_again_so_nothing_arrives_twice(
+    emulator, listener, tenant, settings
+):
+    listener.down()
+    emulator.simulate_envelopes(TEST_ACCOUNT_1_ID, count=2, statuses=["sent"])
+    delivery_failures_copy(tenant_id=tenant.pk)
+    listener.up()
+    settings.DOCUSIGN_READ_TIMEOUT_S = 0.5
+    emulator.fault("PUT /restapi/connect/envelopes/retry_queue", kind="timeout", count=1, delay_s=2)
+    emulator.reset_calls()
+    DeliveryFailure.objects.update(state=State.QUEUED)
+
+    with pytest.raises(DocuSignUnavailable):
+        tenant_republish_queued_run(tenant_id=tenant.pk)
+
+    assert _account_calls(emulator, "PUT /restapi/connect/envelopes/retry_queue") == 1
+    rows = DeliveryFailure.objects.filter(tenant=tenant)
+    assert {r.state for r in rows} == {State.REPUBLISHED}
+    assert all(r.state_reason == UNANSWERED for r in rows)
+    assert ConnectEvent.objects.count() == 0
