@@ -16,15 +16,17 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 
 from events.errors import EventRejected
-from events.models import ConnectEvent, ListenerSettings, PartnerHmacKey
+from events.models import ConnectEvent, ListenerSettings
 from events.services.listener import listener_basic_verify, listener_bearer_verify
 from tenants.models import TenantAccount
 
@@ -86,24 +88,23 @@ def connect_event_receive(*, body: bytes, meta: Mapping[str, str]) -> Received:
 
 
 def _route(account_id: str) -> _Route | None:
-    """The account's tenant and its integration's active keys; None when the account is not
-    linked to a tenant."""
-    linked = (
+    """The account's tenant and its integration's active keys, in one query (a row per active
+    key, or one row without a key); None when the account is not linked to a tenant."""
+    rows = list(
         TenantAccount.objects.filter(account_id=account_id)
-        .values_list("tenant_id", "tenant__integration_id")
-        .first()
+        .annotate(
+            active_key=FilteredRelation(
+                "tenant__integration__connect_hmac_keys",
+                condition=Q(tenant__integration__connect_hmac_keys__deactivated_at__isnull=True),
+            )
+        )
+        .values_list("tenant_id", "tenant__integration_id", "active_key__pk", "active_key__secret")
     )
-    if linked is None:
+    if not rows:
         return None
-    tenant_id, integration_id = linked
-    keys = PartnerHmacKey.objects.filter(
-        integration_id=integration_id, deactivated_at__isnull=True
-    ).values_list("pk", "secret")
-    return _Route(
-        tenant_id=tenant_id,
-        integration_id=integration_id,
-        keys=[(key_id, secret.encode("utf-8")) for key_id, secret in keys],
-    )
+    tenant_id, integration_id = rows[0][:2]
+    keys = [(key_id, secret.encode("utf-8")) for _, _, key_id, secret in rows if key_id]
+    return _Route(tenant_id=tenant_id, integration_id=integration_id, keys=keys)
 
 
 def _store_once(event: ConnectEvent) -> int | None:
@@ -116,15 +117,17 @@ def _store_once(event: ConnectEvent) -> int | None:
         connect_event_process.delay(event.pk)
 
     try:
-        with transaction.atomic():
+        # In autocommit the INSERT is its own transaction (one round trip); inside a caller's
+        # transaction a savepoint keeps a duplicate from aborting it.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
             event.save(force_insert=True)
-            # robust: a broker outage must not turn a committed event into an error answer;
-            # the row stays unprocessed and the sweep (connect_events_sweep) enqueues it.
-            transaction.on_commit(processing_enqueue, robust=True)
     except IntegrityError:
         if ConnectEvent.objects.filter(**_identity_lookup(event)).exists():
             return None
         raise  # not the identity (the tenant went away meanwhile): 503, DocuSign retries
+    # After the commit (at once in autocommit). robust: a broker outage must not turn a stored
+    # event into an error answer; the row stays unprocessed and connect_events_sweep enqueues it.
+    transaction.on_commit(processing_enqueue, robust=True)
     return event.pk
 
 

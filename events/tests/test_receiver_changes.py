@@ -205,3 +205,12 @@ def test_broker_down_at_commit_still_answers_200_and_the_sweep_processes_the_eve
     assert connect_events_sweep() == 1
     event.refresh_from_db()
     assert event.processed_at is not None
+
+
+def test_a_signed_delivery_reads_its_route_in_one_query(
+    client, linked_tenant, django_assert_max_num_queries
+):
+    hmac_key_add(integration=linked_tenant.integration, label="new", secret=KEY_NEW, actor=None)
+    # The route (tenant and active keys), then the INSERT inside the test's savepoint.
+    with django_assert_max_num_queries(4):
+        assert _deliver(client, KEY_NEW).status_code == 200
