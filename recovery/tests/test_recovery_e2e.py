@@ -209,3 +209,26 @@ def test_an_unanswered_republish_is_not_sent_again_so_nothing_arrives_twice(
     assert {r.state for r in rows} == {State.REPUBLISHED}
     assert all(r.state_reason == UNANSWERED for r in rows)
     assert ConnectEvent.objects.count() == 0
+
+
+def test_without_acknowledgement_a_failure_is_only_in_the_connect_log_and_copied_from_there(
+    emulator, listener, tenant
+):
+    emulator.drift_edit(TEST_ACCOUNT_1_ID, listener.connect_id, requiresAcknowledgement="false")
+    listener.down()
+    emulator.simulate_envelopes(TEST_ACCOUNT_1_ID, count=1, statuses=["sent"])
+    assert emulator.state()["failures"] == []  # DocuSign does not queue it without the flag
+
+    assert delivery_failures_copy(tenant_id=tenant.pk) == 1
+
+    row = DeliveryFailure.objects.get(tenant=tenant)
+    assert row.source == DeliveryFailure.Source.CONNECT_LOG
+    assert row.state == State.OPEN
+
+
+def test_a_failure_in_both_logs_is_copied_once(emulator, listener, tenant):
+    listener.down()
+    emulator.simulate_envelopes(TEST_ACCOUNT_1_ID, count=1, statuses=["sent"])
+    assert len(emulator.state()["failures"]) == 1
+    assert delivery_failures_copy(tenant_id=tenant.pk) == 1
+    assert DeliveryFailure.objects.get().source == DeliveryFailure.Source.FAILURE_LOG
