@@ -130,7 +130,7 @@ def tenant_republish_queued_run(*, tenant_id: int) -> BulkResult:
         _settle(tenant, envelope_ids, {}, refused=f"No usable token ({exc.code}): {exc}")
         return BulkResult(Item.FAILED, f"No usable token: {exc}")
     api = access.connect()
-    sent = failed = 0
+    sent = 0
     batch_size = max(1, settings.RECOVERY_REPUBLISH_BATCH)
     ids = iter(envelope_ids)
     while batch := list(islice(ids, batch_size)):
@@ -145,13 +145,17 @@ def tenant_republish_queued_run(*, tenant_id: int) -> BulkResult:
             _settle_unanswered(tenant, batch)
             raise
         except DocuSignError as exc:
-            failed += _settle(tenant, batch, {}, refused=docusign_problem(exc))
+            _settle(tenant, batch, {}, refused=docusign_problem(exc))
             continue
         sent += _settle(tenant, batch, _by_envelope(entries))
-    failed_now = DeliveryFailure.objects.filter(
-        tenant=tenant, envelope_id__in=envelope_ids, state=State.FAILED_AGAIN
-    ).count()
-    failed = max(failed, failed_now)
+    failed = (
+        DeliveryFailure.objects.filter(
+            tenant=tenant, envelope_id__in=envelope_ids, state=State.FAILED_AGAIN
+        )
+        .values("envelope_id")
+        .distinct()
+        .count()
+    )
     message = f"{len(envelope_ids)} envelope(s) republished in batches of {batch_size}"
     if failed:
         message += f"; {failed} failed again (see the tenant's delivery failures)"
