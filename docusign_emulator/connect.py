@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from docusign_emulator import envelope_api
 from docusign_emulator import errors as e
+from docusign_emulator.envelopes import failures_prune
 from docusign_emulator.state import ConnectConfig, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
 
@@ -565,6 +566,7 @@ def _in_window(created: float, window: tuple[float | None, float | None, bool]) 
 def list_failures(
     store: Store, account_id: str, window: tuple[float | None, float | None, bool] = NO_WINDOW
 ) -> Response:
+    failures_prune(store, account_id)
     rows = [
         f
         for f in store.failures.values()

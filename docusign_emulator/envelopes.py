@@ -153,3 +153,21 @@ def drop_take(store: Store, *, account_id: str, event: str) -> bool:
         store.drops = [d for d in store.drops if d["count"] > 0]
         return True
     return False
+
+
+def failures_prune(store: Store, account_id: str) -> None:
+    """Forget the account's failure entries beyond the configured count and age (API.md 7: a
+    bounded number, for a limited time). Call with the lock held."""
+    limit = int(store.config["failure_log_max_entries"])
+    retention = float(store.config["failure_log_retention_s"])
+    mine = sorted(
+        (f for f in store.failures.values() if f.account_id == account_id),
+        key=lambda f: f.created,
+    )
+    cutoff = store.now() - retention if retention else None
+    drop = [f for f in mine if cutoff is not None and f.created < cutoff]
+    keep = [f for f in mine if f not in drop]
+    if limit and len(keep) > limit:
+        drop += keep[: len(keep) - limit]
+    for failure in drop:
+        store.failures.pop(failure.failure_id, None)

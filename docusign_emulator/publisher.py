@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from docusign_emulator.envelopes import EVENT_STATUS, drop_take
+from docusign_emulator.envelopes import EVENT_STATUS, drop_take, failures_prune
 from docusign_emulator.state import Failure, LogEntry, Store
 
 MAX_LOGS = 100  # API.md 2: at most 100 active logs per account
@@ -428,6 +428,7 @@ class Publisher:
                     last_try=now,
                 )
                 result["failureId"] = fid
+                failures_prune(store, spec.account_id)
             store.touch()
 
     def _envelope_status(self, spec: Delivery) -> str:

@@ -64,6 +64,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # ConnectLog.status is "the new envelope status for the failed Connect post" (SDK docs);
     # "retry_state" restores the emulator's earlier Pending/Failed for old tests.
     "failure_status_field": "envelope_status",
+    # API.md 7: DocuSign keeps a bounded number of failure entries for a limited time; both
+    # figures are UNCONFIRMED. 0 keeps every entry / keeps entries forever.
+    "failure_log_max_entries": 0,
+    "failure_log_retention_s": 0,
     # UNCONFIRMED: listStatusChanges' largest page (`count`).
     "status_changes_max_count": 1000,
 }

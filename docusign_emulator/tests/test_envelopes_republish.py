@@ -207,3 +207,16 @@ def test_a_failure_entry_without_an_envelope_id_is_listed_as_is(emulator, emulat
     [entry] = failures(emulator_server, token)
     assert entry["envelopeId"] == ""
     assert entry["error"] == "Listener unreachable"
+
+
+def test_the_failure_log_keeps_a_bounded_number_of_entries_for_a_limited_time(
+    emulator, emulator_server, token, listener
+):
+    listen(emulator_server, token, listener)
+    listener.statuses = [503] * 6
+    emulator.config(failure_log_max_entries=2)
+    emulator.simulate_envelopes(TEST_ACCOUNT_1_ID, count=1)  # three failures
+    assert [f["status"] for f in failures(emulator_server, token)] == ["delivered", "completed"]
+    emulator.config(failure_log_retention_s=60)
+    emulator.advance_clock(120)
+    assert failures(emulator_server, token) == []

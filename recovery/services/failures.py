@@ -87,8 +87,16 @@ def _store(*, tenant: Tenant, entries: list[tuple[str, ConnectLogEntry]], now) -
             source_id__in=[_source_id(s, e) for s, e in entries],
         )
     }
-    # A failed delivery the failure log already holds is not counted twice from the Connect log.
+    # A failed delivery the failure log holds (now, or when an earlier read copied it) is not
+    # counted twice from the Connect log, which keeps its entries longer.
     logged = {(e.envelope_id, e.connect_id) for s, e in entries if s == Source.FAILURE_LOG}
+    logged |= set(
+        DeliveryFailure.objects.filter(
+            tenant=tenant,
+            source=Source.FAILURE_LOG,
+            envelope_id__in=[e.envelope_id for s, e in entries if s == Source.CONNECT_LOG],
+        ).values_list("envelope_id", "connect_id")
+    )
     new: list[DeliveryFailure] = []
     newest = None
     for source, entry in entries:

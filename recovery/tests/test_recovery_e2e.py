@@ -232,3 +232,23 @@ def test_a_failure_in_both_logs_is_copied_once(emulator, listener, tenant):
     assert len(emulator.state()["failures"]) == 1
     assert delivery_failures_copy(tenant_id=tenant.pk) == 1
     assert DeliveryFailure.objects.get().source == DeliveryFailure.Source.FAILURE_LOG
+
+
+def test_a_failure_docusign_forgot_after_the_copy_is_still_listed_and_recoverable(
+    emulator, listener, tenant, make_staff
+):
+    listener.down()
+    emulator.simulate_envelopes(TEST_ACCOUNT_1_ID, count=1, statuses=["sent", "completed"])
+    delivery_failures_copy(tenant_id=tenant.pk)
+    emulator.config(failure_log_retention_s=60)
+    emulator.advance_clock(120)
+    assert delivery_failures_copy(tenant_id=tenant.pk) == 0
+    assert emulator.state()["failures"] == []
+    listener.up()
+
+    delivery_failures_republish(actor=make_staff(), tenant=tenant)
+
+    # DocuSign resends the envelope's current status; the failure for it is recovered, the one
+    # for the earlier status stays open (its event never came back).
+    states = dict(DeliveryFailure.objects.values_list("envelope_status", "state"))
+    assert states == {"completed": State.RECOVERED, "sent": State.REPUBLISHED}
