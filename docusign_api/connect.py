@@ -7,6 +7,7 @@ enabled.
 
 from __future__ import annotations
 
+import builtins
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -90,7 +91,7 @@ class ConnectAPI:
         *,
         from_date: date | datetime | str | None = None,
         to_date: date | datetime | str | None = None,
-    ) -> list[ConnectLogEntry]:
+    ) -> builtins.list[ConnectLogEntry]:
         body = self._call("GET", "/failures", idempotent=True, params=_dates(from_date, to_date))
         return [ConnectLogEntry.from_wire(e) for e in _entries(body, "failures")]
 
@@ -99,7 +100,7 @@ class ConnectAPI:
         *,
         from_date: date | datetime | str | None = None,
         to_date: date | datetime | str | None = None,
-    ) -> list[ConnectLogEntry]:
+    ) -> builtins.list[ConnectLogEntry]:
         """Only configurations with ``enable_log`` produce entries (at most 100 per account)."""
         body = self._call("GET", "/logs", idempotent=True, params=_dates(from_date, to_date))
         return [ConnectLogEntry.from_wire(e) for e in _entries(body, "logs")]
