@@ -73,7 +73,7 @@ class ConnectOAuthTokenView(JsonPostOnlyView):
 
 
 def _client_credentials(request) -> tuple[str, str]:
-    scheme, _, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "basic" and encoded:
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
