@@ -28,10 +28,8 @@ def _database_connections_tidy(task=None, **kwargs):
     for connection in connections.all(initialized_only=True):
         connection.close_if_unusable_or_obsolete()
         if connection.connection is not None:
-            # No health check (`SELECT 1`) before the next task's first query: it cost about a
-            # tenth of a worker's CPU per token refresh (bench/refresh.py). A connection dropped
-            # while idle fails that one task; the error closes it right here, the next task
-            # reconnects, and the task is retried or found due again by the next beat run.
+            # No `SELECT 1` before each task (its cost: bench/README.md); a connection dropped while
+            # idle fails one task, which is retried or found due again.
             connection.health_check_done = True
 
 
