@@ -4,11 +4,11 @@ from django.contrib import messages
 
 from accounts.roles import Perm
 from portal.views.mixins import TenantActionView
+from tenants.services.invites import invite_reconsent_send
 from tenants.services.tokens import (
     TokenReconsentRequired,
     TokenTemporarilyUnavailable,
     TokenUnavailable,
-    token_reconsent_invite_send,
     token_refresh,
 )
 
@@ -21,9 +21,7 @@ class TenantReconsentView(TenantActionView):
     def act(self, request):
         tenant = self.tenant
         try:
-            sent = token_reconsent_invite_send(
-                tenant_id=tenant.pk, actor=request.user, request=request
-            )
+            sent = invite_reconsent_send(tenant_id=tenant.pk, actor=request.user, request=request)
         except ValueError as exc:
             messages.error(request, str(exc))
         else:
