@@ -9,7 +9,9 @@ RUN pip install -r requirements.txt
 COPY . .
 # collectstatic needs settings that import; these throwaway values never reach a running container.
 RUN DEBUG=true python manage.py collectstatic --no-input \
-    && mkdir -p var && chown -R portal:portal var
+    && mkdir -p var/prometheus && chown -R portal:portal var
+# Each container's processes add up their metrics here (bin/proc empties it at start).
+ENV PROMETHEUS_MULTIPROC_DIR=/app/var/prometheus
 USER portal
 EXPOSE 8000
 # Without a command from docker-compose.yml, the image serves the Procfile's `web` role.

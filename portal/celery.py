@@ -7,7 +7,7 @@ fans out one small task per tenant. Losing the broker therefore costs time, neve
 import os
 
 from celery import Celery
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_process_shutdown, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -39,6 +39,30 @@ def _create_filesystem_broker_folders(sender, **kwargs):
     for folder in (sender.conf.broker_transport_options or {}).values():
         if isinstance(folder, str) and folder.startswith("/"):
             os.makedirs(folder, exist_ok=True)
+
+
+@worker_process_shutdown.connect
+def _metrics_process_forget(pid=None, **kwargs):
+    # prometheus-client's multiprocess mode: a dead (prefork) process's live gauges must go.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
+
+
+@worker_ready.connect
+def _metrics_endpoint_start(**kwargs):
+    """Serve this worker's metrics at WORKER_METRICS_BIND (host:port) when it is set."""
+    from django.conf import settings
+
+    if not settings.WORKER_METRICS_BIND:
+        return
+    from prometheus_client import start_http_server
+
+    from portal.metrics import process_registry
+
+    host, _, port = settings.WORKER_METRICS_BIND.rpartition(":")
+    start_http_server(int(port), addr=host or "127.0.0.1", registry=process_registry())
 
 
 app.conf.beat_schedule = {

@@ -312,6 +312,15 @@ OUTBOUND_ALLOWED_HOSTS = _read(
     "OUTBOUND_ALLOWED_HOSTS", "list", default=["127.0.0.1", "localhost"] if DEBUG else []
 )
 
+# --- Metrics (portal/metrics.py) ------------------------------------------------------------------
+# `/metrics` answers only requests bearing this token; empty turns the endpoint off.
+METRICS_TOKEN = _read("METRICS_TOKEN", "str", default="")
+# portal_docusign_rate_limit_remaining shows the accounts with the fewest calls left, this many.
+METRICS_TOP_ACCOUNTS = _read("METRICS_TOP_ACCOUNTS", "int", default=20)
+# host:port where each Celery worker serves its own metrics (empty: none), for workers that do not
+# share PROMETHEUS_MULTIPROC_DIR with the web processes (a container each). Internal address only.
+WORKER_METRICS_BIND = _read("WORKER_METRICS_BIND", "str", default="")
+
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

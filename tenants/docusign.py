@@ -11,6 +11,7 @@ import urllib.request
 import requests
 from django.conf import settings
 
+from common.metrics import docusign_call_observe
 from docusign_api import DocuSignClient
 from tenants.models import Integration
 
@@ -54,6 +55,7 @@ def docusign_client_for(integration: Integration) -> DocuSignClient:
                 session=session,
                 timeout=timeout,
                 ca_bundle=trusted_ca,
+                observer=docusign_call_observe,
             )
             _clients[key] = client
     return client

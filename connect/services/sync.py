@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
+from common.metrics import CONNECT_SYNCS
 from common.services import audit_record
 from connect.models import SyncDailyStat, SyncRecord, TenantConnectState
 from connect.plan import Step
@@ -97,6 +98,7 @@ def connect_sync_finish(
             )
         # Last before the commit: the rollup row stays locked only from here to the commit.
         _daily_stat_bump(outcome=outcome, day=record.finished_at.date())
+    CONNECT_SYNCS.labels(outcome).inc()
     first_success = (
         outcome in (Outcome.IN_SYNC, Outcome.CHANGED)
         and trigger != SyncRecord.Trigger.OFFBOARD

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from common.metrics import TOKEN_REFRESHES
 from common.services import audit_record
 from docusign_api import DocuSignError, TokenSet
 from tenants.docusign import docusign_client_for
@@ -158,6 +159,7 @@ def _refresh_under_lock(
             _usable_check(tenant)
             now = timezone.now()
             if not is_due(row, now):
+                TOKEN_REFRESHES.labels("not_due").inc()
                 return _access_token(row)
             # What this attempt started from, to tell later whether someone else replaced it.
             used = (row.generation, row.refresh_token)
@@ -185,6 +187,7 @@ def _refresh_under_lock(
     except DocuSignError as exc:
         return _failure_handle(tenant_id=tenant_id, exc=exc, used=used, actor_label=actor_label)
     except _ConfigurationError as exc:
+        TOKEN_REFRESHES.labels("configuration_error").inc()
         token_configuration_error_record(
             tenant_id=tenant_id, message=str(exc), code=exc.code, actor_label=actor_label
         )
@@ -195,9 +198,11 @@ def _refresh_under_lock(
         # Another process has held the lock far longer than any DocuSign call may take (a stuck
         # connection): try later rather than queue up behind it.
         logger.warning("token refresh for tenant %s: lock wait timed out", tenant_id)
+        TOKEN_REFRESHES.labels("lock_timeout").inc()
         raise TokenTemporarilyUnavailable(
             "Another refresh of this tenant is still running.", code="lock_timeout"
         ) from None
+    TOKEN_REFRESHES.labels("refreshed").inc()
     if tenant.status == Tenant.Status.ERROR:
         token_recovered_record(tenant=tenant, actor_label=actor_label)
     return _access_token(row)
@@ -311,6 +316,7 @@ def _failure_handle(
     caller should know; a terminal error after a sibling's success returns the sibling's token."""
     code = token_error_code(exc)
     if isinstance(exc, TRANSIENT_ERRORS):
+        TOKEN_REFRESHES.labels("transient").inc()
         token_failure_count(tenant_id=tenant_id, code=code)
         logger.warning("token refresh for tenant %s failed, will retry (%s)", tenant_id, code)
         raise TokenTemporarilyUnavailable(
@@ -326,14 +332,17 @@ def _failure_handle(
             ):
                 # A sibling refresh or a new consent stored new tokens meanwhile (consent does not
                 # bump the generation, hence the refresh token too): ours was simply stale.
+                TOKEN_REFRESHES.labels("sibling_refreshed").inc()
                 return _access_token(row)
             token_failure_count(tenant_id=tenant_id, code=code)
+        TOKEN_REFRESHES.labels("reconsent_required").inc()
         tenant_token_reconsent_flag(tenant=row.tenant, error_code=code, actor_label=actor_label)
         raise TokenReconsentRequired(
             "DocuSign no longer accepts this tenant's grant: the client admin must consent again.",
             code=code,
         ) from None
     message = f"DocuSign refused the token request ({code})."
+    TOKEN_REFRESHES.labels("refused").inc()
     token_configuration_error_record(
         tenant_id=tenant_id, message=message, code=code, actor_label=actor_label
     )
