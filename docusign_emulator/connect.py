@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from docusign_emulator import envelope_api
 from docusign_emulator import errors as e
 from docusign_emulator.envelopes import failures_prune
-from docusign_emulator.state import ConnectConfig, Store, Token
+from docusign_emulator.state import ConnectConfig, LogEntry, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -609,8 +609,8 @@ def delete_failure(store: Store, account_id: str, failure_id: str) -> Response:
     return json_response(200, {"failureId": failure_id, "status": "success", "errorDetails": None})
 
 
-def _log_json(entry, *, full: bool = False) -> dict:
-    out = {
+def _log_json(entry: LogEntry, *, full: bool = False) -> dict:
+    out: dict[str, object] = {
         "accountId": entry.account_id,
         "configUrl": entry.url,
         "connectId": entry.connect_id,
