@@ -119,7 +119,7 @@ class ConnectAPI:
 
     # -- republish (API.md 7) ---------------------------------------------------------------
 
-    def retry_queue(self, envelope_ids: list[str]) -> list[RetryQueueEntry]:
+    def retry_queue(self, envelope_ids: builtins.list[str]) -> builtins.list[RetryQueueEntry]:
         """Republish the envelopes' Connect messages. Sent once, never retried: a second
         republish would deliver the messages twice."""
         if not envelope_ids:
@@ -127,15 +127,17 @@ class ConnectAPI:
         body = self._call(
             "PUT",
             "/envelopes/retry_queue",
+            "/envelopes/retry_queue",
             idempotent=False,
             # DocuSign's reference says `synchronous` must be "false".
             json_body={"envelopeIds": list(envelope_ids), "synchronous": "false"},
         )
         return _retry_entries(body)
 
-    def retry_queue_one(self, envelope_id: str) -> list[RetryQueueEntry]:
+    def retry_queue_one(self, envelope_id: str) -> builtins.list[RetryQueueEntry]:
         path = f"/envelopes/{quote(envelope_id, safe='')}/retry_queue"
-        return _retry_entries(self._call("PUT", path, idempotent=False))
+        template = "/envelopes/{envelopeId}/retry_queue"
+        return _retry_entries(self._call("PUT", path, template, idempotent=False))
 
     # -------------------------------------------------------------------------------------
 

@@ -95,6 +95,7 @@ class EnvelopesAPI:
         body = self._http.request(
             "GET",
             self._url,
+            endpoint="/restapi/v2.1/accounts/{accountId}/envelopes",
             idempotent=True,
             headers={
                 "Authorization": f"Bearer {self._access_token}",

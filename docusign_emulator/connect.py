@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from docusign_emulator import envelope_api
 from docusign_emulator import errors as e
 from docusign_emulator.envelopes import failures_prune
-from docusign_emulator.state import ConnectConfig, LogEntry, Store, Token
+from docusign_emulator.state import ConnectConfig, Failure, LogEntry, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -594,7 +594,7 @@ def list_failures(
     return json_response(200, {"failures": failures, "totalRecords": str(len(failures))})
 
 
-def _failure_status(store: Store, failure, max_retries: int) -> str:
+def _failure_status(store: Store, failure: Failure, max_retries: int) -> str:
     if store.config["failure_status_field"] == "retry_state":
         return "Pending" if failure.retry_count < max_retries else "Failed"
     return failure.status

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from docusign_emulator.control import _account, _json, route
 from docusign_emulator.envelopes import (
     STATUSES,
+    Envelope,
     envelope_create,
     envelope_in_account,
     envelope_set_status,
@@ -32,7 +33,7 @@ def _statuses(data: dict) -> list[str]:
     return walk
 
 
-def _walk(app: Emulator, account_id: str, envelope, statuses: list[str]) -> list[dict]:
+def _walk(app: Emulator, account_id: str, envelope: Envelope, statuses: list[str]) -> list[dict]:
     deliveries: list[dict] = []
     for status in statuses:
         envelope_set_status(app.store, envelope, status)

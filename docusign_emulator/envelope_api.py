@@ -266,7 +266,7 @@ def _retry_plan(app: Emulator, account_id: str, envelope_ids: list[str]) -> tupl
             elif store.config["retry_queue_without_failure"] == "refuse":
                 entries.append(_entry(envelope_id, "", "", "Failed", e.RETRY_NO_FAILURE))
                 continue
-            else:
+            elif envelope is not None:
                 event = status_event(envelope.status)
                 configs = [
                     c

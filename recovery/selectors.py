@@ -9,7 +9,7 @@ from tenants.models import Tenant
 
 State = DeliveryFailure.State
 UNRECOVERED = [State.OPEN, State.QUEUED, State.REPUBLISHED, State.FAILED_AGAIN]
-STATE_BADGES = {
+STATE_BADGES: dict[str, str] = {
     State.OPEN: "bad",
     State.QUEUED: "info",
     State.REPUBLISHED: "info",

@@ -9,8 +9,7 @@ from django.views.generic import TemplateView
 
 from accounts.roles import Perm
 from portal.forms.recovery import FailureFilterForm, OutageRepublishForm, TenantRepublishForm
-from portal.views.fleet import TenantMixin
-from portal.views.mixins import StaffRequiredMixin
+from portal.views.mixins import StaffRequiredMixin, TenantActionView, TenantMixin
 from recovery.selectors import (
     STATE_FILTERS,
     delivery_failure_rows,
@@ -69,20 +68,21 @@ class TenantRepublishView(TenantMixin, View):
         return redirect(_bulk_page(operation))
 
 
-class TenantRecoveryCheckView(TenantMixin, View):
+class TenantRecoveryCheckView(TenantActionView):
     """Copy the failure log and prove completeness now, instead of waiting for the schedule."""
 
     permission = Perm.OPERATE
     action_permission = Perm.OPERATE
-    http_method_names = ["post"]
 
-    def post(self, request, tenant_id):
+    def act(self, request):
         delivery_failures_copy.delay(self.tenant.pk)
         completeness_check.delay(self.tenant.pk)
         messages.success(
             request, "Reading DocuSign's failure log and status changes now (within the budget)."
         )
-        return redirect(reverse("tenant-delivery-failures", kwargs={"tenant_id": self.tenant.pk}))
+
+    def tenant_url(self) -> str:
+        return reverse("tenant-delivery-failures", kwargs={"tenant_id": self.tenant.pk})
 
 
 class FleetDeliveryFailuresView(StaffRequiredMixin, TemplateView):

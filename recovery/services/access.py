@@ -4,7 +4,13 @@ client, and the budget reservation made before each call (connect.budget, shared
 from dataclasses import dataclass
 
 from connect.budget import budget_reserve
-from docusign_api import DocuSignClient, DocuSignError, DocuSignRateLimited
+from docusign_api import (
+    ConnectAPI,
+    DocuSignClient,
+    DocuSignError,
+    DocuSignRateLimited,
+    EnvelopesAPI,
+)
 from tenants.docusign import docusign_client_for
 from tenants.models import Tenant
 from tenants.services.tokens import AccessToken, token_get_valid
@@ -21,13 +27,13 @@ class AccountAccess:
         """Spend from the portal's share of the account's budget, or raise BudgetExhausted."""
         budget_reserve(account_id=self.token.account_id, calls=calls)
 
-    def connect(self):
+    def connect(self) -> ConnectAPI:
         token = self.token
         return self.client.connect(
             base_uri=token.base_uri, account_id=token.account_id, access_token=token.token
         )
 
-    def envelopes(self):
+    def envelopes(self) -> EnvelopesAPI:
         token = self.token
         return self.client.envelopes(
             base_uri=token.base_uri, account_id=token.account_id, access_token=token.token

@@ -6,7 +6,7 @@ the check compares those in RECOVERY_COMPLETENESS_STATUSES with the events recei
 envelopes (`envelope-<status>`). Each page is one call, reserved from the account's budget.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -37,7 +37,7 @@ def tenant_completeness_check(*, tenant_id: int) -> float | None:
     # Events of the last few minutes may still be on their way.
     end = now - timedelta(seconds=settings.RECOVERY_COMPLETENESS_GRACE_S)
     statuses = {s.lower() for s in settings.RECOVERY_COMPLETENESS_STATUSES}
-    expected: dict[tuple[str, str], object] = {}
+    expected: dict[tuple[str, str], datetime | None] = {}
     try:
         access = account_access(tenant=tenant)
         api = access.envelopes()
@@ -56,9 +56,11 @@ def tenant_completeness_check(*, tenant_id: int) -> float | None:
     except TRANSIENT:
         raise
     except TokenUnavailable as exc:
-        return _record_error(tenant_id, f"No usable token ({exc.code}): {exc}")
+        _record_error(tenant_id, f"No usable token ({exc.code}): {exc}")
+        return None
     except DocuSignError as exc:
-        return _record_error(tenant_id, docusign_problem(exc))
+        _record_error(tenant_id, docusign_problem(exc))
+        return None
     received = _received(tenant_id, expected)
     gaps = {key: at for key, at in expected.items() if key not in received}
     percent = 100.0 if not expected else 100.0 * len(received) / len(expected)
@@ -74,10 +76,11 @@ def _record_error(tenant_id: int, error: str) -> None:
     TenantRecovery.objects.filter(tenant_id=tenant_id).update(
         completeness_checked_at=timezone.now(), completeness_error=error[:300]
     )
-    return None
 
 
-def _received(tenant_id: int, expected: dict) -> set[tuple[str, str]]:
+def _received(
+    tenant_id: int, expected: dict[tuple[str, str], datetime | None]
+) -> set[tuple[str, str]]:
     envelope_ids = sorted({envelope_id for envelope_id, _ in expected})
     events = {f"envelope-{status}" for _, status in expected}
     found: set[tuple[str, str]] = set()
@@ -91,7 +94,15 @@ def _received(tenant_id: int, expected: dict) -> set[tuple[str, str]]:
 
 
 @transaction.atomic
-def _store(tenant, days, expected, received, gaps, percent, now) -> None:
+def _store(
+    tenant: Tenant,
+    days: int,
+    expected: dict[tuple[str, str], datetime | None],
+    received: set[tuple[str, str]],
+    gaps: dict[tuple[str, str], datetime | None],
+    percent: float,
+    now: datetime,
+) -> None:
     DeliveryFailure.objects.bulk_create(
         [
             DeliveryFailure(

@@ -5,7 +5,7 @@ own copy. Entries are keyed by DocuSign's id: a re-read adds nothing and only re
 and retry count. Every call is reserved from the account's budget first (connect.budget).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -78,7 +78,7 @@ def _record_error(tenant: Tenant, error: str) -> int:
 
 
 @transaction.atomic
-def _store(*, tenant: Tenant, entries: list[tuple[str, ConnectLogEntry]], now) -> int:
+def _store(*, tenant: Tenant, entries: list[tuple[str, ConnectLogEntry]], now: datetime) -> int:
     existing = {
         (row.source, row.source_id): row
         for row in DeliveryFailure.objects.select_for_update().filter(
@@ -130,7 +130,13 @@ def _status(entry: ConnectLogEntry) -> str:
 ENVELOPE_STATUSES = {"created", "sent", "delivered", "completed", "declined", "voided"}
 
 
-def _new_row(tenant, source, entry: ConnectLogEntry, created, now) -> DeliveryFailure:
+def _new_row(
+    tenant: Tenant,
+    source: str,
+    entry: ConnectLogEntry,
+    created: datetime | None,
+    now: datetime,
+) -> DeliveryFailure:
     row = DeliveryFailure(
         tenant=tenant,
         source=source,
@@ -150,7 +156,7 @@ def _new_row(tenant, source, entry: ConnectLogEntry, created, now) -> DeliveryFa
     return row
 
 
-def _refresh(row: DeliveryFailure, entry: ConnectLogEntry, now) -> None:
+def _refresh(row: DeliveryFailure, entry: ConnectLogEntry, now: datetime) -> None:
     """DocuSign's newer word on an entry already copied: its error and retry count. The state is
     left alone (a republish that failed again shows its own answer)."""
     row.error = (entry.error or row.error)[:500]

@@ -9,10 +9,12 @@ account's budget first. A failure becomes recovered only when its event arrives 
 
 from datetime import datetime
 from itertools import islice
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from common.bulk import BulkResult, bulk_operation_start
@@ -38,12 +40,12 @@ class RepublishError(ValueError):
 
 def delivery_failures_republish(
     *,
-    actor,
+    actor: Any,
     tenant: Tenant | None = None,
     envelope_id: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> BulkOperation:
     """Queue the failures in scope and start the bulk operation that republishes them."""
     if start is not None and end is not None and start > end:
@@ -80,7 +82,13 @@ def delivery_failures_republish(
     return operation
 
 
-def _scope_text(count, tenants, envelope_id, start, end) -> str:
+def _scope_text(
+    count: int,
+    tenants: int,
+    envelope_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> str:
     text = f"{count} failed deliveries across {tenants} tenant(s)"
     if envelope_id:
         text += f", envelope {envelope_id}"
