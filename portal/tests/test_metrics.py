@@ -2,16 +2,20 @@
 worker process, an event taken by the receiver) every family is there, the worker's counts added
 to the web process's through prometheus-client's multiprocess folder."""
 
+import json
+import re
 import signal
 import subprocess
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from connect.models import SyncRecord, TenantConnectState
@@ -100,6 +104,30 @@ def test_a_scrape_costs_the_same_queries_for_a_larger_fleet(client):
     assert sorted(lowest.values()) == [900 - 14, 900 - 13, 900 - 12]
     assert _total(samples, "portal_tenants", state=Tenant.Status.NEEDS_RECONSENT) == 5
     assert samples[("portal_connect_sync_oldest_queued_seconds", ())] >= 14 * 60
+
+
+@pytest.mark.django_db
+@override_settings(METRICS_TOKEN=TOKEN)
+def test_the_grafana_dashboard_queries_only_families_the_portal_exposes(client):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    scraped = {f.name for f in text_string_to_metric_families(response.content.decode())}
+    # A counter no process has touched yet is absent from a multiprocess scrape; it is defined.
+    defined = {family.name for family in REGISTRY.collect()}
+    exposed = scraped | defined
+    dashboard = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
+    exprs = [
+        target["expr"]
+        for panel in json.loads(dashboard.read_text())["panels"]
+        for target in panel["targets"]
+    ]
+
+    used = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for expr in exprs
+        for name in re.findall(r"\bportal_[a-z_]+", expr)
+    }
+    assert used
+    assert used <= exposed
 
 
 @pytest.mark.slow
