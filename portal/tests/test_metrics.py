@@ -5,12 +5,14 @@ to the web process's through prometheus-client's multiprocess folder."""
 import json
 import re
 import signal
+import socket
 import subprocess
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -147,8 +149,15 @@ def test_each_family_is_exposed_after_a_refresh_a_sync_and_an_event(client, cons
     before = _scrape(client)
 
     queue = f"test-{uuid.uuid4().hex[:8]}"  # only this test's worker takes these tasks
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     worker = celery_worker_start(
-        queues=queue, concurrency=2, env=child_env(), stdout=subprocess.PIPE, text=True
+        queues=queue,
+        concurrency=2,
+        env=child_env(WORKER_METRICS_BIND=f"127.0.0.1:{port}"),
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         app.send_task("tenants.tasks.token_refresh", args=[tenant.pk], queue=queue)
@@ -163,6 +172,9 @@ def test_each_family_is_exposed_after_a_refresh_a_sync_and_an_event(client, cons
             timeout=60,
             what="the worker to reconcile the tenant",
         )
+        # The worker's own endpoint (WORKER_METRICS_BIND), for workers in containers of their own.
+        own = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'portal_token_refreshes_total{outcome="refreshed"}' in own
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
