@@ -207,6 +207,16 @@ def test_create_response_fits_model_and_records_client_id(sdk, emulator_tls):
     assert stored[0]["_client_id"] == TEST_CLIENT_ID
 
 
+def test_create_without_configuration_type_answers_custom(sdk):
+    # API.md 7: the SDK leaves configuration_type out of the body when it is None.
+    api = ConnectApi(sdk)
+    created = api.create_configuration(
+        TEST_ACCOUNT_1_ID, connect_custom_configuration=_sdk_config(configuration_type=None)
+    )
+    assert created.configuration_type == "custom"
+    assert created.connect_id.isdigit()
+
+
 def test_connect_oauth_config_calls_through_connect_api(sdk):
     api = ConnectApi(sdk)
     config = ConnectOAuthConfig(
