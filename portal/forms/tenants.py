@@ -28,7 +28,7 @@ class TenantForm(forms.ModelForm):
         cleaned = super().clean()
         integration = cleaned.get("integration")
         if (
-            cleaned.get("grant_mode") == Tenant.GrantMode.JWT
+            cleaned.get("grant_mode") in (Tenant.GrantMode.JWT, Tenant.GrantMode.ORG_ADMIN)
             and integration
             and not integration.has_rsa_private_key
         ):

@@ -34,6 +34,11 @@ urlpatterns = [
         "tenants/<int:tenant_id>/invite/", tenants.TenantInviteView.as_view(), name="tenant-invite"
     ),
     path(
+        "tenants/<int:tenant_id>/system-user/",
+        tenants.TenantSystemUserView.as_view(),
+        name="tenant-system-user",
+    ),
+    path(
         "tenants/<int:tenant_id>/offboard/",
         tenants.TenantOffboardView.as_view(),
         name="tenant-offboard",

@@ -22,6 +22,7 @@ from tenants.selectors.tenants import (
     tenant_status_history,
 )
 from tenants.services.invites import invite_send
+from tenants.services.system_user import SystemUserError, tenant_system_user_set
 from tenants.services.tenants import (
     OffboardIncomplete,
     TenantRuleError,
@@ -144,6 +145,29 @@ class TenantInviteView(TenantMixin, View):
                     "The invite was created but the email could not be sent; copy the link "
                     "from the tenant page instead.",
                 )
+        return redirect(_back(request, self.tenant))
+
+
+class TenantSystemUserView(TenantMixin, View):
+    """Staff name the user a JWT tenant impersonates; verified by DocuSign before it switches."""
+
+    permission = Perm.OPERATE
+
+    def post(self, request, tenant_id):
+        try:
+            account = tenant_system_user_set(
+                tenant=self.tenant,
+                user_id=request.POST.get("user_id", "")[:64],
+                actor=request.user,
+                request=request,
+            )
+        except SystemUserError as exc:
+            messages.error(request, f"The system user was not changed. {exc.message}")
+        else:
+            messages.success(
+                request,
+                f"Verified: the portal now acts as {account.user_email or account.user_id}.",
+            )
         return redirect(_back(request, self.tenant))
 
 
