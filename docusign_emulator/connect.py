@@ -12,6 +12,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from docusign_emulator import envelopes
 from docusign_emulator import errors as e
 from docusign_emulator.state import ConnectConfig, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
@@ -215,8 +216,17 @@ def dispatch(app: Emulator, req: Request, shard: str, account_id: str, rest: str
             error = app.publisher.check_oauth(coerce_oauth(_body(req), require=True))
             if error:
                 raise bad(f"Unable to obtain a token from authorizationServerUrl: {error}")
-        with store.lock:
-            response = _route(app, req, account_id, rest, token)
+        if rest.rstrip("/") == "/envelopes" and req.method == "POST":
+            with store.lock:
+                response, envelope_id, status = envelopes.create(store, req, account_id, token)
+            if status == "sent":
+                # Delivered before answering (DocuSign does it shortly after): tests need no wait.
+                app.publisher.publish(
+                    account_id, "envelope-sent", envelope_id=envelope_id, user_id=token.user_id
+                )
+        else:
+            with store.lock:
+                response = _route(app, req, account_id, rest, token)
     except e.RestError as err:
         response = json_response(err.status, err.body(), err.headers)
     with store.lock:

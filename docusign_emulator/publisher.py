@@ -282,6 +282,10 @@ class Publisher:
                 (c for c in store.connect.values() if c.account_id == account_id),
                 key=lambda c: int(c.connect_id),
             )
+            envelope = store.envelopes.get(envelope_id)
+            if envelope is not None and envelope.notification is not None:
+                # The envelope's own eventNotification is delivered as well (API.md 2.1).
+                configs.append(envelope.notification)
             specs = [
                 self._spec(c, event, envelope_id, recipient_id, user_id)
                 for c in configs

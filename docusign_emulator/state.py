@@ -171,6 +171,17 @@ class ConnectConfig:
 
 
 @dataclass
+class Envelope:
+    envelope_id: str
+    account_id: str
+    status: str
+    created: float
+    user_id: str = ""
+    # The envelope-level eventNotification, stored as an account-level wire config.
+    notification: ConnectConfig | None = None
+
+
+@dataclass
 class Failure:
     failure_id: str
     account_id: str
@@ -230,6 +241,7 @@ class Store:
             self.auth_requests: dict[str, dict] = {}
             self.sessions: dict[str, str] = {}  # browser cookie -> user_id
             self.connect: dict[str, ConnectConfig] = {}  # connectId -> config
+            self.envelopes: dict[str, Envelope] = {}
             self.next_connect_id = 22210600
             self.failures: dict[str, Failure] = {}
             self.logs: dict[str, LogEntry] = {}
@@ -424,6 +436,7 @@ class Store:
                 "org_consents": {k: sorted(v) for k, v in self.org_consents.items()},
                 "connect": [asdict(c) for c in self.connect.values()],
                 "next_connect_id": self.next_connect_id,
+                "envelopes": [asdict(v) for v in self.envelopes.values()],
                 "failures": [asdict(f) for f in self.failures.values()],
                 "logs": [asdict(entry) for entry in self.logs.values()],
                 "deliveries": list(self.deliveries[-200:]),
@@ -453,6 +466,11 @@ class Store:
                 c["wire"]["connectId"]: ConnectConfig(**c) for c in data.get("connect", [])
             }
             self.next_connect_id = int(data.get("next_connect_id", self.next_connect_id))
+            for raw in data.get("envelopes", []):
+                notification = raw.pop("notification", None)
+                self.envelopes[raw["envelope_id"]] = Envelope(
+                    notification=ConnectConfig(**notification) if notification else None, **raw
+                )
             self.failures = {f["failure_id"]: Failure(**f) for f in data.get("failures", [])}
             self.logs = {e["log_id"]: LogEntry(**e) for e in data.get("logs", [])}
             self.deliveries = list(data.get("deliveries", []))

@@ -28,6 +28,7 @@ from docusign_emulator.testing import (
     TEST_ADMIN_USER_ID,
     TEST_CLIENT_ID,
     TEST_NON_ADMIN_USER_ID,
+    TEST_PARTNER_ACCOUNT_ID,
     TEST_PRIVATE_KEY_PEM,
 )
 
@@ -257,3 +258,40 @@ def test_sdk_error_body_is_docusign_error_details(sdk):
     body = json.loads(info.value.body)
     assert set(body) == {"errorCode", "message"}
     assert_fits_model(body, "ErrorDetails")
+
+
+def test_create_envelope_with_event_notification_publishes_to_it(sdk, emulator_tls, listener):
+    from docusign_esign import EnvelopeDefinition, EnvelopesApi, EventNotification
+    from docusign_esign.models import EnvelopeSummary
+
+    emulator_tls.set_partner_hmac_keys(TEST_PARTNER_ACCOUNT_ID, ["partner-key"])
+    notification = EventNotification(
+        url=listener.hook_url,
+        delivery_mode="SIM",
+        events=["envelope-sent", "envelope-completed"],
+        event_data=ConnectEventData(version="restv2.1", format="json", include_data=[]),
+        logging_enabled="true",
+        require_acknowledgment="true",
+        include_hmac="true",
+        integrator_managed="true",
+    )
+    definition = EnvelopeDefinition(
+        email_subject="Please sign", status="sent", event_notification=notification
+    )
+    api = EnvelopesApi(sdk)
+    summary = api.create_envelope(TEST_ACCOUNT_1_ID, envelope_definition=definition)
+
+    assert isinstance(summary, EnvelopeSummary)
+    assert summary.status == "sent"
+    raw = api.create_envelope(
+        TEST_ACCOUNT_1_ID,
+        envelope_definition=EnvelopeDefinition(email_subject="Draft", status="created"),
+        _preload_content=False,
+    )
+    assert_fits_model(_raw(raw), "EnvelopeSummary")
+    [received] = listener.requests
+    message = received.json()
+    assert message["event"] == "envelope-sent"
+    assert message["data"]["envelopeId"] == summary.envelope_id
+    assert isinstance(message["configurationId"], int)
+    assert received.headers["X-DocuSign-Signature-1"]  # the partner's key: integratorManaged
