@@ -9,6 +9,7 @@ from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from connect.envelope_notification import event_notification_json
 from connect.models import (
     ConnectAssignment,
     ConnectTemplate,
@@ -25,7 +26,7 @@ from connect.services.templates import (
     config_name,
     connect_config_render,
 )
-from tenants.models import Integration, Tenant
+from tenants.models import Integration, Tenant, TenantAccount
 
 STATUS_BADGES = {
     TenantConnectState.Status.IN_SYNC: "ok",
@@ -213,8 +214,28 @@ def connect_template_tenants(*, template: ConnectTemplate) -> list[dict]:
     return rows
 
 
+def connect_event_notifications_for_tenant(*, tenant: Tenant) -> list[dict]:
+    """For each template that applies, the tenant's envelope-level `eventNotification` (JSON ready
+    to paste into an envelope-create body), or why it cannot be rendered."""
+    account = TenantAccount.objects.filter(tenant=tenant).only("account_id").first()
+    if account is None:
+        return []
+    blocks = []
+    for want in connect_desired_for_tenant(tenant=tenant, account_id=account.account_id):
+        blocks.append(
+            {
+                "template": want.template_name,
+                "json": event_notification_json(want.config) if want.config else "",
+                "error": want.error,
+                "basic_dropped": bool(want.config and want.config.user_name),
+            }
+        )
+    return blocks
+
+
 def connect_tenant_panel(*, tenant: Tenant) -> dict:
-    """The tenant page's Connect panel: state, desired vs actual, the last syncs."""
+    """The tenant page's Connect panel: state, desired vs actual, the last syncs, and the
+    envelope-level eventNotification blocks."""
     state = TenantConnectState.objects.filter(tenant=tenant).first()
     records = list(SyncRecord.objects.filter(tenant=tenant).order_by("-finished_at", "-id")[:5])
     last = records[0] if records else None
@@ -270,6 +291,7 @@ def connect_tenant_panel(*, tenant: Tenant) -> dict:
             for r in records
         ],
         "sync_url": reverse("tenant-connect-sync", kwargs={"tenant_id": tenant.pk}),
+        "event_notifications": connect_event_notifications_for_tenant(tenant=tenant),
     }
 
 
