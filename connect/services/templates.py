@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 
+from accounts.models import User
 from common.services import audit_record
 from connect.models import ConnectAssignment, ConnectTemplate, ConnectTemplateVersion
 from connect.validation import publish_url_errors, url_fill
@@ -84,7 +86,7 @@ def _basic_auth_apply(
 @transaction.atomic
 def connect_template_create(
     *,
-    actor,
+    actor: User | None,
     name: str,
     slug: str,
     integration: Integration,
@@ -92,7 +94,7 @@ def connect_template_create(
     applies_to: str,
     settings: dict[str, Any],
     basic_auth_password: str = "",
-    request=None,
+    request: HttpRequest | None = None,
 ) -> ConnectTemplate:
     """A new template and its version 1. `basic_auth_password` is write-only (never in settings,
     the audit log or a preview); ValueError when Basic has a user name and no password."""
@@ -129,14 +131,14 @@ def connect_template_create(
 def connect_template_update(
     *,
     template: ConnectTemplate,
-    actor,
+    actor: User | None,
     name: str,
     policy: str,
     applies_to: str,
     is_active: bool,
     settings: dict[str, Any],
     basic_auth_password: str = "",
-    request=None,
+    request: HttpRequest | None = None,
 ) -> ConnectTemplateVersion:
     """Save a new version (every save does, so tenants can tell which one they carry). An empty
     `basic_auth_password` keeps the stored one; a new one is pushed to every tenant."""
@@ -199,7 +201,11 @@ def connect_template_update(
 
 @transaction.atomic
 def connect_assignment_set(
-    *, template: ConnectTemplate, tenant_ids: Iterable[int], actor, request=None
+    *,
+    template: ConnectTemplate,
+    tenant_ids: Iterable[int],
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> None:
     """The chosen tenants of a template: rows are added or removed; overrides of tenants that
     stay are kept. For an "all tenants" template, rows only carry overrides."""
@@ -238,8 +244,8 @@ def connect_override_set(
     tenant: Tenant,
     url_to_publish_to: str,
     events: list[str] | None,
-    actor,
-    request=None,
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> ConnectAssignment:
     """Per-tenant overrides; empty values mean "use the template's"."""
     overrides: dict[str, Any] = {}
