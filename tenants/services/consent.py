@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import timezone
 
 from common.models import AuditEvent
@@ -109,7 +110,11 @@ def consent_system_user_check(*, tenant: Tenant, system_user_id: str) -> str:
 
 
 def consent_start(
-    *, invite: Invite, session_key: str, system_user_id: str = "", request=None
+    *,
+    invite: Invite,
+    session_key: str,
+    system_user_id: str = "",
+    request: HttpRequest | None = None,
 ) -> str:
     """Record a new attempt for this browser session and return DocuSign's consent URL.
     `system_user_id` (JWT tenants) must have passed consent_system_user_check."""
@@ -157,7 +162,7 @@ def consent_start(
 
 
 def consent_callback(
-    *, params: Mapping[str, str], session_key: str | None, request=None
+    *, params: Mapping[str, str], session_key: str | None, request: HttpRequest | None = None
 ) -> ConsentResult:
     """Handle DocuSign's redirect. Raises ConsentError (after an audit row) on any bad input;
     nothing is stored for the tenant unless consent completes."""
@@ -219,7 +224,9 @@ class _AttemptError(ConsentError):
         self.attempt = attempt
 
 
-def _callback_claimed(*, attempt: ConsentAttempt, params: Mapping[str, str], request):
+def _callback_claimed(
+    *, attempt: ConsentAttempt, params: Mapping[str, str], request: HttpRequest | None
+) -> ConsentResult:
     tenant = attempt.tenant
     is_org = tenant.grant_mode == Tenant.GrantMode.ORG_ADMIN
     error = params.get("error", "")
@@ -324,7 +331,11 @@ def _redirect_error_code(params: Mapping[str, str], *, is_org: bool) -> str:
 
 
 def consent_account_choose(
-    *, attempt: ConsentAttempt, session_key: str | None, account_id: str, request=None
+    *,
+    attempt: ConsentAttempt,
+    session_key: str | None,
+    account_id: str,
+    request: HttpRequest | None = None,
 ) -> ConsentResult:
     """The admin picked one of the offered accounts. Single use, like the callback."""
     tenant = attempt.tenant
@@ -388,7 +399,12 @@ def _attempt_fail(*, attempt: ConsentAttempt, code: str) -> None:
     )
 
 
-def _fail_audit(error: ConsentError, *, request=None, attempt: ConsentAttempt | None = None):
+def _fail_audit(
+    error: ConsentError,
+    *,
+    request: HttpRequest | None = None,
+    attempt: ConsentAttempt | None = None,
+) -> None:
     tenant = error.tenant or (attempt.tenant if attempt else None)
     message = f"Consent failed: {error.code}"
     if error.detail:

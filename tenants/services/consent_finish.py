@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 
 from common.services import audit_record
@@ -98,7 +99,12 @@ def code_exchange(*, attempt: ConsentAttempt, code: str) -> tuple[Tokens, UserIn
 
 
 def consent_finish(
-    *, attempt: ConsentAttempt, choice: dict, grant: Grant, tokens: Tokens, request
+    *,
+    attempt: ConsentAttempt,
+    choice: dict,
+    grant: Grant,
+    tokens: Tokens,
+    request: HttpRequest | None,
 ) -> ConsentResult:
     tenant = attempt.tenant
     if not choice["allowed"]:
@@ -170,7 +176,7 @@ def _consent_store(
     grant: Grant,
     tokens: Tokens,
     jwt_error: str,
-    request,
+    request: HttpRequest | None,
 ) -> None:
     tenant = Tenant.objects.select_for_update().get(pk=attempt.tenant_id)
     now = timezone.now()

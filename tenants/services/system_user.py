@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from common.services import audit_record
 from docusign_api import DocuSignError, DocuSignUnavailable, TokenSet, UserInfo
 from tenants.docusign import docusign_client_for
@@ -102,7 +104,7 @@ def system_user_verify(
 
 
 def tenant_system_user_set(
-    *, tenant: Tenant, user_id: str, actor=None, request=None
+    *, tenant: Tenant, user_id: str, actor: User | None = None, request: HttpRequest | None = None
 ) -> TenantAccount:
     """Staff name the user a JWT tenant impersonates. Verified first; on any failure nothing
     changes and SystemUserError says what to do."""
@@ -120,7 +122,9 @@ def tenant_system_user_set(
 
 
 @transaction.atomic
-def _system_user_store(*, tenant: Tenant, verified: VerifiedUser, actor, request) -> TenantAccount:
+def _system_user_store(
+    *, tenant: Tenant, verified: VerifiedUser, actor: User | None, request: HttpRequest | None
+) -> TenantAccount:
     account = TenantAccount.objects.select_for_update().get(tenant=tenant)
     before = {"user_id": account.user_id, "user_email": account.user_email}
     now = timezone.now()

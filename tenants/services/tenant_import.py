@@ -13,15 +13,23 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from common.models import AuditEvent
 from common.services import audit_record
-from docusign_api import DocuSignError, DocuSignUnavailable, UserInfo, base_uri_host_allowed
+from docusign_api import (
+    Account,
+    DocuSignError,
+    DocuSignUnavailable,
+    UserInfo,
+    base_uri_host_allowed,
+)
 from tenants.docusign import docusign_client_for
 from tenants.models import Integration, Tenant, TenantAccount, TenantToken
 from tenants.services.status import tenant_status_set
@@ -60,7 +68,11 @@ class _RowRefused(Exception):
 
 
 def tenant_import_existing_csv(
-    *, data: bytes, default_integration: Integration, actor=None, request=None
+    *,
+    data: bytes,
+    default_integration: Integration,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> ExistingImportOutcome:
     """Import existing clients from CSV (see COLUMNS). Secrets in the file are never logged."""
     outcome = ExistingImportOutcome()
@@ -74,7 +86,11 @@ def tenant_import_existing_csv(
 
 
 def tenant_import_existing(
-    *, rows: list[tuple[int, dict]], default_integration: Integration, actor=None, request=None
+    *,
+    rows: list[tuple[int, dict]],
+    default_integration: Integration,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> ExistingImportOutcome:
     """Rows are (line, {column: value}); the API may hand them in directly."""
     outcome = ExistingImportOutcome()
@@ -125,7 +141,7 @@ def _parse(data: bytes, outcome: ExistingImportOutcome) -> list[tuple[int, dict]
         )  # fmt: skip
         return None
     reader.fieldnames = header
-    rows = []
+    rows: list[tuple[int, dict]] = []
     try:
         for raw in reader:
             if len(rows) >= MAX_ROWS:
@@ -145,7 +161,9 @@ def _parse(data: bytes, outcome: ExistingImportOutcome) -> list[tuple[int, dict]
     return None if outcome.errors else rows
 
 
-def _check(rows, default_integration: Integration, outcome) -> list[ExistingClient]:
+def _check(
+    rows: list[tuple[int, dict]], default_integration: Integration, outcome: ExistingImportOutcome
+) -> list[ExistingClient]:
     integrations = {i.name.lower(): i for i in Integration.objects.all()}
     taken_accounts = set(TenantAccount.objects.values_list("account_id", flat=True))
     seen_slugs: dict[str, int] = {}
@@ -155,12 +173,13 @@ def _check(rows, default_integration: Integration, outcome) -> list[ExistingClie
         problems: list[str] = []
         integration = default_integration
         if values.get("integration"):
-            integration = integrations.get(values["integration"].lower())
-            if integration is None:
+            named = integrations.get(values["integration"].lower())
+            if named is None:
                 problems.append(
                     f"integration: no integration is named '{values['integration'][:60]}'"
                 )
-                integration = default_integration
+            else:
+                integration = named
         grant_mode = values.get("grant_mode", "").lower()
         if grant_mode not in Tenant.GrantMode.values:
             problems.append("grant_mode: use acg (refresh token), jwt or org_jwt (user id)")
@@ -214,7 +233,9 @@ def _check(rows, default_integration: Integration, outcome) -> list[ExistingClie
     return clients
 
 
-def _audit_rejected(outcome, *, actor, request) -> None:
+def _audit_rejected(
+    outcome: ExistingImportOutcome, *, actor: User | None, request: HttpRequest | None
+) -> None:
     line, reason = outcome.errors[0]
     audit_record(
         action="tenant.import_existing",
@@ -229,7 +250,9 @@ def _audit_rejected(outcome, *, actor, request) -> None:
 # --- second pass: verified with DocuSign, stored whole ---------------------------------------
 
 
-def _verify_and_store(client: ExistingClient, *, actor, request) -> Tenant:
+def _verify_and_store(
+    client: ExistingClient, *, actor: User | None, request: HttpRequest | None
+) -> Tenant:
     tenant = client.tenant
     integration = tenant.integration
     if tenant.uses_jwt:
@@ -296,7 +319,7 @@ def _refresh_refusal(exc: DocuSignError) -> str:
     )
 
 
-def _account_choose(info: UserInfo, client: ExistingClient):
+def _account_choose(info: UserInfo, client: ExistingClient) -> Account:
     if not info.accounts:
         raise _RowRefused("The DocuSign user belongs to no account; nothing was stored.")
     if client.account_id:
@@ -317,7 +340,15 @@ def _account_choose(info: UserInfo, client: ExistingClient):
 
 
 @transaction.atomic
-def _store(client: ExistingClient, *, info: UserInfo, account, tokens, actor, request) -> Tenant:
+def _store(
+    client: ExistingClient,
+    *,
+    info: UserInfo,
+    account: Account,
+    tokens: tuple[str, str, datetime, datetime | None],
+    actor: User | None,
+    request: HttpRequest | None,
+) -> Tenant:
     tenant = client.tenant
     if TenantAccount.objects.filter(account_id=account.account_id).exists():
         raise _RowRefused(f"account_id: {account.account_id} is already linked to a tenant")
