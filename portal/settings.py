@@ -298,6 +298,9 @@ DOCUSIGN_ALLOWED_BASE_URI_HOSTS = {
 INVITE_VALID_DAYS = _read("INVITE_VALID_DAYS", "int", default=7)
 CONSENT_STATE_TTL_S = _read("CONSENT_STATE_TTL_S", "int", default=600)
 TOKEN_REFRESH_MARGIN_S = _read("TOKEN_REFRESH_MARGIN_S", "int", default=600)
+# The CA bundle the TLS proxy in front of the Connect receiver verifies DocuSign's client
+# certificate with; a template may require mutual TLS only when it is set (README).
+CONNECT_MTLS_CLIENT_CA = _read("CONNECT_MTLS_CLIENT_CA", "str", default="")
 CONNECT_EVENT_MAX_BYTES = _read("CONNECT_EVENT_MAX_BYTES", "int", default=1024 * 1024)
 # Connect configuration sync (connect/): how often each tenant is reconciled, and the share of
 # DocuSign's per-account budgets (API.md 4) the portal allows itself, leaving room for the client's
