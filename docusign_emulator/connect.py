@@ -424,6 +424,8 @@ def create_config(store: Store, req: Request, account_id: str, token: Token) -> 
     fields = coerce_fields(_body(req), reject_unknown=bool(store.config["reject_unknown_fields"]))
     for name in READ_ONLY:
         fields.pop(name, None)
+    # API.md 7: a recorded create without configurationType was accepted and answered "custom".
+    fields.setdefault("configurationType", "custom")
     wire = build_wire(fields, "0")
     validate(wire)
     wire["connectId"] = store.allocate_connect_id()
@@ -446,7 +448,7 @@ def update_config(store: Store, req: Request, account_id: str) -> Response:
     for name in READ_ONLY:
         fields.pop(name, None)
     if store.config["connect_put_mode"] == "replace":
-        merged = fields
+        merged = {"configurationType": "custom", **fields}
         if "disabledBy" in config.wire:
             merged["disabledBy"] = config.wire["disabledBy"]
     else:

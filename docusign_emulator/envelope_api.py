@@ -9,11 +9,13 @@ store lock and take it only around state changes.
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from docusign_emulator import connect
 from docusign_emulator import errors as e
+from docusign_emulator.envelope_notification import notification_config
 from docusign_emulator.envelopes import (
     STATUSES,
     Envelope,
@@ -22,7 +24,7 @@ from docusign_emulator.envelopes import (
     envelopes_changed,
     status_event,
 )
-from docusign_emulator.state import Token
+from docusign_emulator.state import ConnectConfig, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -88,26 +90,33 @@ def envelope_json(envelope: Envelope) -> dict:
 
 
 def create_envelope(app: Emulator, req: Request, account_id: str, token: Token) -> Response:
-    """A minimal body: `status` ("created" or "sent", default "created") and `emailSubject`.
-    Documents and recipients are accepted and ignored. A sent envelope publishes envelope-sent."""
+    """A minimal body: `status` ("created" or "sent", default "created"), `emailSubject`, and an
+    optional envelope-level `eventNotification` (envelope_notification.py). Documents and
+    recipients are accepted and ignored. A sent envelope publishes envelope-sent before the answer
+    (DocuSign does it shortly after; tests need no wait)."""
     body = connect._body(req)
-    status = body.get("status") or "created"
+    status = str(body.get("status") or "created").lower()
     if status not in CREATE_STATUSES:
         raise connect.bad("status must be created or sent.")
     subject = body.get("emailSubject")
     if subject is not None and not isinstance(subject, str):
         raise e.rest(400, e.INVALID_REQUEST_BODY)
-    envelope = envelope_create(
-        app.store,
-        account_id=account_id,
-        status=status,
-        email_subject=subject,
-        sender_user_id=token.user_id,
-    )
-    if status == "sent":
-        app.publisher.publish(
-            account_id, status_event(status), envelope.envelope_id, user_id=token.user_id
+    envelope_id = str(uuid.uuid4())
+    with app.store.lock:
+        notification = notification_config(
+            app.store, body, account_id=account_id, envelope_id=envelope_id, token=token
         )
+        envelope = envelope_create(
+            app.store,
+            account_id=account_id,
+            status=status,
+            envelope_id=envelope_id,
+            email_subject=subject,
+            user_id=token.user_id,
+            notification=notification,
+        )
+    if status == "sent":
+        app.publisher.publish(account_id, status_event(status), envelope_id, user_id=token.user_id)
     with app.store.lock:
         answer = {
             "envelopeId": envelope.envelope_id,
@@ -246,7 +255,7 @@ def _retry_plan(app: Emulator, account_id: str, envelope_ids: list[str]) -> tupl
             planned = len(specs)
             if failures:
                 for failure in failures:
-                    cfg = store.connect.get(failure.connect_id)
+                    cfg = _config(store, failure.connect_id, envelope)
                     if cfg is None:
                         continue
                     failure.in_flight = True
@@ -268,9 +277,13 @@ def _retry_plan(app: Emulator, account_id: str, envelope_ids: list[str]) -> tupl
                 continue
             elif envelope is not None:
                 event = status_event(envelope.status)
+                own = [envelope.notification] if envelope.notification is not None else []
                 configs = [
                     c
-                    for c in sorted(store.connect.values(), key=lambda c: int(c.connect_id))
+                    for c in [
+                        *sorted(store.connect.values(), key=lambda c: int(c.connect_id)),
+                        *own,
+                    ]
                     if c.account_id == account_id
                     and c.wire.get("allowEnvelopePublish") == "true"
                     and not c.wire.get("disabledBy")
@@ -280,11 +293,19 @@ def _retry_plan(app: Emulator, account_id: str, envelope_ids: list[str]) -> tupl
                     entries.append(_entry(envelope_id, "", "", "Failed", e.RETRY_NO_CONFIG))
                 for cfg in configs:
                     spec = publisher._spec(
-                        cfg, event, envelope_id, None, envelope.sender_user_id or cfg.user_id or ""
+                        cfg, event, envelope_id, None, envelope.user_id or cfg.user_id or ""
                     )
                     specs.append((spec, _entry(envelope_id, cfg.connect_id, spec.url)))
         entries.extend(entry for _, entry in specs)
     return entries, specs
+
+
+def _config(store: Store, connect_id: str, envelope: Envelope | None) -> ConnectConfig | None:
+    """An account configuration, or the envelope's own eventNotification."""
+    notification = envelope.notification if envelope is not None else None
+    if notification is not None and notification.connect_id == connect_id:
+        return notification
+    return store.connect.get(connect_id)
 
 
 def _entry(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from docusign_emulator.state import Store
+    from docusign_emulator.state import ConnectConfig, Store
 
 # The statuses listStatusChanges reports, in the order an envelope moves through them.
 STATUSES = ["created", "sent", "delivered", "completed", "declined", "voided"]
@@ -36,11 +36,14 @@ class Envelope:
     account_id: str
     status: str
     created: float
-    status_changed: float
+    status_changed: float = 0.0
     email_subject: str = "Please DocuSign: Agreement.pdf"
-    sender_user_id: str = ""
+    user_id: str = ""  # the sender
     # [status, epoch seconds] for every change, oldest first.
     history: list[list] = field(default_factory=list)
+    # The envelope-level eventNotification, stored as an account-level wire config
+    # (envelope_notification.py).
+    notification: ConnectConfig | None = None
 
     def changed_at(self, status: str) -> float | None:
         """When the envelope last entered `status`, if it ever did."""
@@ -59,7 +62,8 @@ def envelope_create(
     status: str = "sent",
     envelope_id: str | None = None,
     email_subject: str | None = None,
-    sender_user_id: str = "",
+    user_id: str = "",
+    notification: ConnectConfig | None = None,
 ) -> Envelope:
     """A new envelope in `status` (created or sent, as `POST /envelopes` allows)."""
     with store.lock:
@@ -70,8 +74,9 @@ def envelope_create(
             status=status,
             created=now,
             status_changed=now,
-            sender_user_id=sender_user_id,
+            user_id=user_id,
             history=[[status, now]],
+            notification=notification,
         )
         if email_subject:
             envelope.email_subject = email_subject

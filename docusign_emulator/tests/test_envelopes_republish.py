@@ -220,3 +220,30 @@ def test_the_failure_log_keeps_a_bounded_number_of_entries_for_a_limited_time(
     emulator.config(failure_log_retention_s=60)
     emulator.advance_clock(120)
     assert failures(emulator_server, token) == []
+
+
+def test_retry_queue_also_redelivers_to_the_envelopes_own_event_notification(
+    emulator, emulator_server, token, listener
+):
+    listener.statuses = [503]
+    notification = {
+        "url": listener.hook_url,
+        "deliveryMode": "SIM",
+        "events": ["envelope-sent"],
+        "eventData": {"version": "restv2.1"},
+        "requireAcknowledgment": True,
+    }
+    created = web.post(
+        account_url(emulator_server, "/envelopes"),
+        json={"status": "sent", "eventNotification": notification},
+        headers=bearer(token),
+    )
+    assert created.status_code == 201, created.text
+    envelope_id = created.json()["envelopeId"]
+    assert [f["envelopeId"] for f in failures(emulator_server, token)] == [envelope_id]
+
+    queue = retry(emulator_server, token, [envelope_id]).json()["retryQueue"]
+
+    assert [q["status"] for q in queue] == ["Success"]
+    assert failures(emulator_server, token) == []
+    assert [r.json()["event"] for r in listener.requests] == ["envelope-sent", "envelope-sent"]
