@@ -43,6 +43,9 @@ class DeliveryFailure(models.Model):
     # Why it cannot be republished, or what the last republish answered.
     state_reason = models.CharField(max_length=500, blank=True)
     republish_count = models.PositiveIntegerField(default=0)
+    # The bulk operation (common.BulkOperation) that last queued it: its page shows the events
+    # coming back. A plain id, as common's items hold tenant ids.
+    republish_operation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     republished_at = models.DateTimeField(null=True, blank=True)
     recovered_at = models.DateTimeField(null=True, blank=True)
     recovered_event = models.ForeignKey(

@@ -157,3 +157,24 @@ def delivery_failures_fleet_rows(*, limit: int = 200) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def republish_progress(*, operation_id: int) -> dict | None:
+    """How many failures a republish operation queued have come back, for its bulk page."""
+    counts = dict(
+        DeliveryFailure.objects.filter(republish_operation_id=operation_id)
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    total = sum(counts.values())
+    if not total:
+        return None
+    waiting = sum(counts.get(s, 0) for s in (State.QUEUED, State.REPUBLISHED))
+    return {
+        "total": total,
+        "recovered": counts.get(State.RECOVERED, 0),
+        "waiting": waiting,
+        "failed_again": counts.get(State.FAILED_AGAIN, 0),
+        "percent": int(100 * counts.get(State.RECOVERED, 0) / total),
+    }

@@ -64,13 +64,16 @@ def delivery_failures_republish(
         tenant_ids = sorted(set(rows.values_list("tenant_id", flat=True)))
         if not tenant_ids:
             raise RepublishError("No unrecovered failure with an envelope id is in that scope.")
-        count = rows.update(state=State.QUEUED, state_reason="")
         names = dict(Tenant.objects.filter(pk__in=tenant_ids).values_list("pk", "name"))
+        # Its items are enqueued only after commit, so they find the rows queued.
         operation = bulk_operation_start(
             kind=BulkOperation.Kind.CONNECT_REPUBLISH,
             tenants=[(tid, names.get(tid, str(tid))) for tid in tenant_ids],
             actor=actor,
             request=request,
+        )
+        count = rows.update(
+            state=State.QUEUED, state_reason="", republish_operation_id=operation.pk
         )
         audit_record(
             action="recovery.republish.start",

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
 from common.models import BulkOperation
@@ -73,6 +74,33 @@ def test_outage_failures_are_copied_republished_by_window_and_received_exactly_o
     # Four envelopes, one batch: one retry_queue call for the whole tenant.
     assert _account_calls(emulator, "PUT /restapi/connect/envelopes/retry_queue") == 1
     assert emulator.state()["failures"] == []
+    assert set(failures.values_list("republish_operation_id", flat=True)) == {operation.pk}
+
+
+def test_the_bulk_page_shows_the_events_coming_back(staff_client, tenant):
+    rows = [
+        DeliveryFailure(
+            tenant=tenant,
+            source=DeliveryFailure.Source.FAILURE_LOG,
+            source_id=f"f{i}",
+            envelope_id=f"env-{i}",
+            state=state,
+        )
+        for i, state in enumerate([State.RECOVERED, State.RECOVERED, State.REPUBLISHED])
+    ]
+    DeliveryFailure.objects.bulk_create(rows)
+    operation = BulkOperation.objects.create(
+        kind=BulkOperation.Kind.CONNECT_REPUBLISH, total=1, succeeded=1, finished_at=timezone.now()
+    )
+    DeliveryFailure.objects.update(republish_operation_id=operation.pk)
+    client = staff_client()
+
+    page = client.get(reverse("bulk-progress", kwargs={"operation_id": operation.pk}))
+
+    html = page.content.decode()
+    assert "Events back: <strong>2</strong> of 3" in html
+    assert "1 on their way" in html
+    assert 'hx-trigger="every 1s"' in html  # still polling: one event is on its way
 
 
 def test_a_republish_that_fails_again_stays_visible_with_the_new_error(
