@@ -4,7 +4,7 @@ import json
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, FilteredRelation, Q, QuerySet
+from django.db.models import Count, F, FilteredRelation, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -283,6 +283,15 @@ def connect_sync_outcomes_by_day(*, days: int) -> list[dict]:
     for day, outcome, count in rows:
         by_day[day][outcome] = count
     return list(by_day.values())
+
+
+def connect_sync_overdue(*, now: datetime) -> tuple[int, datetime | None]:
+    """Syncs queued longer than their lease (lost, or stuck behind a backlog): how many, and the
+    earliest lease end. The next beat tick enqueues them again."""
+    found = TenantConnectState.objects.filter(
+        lease_expires_at__lt=now, tenant__archived_at__isnull=True
+    ).aggregate(n=Count("pk"), oldest=Min("lease_expires_at"))
+    return found["n"], found["oldest"]
 
 
 def connect_due_tenant_ids(*, now: datetime | None = None, limit: int | None = None) -> list[int]:

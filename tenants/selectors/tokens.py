@@ -3,7 +3,7 @@ panel of the tenant page. Nothing here ever returns a token value."""
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from tenants.models import Tenant, TenantToken
@@ -42,6 +42,16 @@ def token_refresh_due_tenant_ids(*, now: datetime | None = None) -> list[int]:
         .order_by("access_expires_at")
         .values_list("tenant_id", flat=True)
     )
+
+
+def token_refresh_overdue(*, now: datetime) -> tuple[int, datetime | None]:
+    """Refreshes queued longer than their lease: how many, and the earliest lease end."""
+    found = (
+        _kept_alive_tokens()
+        .filter(refresh_lease_expires_at__lt=now)
+        .aggregate(n=Count("pk"), oldest=Min("refresh_lease_expires_at"))
+    )
+    return found["n"], found["oldest"]
 
 
 def token_lapse_due_tenant_ids(*, now: datetime | None = None) -> list[int]:
