@@ -1,9 +1,24 @@
 """Fixtures every app's tests can use (registered through the root conftest.py)."""
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from accounts.roles import Role
 from testing.browser import browser  # noqa: F401  (the fixture, for browser tests)
+
+
+def pytest_sessionstart(session):
+    # prometheus-client's multiprocess mode (pytest-env names the folder, as bin/run does): it
+    # must exist, start empty, and be the same absolute path for the worker processes tests start.
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        folder = str(Path(folder).resolve())
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
@@ -24,21 +39,6 @@ def _fresh_docusign_clients(request):
         from tenants.docusign import _clients
 
         _clients.clear()
-
-
-@pytest.fixture(autouse=True)
-def _connect_receiver_state_reset(request):
-    # The Connect receiver writes through a connection of its own (events/services/
-    # group_insert.py), outside Django's per-thread ones: closed after each test, so that no test
-    # inherits it and the test database can be dropped at the end. The routes it remembers go
-    # too: each test starts from what its own database says.
-    yield
-    if request.config.pluginmanager.hasplugin("django"):
-        from events.services.group_insert import writer_close
-        from events.services.receiver import routes_forget
-
-        writer_close()
-        routes_forget()
 
 
 @pytest.fixture

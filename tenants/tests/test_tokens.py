@@ -57,7 +57,11 @@ def test_fresh_token_is_returned_without_calling_docusign(consented_tenant, stri
 
 def test_access_token_repr_never_shows_the_token():
     token = AccessToken(
-        token="eyJ-secret-value", expires_at=timezone.now(), account_id="a", base_uri="b"
+        token="eyJ-secret-value",
+        expires_at=timezone.now(),
+        account_id="a",
+        base_uri="b",
+        tenant=Tenant(name="Acme"),
     )
     assert "eyJ-secret-value" not in repr(token)
 

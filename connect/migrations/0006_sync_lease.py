@@ -13,7 +13,7 @@ def queued_marks_expire(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connect', '0004_daily_stat_one_row_per_day'),
+        ('connect', '0005_template_basic_auth_password'),
     ]
 
     operations = [
