@@ -252,19 +252,31 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than any task time limit or countdown we schedule (at most one hour), so Redis never
-    # redelivers a task that is merely waiting.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 1800}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
 # Outcomes are written to PostgreSQL by the services; nothing reads Celery results.
 CELERY_TASK_IGNORE_RESULT = True
+# How lost work comes back, in one place (README "Production" has what each fault costs):
+# - Every queued unit of work (a tenant's sync, a token refresh, a bulk item) carries a lease in
+#   PostgreSQL, WORK_LEASE_S long, renewed when its task starts or schedules a retry; its message
+#   expires with the lease. The next beat tick re-enqueues work whose lease ran out, so a dead
+#   worker, a lost message or an emptied Redis costs one lease and one tick, not an hour.
+# - acks_late + reject_on_worker_lost: a message is acknowledged when its task ends, so one whose
+#   worker died is redelivered instead of dropped (once its lease ran out, the copy has expired
+#   and is discarded: the sweep's new message does the work).
+# - visibility_timeout (Redis, 30 min): must exceed the longest countdown a task schedules
+#   (retry backoff stops at 10 min; longer budget waits are left to the lease sweep), or Redis would
+#   hand a merely waiting message to a second worker. What a killed worker held comes back at
+#   the latest after it; the leases recover the work sooner.
+# - prefetch 4 per thread: a killed 8-thread worker strands at most 32 messages, each recovered
+#   by its lease. At 1 each task waited a broker round trip (bench/README.md).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# 4 messages reserved per thread: at 1, each task waited a broker round trip (bench/README.md).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+WORK_LEASE_S = _read("WORK_LEASE_S", "int", default=300)
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = "default"
