@@ -1,0 +1,53 @@
+from allauth.core import context
+from allauth.mfa.base.forms import AuthenticateForm
+from axes.handlers.proxy import AxesProxyHandler
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
+
+from common.models import AuditEvent
+from common.services import audit_record
+
+
+class StaffLoginForm(AuthenticationForm):
+    """Django's sign-in form (django-axes counts its failures), closed to everyone but the
+    break-glass owner when PASSWORD_LOGIN_DISABLED is set."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        if settings.PASSWORD_LOGIN_DISABLED and username != settings.BREAK_GLASS_USERNAME:
+            audit_record(
+                action="auth.password_refused",
+                actor_label=username[:150] or "anonymous",
+                outcome=AuditEvent.Outcome.DENIED,
+                message="Password sign-in is disabled (PASSWORD_LOGIN_DISABLED).",
+                request=self.request,
+            )
+            raise forms.ValidationError(
+                f"Password sign-in is turned off for this portal: use “Sign in with "
+                f"{settings.OIDC_PROVIDER_NAME}”.",
+                code="password_login_disabled",
+            )
+        return super().clean()
+
+
+class StaffMFAAuthenticateForm(AuthenticateForm):
+    """allauth's code form (TOTP or recovery code) under the same lockout as passwords: a wrong
+    or replayed code is a failed sign-in for django-axes, and a locked-out user is not asked."""
+
+    def clean_code(self):
+        request = context.request
+        credentials = {"username": self.user.get_username()}
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            # AxesMiddleware answers with the lockout page (429), as for a password.
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+            raise forms.ValidationError("Too many failed sign-ins.", code="locked_out")
+        try:
+            return super().clean_code()
+        except forms.ValidationError:
+            user_login_failed.send(
+                sender=type(self), credentials={**credentials, "factor": "code"}, request=request
+            )
+            raise
