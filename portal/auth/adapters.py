@@ -1,6 +1,7 @@
 """The portal's policy, plugged into allauth's adapter hooks."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -24,6 +25,18 @@ class StaffAccountAdapter(DefaultAccountAdapter):
         super().login(request, user)
         if staff_mfa_required(user) and not staff_mfa_enrolled(user):
             request.session[MFA_ENROLMENT_SESSION_KEY] = True
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        user = getattr(context.request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not user.has_usable_password()
+            and not staff_mfa_enrolled(user)
+        ):
+            # An SSO user's first factor: the identity provider's sign-in is all there is.
+            return False
+        return super().is_reauthentication_required(app=app, **kwargs)
 
 
 class StaffMFAAdapter(DefaultMFAAdapter):

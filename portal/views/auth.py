@@ -1,5 +1,5 @@
 from allauth.account.app_settings import EmailVerificationMethod
-from allauth.account.internal.flows.login import perform_password_login
+from allauth.account.internal.flows.login import perform_password_login, record_authentication
 from allauth.account.models import Login
 from django.conf import settings
 from django.contrib import messages
@@ -20,6 +20,9 @@ class StaffLoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         user = form.get_user()
+        # The password was checked a moment ago: enrolling a first factor right after signing in
+        # must not ask for it again (allauth asks for a fresh one before changes to factors).
+        record_authentication(self.request, user, method="password", reauthenticated=True)
         login = Login(
             user=user,
             redirect_url=self.get_success_url(),
