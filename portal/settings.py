@@ -218,6 +218,8 @@ MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = _read("MFA_TOTP_ISSUER", "str", default="DocuSign Partner Portal")
 MFA_RECOVERY_CODE_COUNT = 10
 MFA_ADAPTER = "portal.auth.adapters.StaffMFAAdapter"
+# Staff email addresses are set by an owner or the identity provider, never verified by mail.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
 MFA_FORMS = {"authenticate": "portal.auth.forms.StaffMFAAuthenticateForm"}
 # WebAuthn needs a secure origin; plain-HTTP development (bin/run) is allowed with DEBUG only.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
