@@ -220,7 +220,10 @@ MFA_RECOVERY_CODE_COUNT = 10
 MFA_ADAPTER = "portal.auth.adapters.StaffMFAAdapter"
 # Staff email addresses are set by an owner or the identity provider, never verified by mail.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
-MFA_FORMS = {"authenticate": "portal.auth.forms.StaffMFAAuthenticateForm"}
+MFA_FORMS = {
+    "authenticate": "portal.auth.forms.StaffMFAAuthenticateForm",
+    "authenticate_webauthn": "portal.auth.forms.StaffWebAuthnAuthenticateForm",
+}
 # WebAuthn needs a secure origin; plain-HTTP development (bin/run) is allowed with DEBUG only.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 ACCOUNT_ADAPTER = "portal.auth.adapters.StaffAccountAdapter"

@@ -1,5 +1,6 @@
 from allauth.core import context
 from allauth.mfa.base.forms import AuthenticateForm
+from allauth.mfa.webauthn.forms import AuthenticateWebAuthnForm
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
@@ -32,22 +33,34 @@ class StaffLoginForm(AuthenticationForm):
         return super().clean()
 
 
+def _axes_guarded(user, check, *, factor: str):
+    """Run a second-factor `check` under the same lockout as passwords: a failed one is a failed
+    sign-in for django-axes (and an audit row), and a locked-out user is not even checked."""
+    request = context.request
+    credentials = {"username": user.get_username()}
+    if not AxesProxyHandler.is_allowed(request, credentials):
+        # AxesMiddleware answers with the lockout page (429), as for a password.
+        request.axes_locked_out = True
+        request.axes_credentials = credentials
+        raise forms.ValidationError("Too many failed sign-ins.", code="locked_out")
+    try:
+        return check()
+    except forms.ValidationError:
+        user_login_failed.send(
+            sender=StaffLoginForm, credentials={**credentials, "factor": factor}, request=request
+        )
+        raise
+
+
 class StaffMFAAuthenticateForm(AuthenticateForm):
-    """allauth's code form (TOTP or recovery code) under the same lockout as passwords: a wrong
-    or replayed code is a failed sign-in for django-axes, and a locked-out user is not asked."""
+    """allauth's code form (TOTP or recovery code); wrong or replayed codes count as failures."""
 
     def clean_code(self):
-        request = context.request
-        credentials = {"username": self.user.get_username()}
-        if not AxesProxyHandler.is_allowed(request, credentials):
-            # AxesMiddleware answers with the lockout page (429), as for a password.
-            request.axes_locked_out = True
-            request.axes_credentials = credentials
-            raise forms.ValidationError("Too many failed sign-ins.", code="locked_out")
-        try:
-            return super().clean_code()
-        except forms.ValidationError:
-            user_login_failed.send(
-                sender=type(self), credentials={**credentials, "factor": "code"}, request=request
-            )
-            raise
+        return _axes_guarded(self.user, super().clean_code, factor="code")
+
+
+class StaffWebAuthnAuthenticateForm(AuthenticateWebAuthnForm):
+    """allauth's security-key step; an assertion by a key that is not this user's is a failure."""
+
+    def clean_credential(self):
+        return _axes_guarded(self.user, super().clean_credential, factor="security key")
