@@ -237,7 +237,7 @@ SOCIALACCOUNT_ADAPTER = "portal.auth.adapters.StaffSocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
-USERSESSIONS_TRACK_ACTIVITY = _read("USERSESSIONS_TRACK_ACTIVITY", "bool", default=True)
+USERSESSIONS_TRACK_ACTIVITY = _read("USERSESSIONS_TRACK_ACTIVITY", "bool", default=False)
 # OpenID Connect single sign-on: unset issuer means no SSO button.
 OIDC_ISSUER = _read("OIDC_ISSUER", "str", default="").rstrip("/")
 OIDC_CLIENT_ID = _read("OIDC_CLIENT_ID", "str", default="")

@@ -207,3 +207,20 @@ def test_an_owner_cannot_reset_their_own_factors(client):
     response = client.post(reverse("staff-mfa-reset", kwargs={"user_id": owner.pk}), follow=True)
     assert b"Another owner must reset" in response.content
     assert Authenticator.objects.filter(user=owner).exists()
+
+
+def test_key_rotation_re_encrypts_totp_secrets_and_recovery_seeds(settings, capsys):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    owner = UserFactory(role=Role.OWNER)
+    secret = _with_totp(owner)
+    RecoveryCodes.activate(owner)
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, *settings.FIELD_ENCRYPTION_KEYS]
+
+    call_command("rotate_encryption_keys")
+    assert "mfa.Authenticator: 2 rows checked, 2 values moved" in capsys.readouterr().out
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    stored = Authenticator.objects.get(user=owner, type=Authenticator.Type.TOTP).data["secret"]
+    assert crypto.decrypt(stored) == secret
