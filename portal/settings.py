@@ -260,6 +260,11 @@ if _unknown_roles:
 # With SSO in place, password sign-in can be refused to everyone but one break-glass owner.
 PASSWORD_LOGIN_DISABLED = _read("PASSWORD_LOGIN_DISABLED", "bool", default=False)
 BREAK_GLASS_USERNAME = _read("BREAK_GLASS_USERNAME", "str", default="")
+if PASSWORD_LOGIN_DISABLED and not (OIDC_ISSUER and BREAK_GLASS_USERNAME):
+    raise ImproperlyConfigured(
+        "PASSWORD_LOGIN_DISABLED needs OIDC_ISSUER (the way in for everyone) and "
+        "BREAK_GLASS_USERNAME (the owner who may still use a password)."
+    )
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         # allauth's OIDC provider plus a nonce and a signature check on every ID token.

@@ -224,3 +224,9 @@ def test_key_rotation_re_encrypts_totp_secrets_and_recovery_seeds(settings, caps
     settings.FIELD_ENCRYPTION_KEYS = [new_key]
     stored = Authenticator.objects.get(user=owner, type=Authenticator.Type.TOTP).data["secret"]
     assert crypto.decrypt(stored) == secret
+
+
+def test_the_admin_signs_people_in_through_the_portal_sign_in(client):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))

@@ -80,7 +80,7 @@ def test_security_key_enrolment_second_factor_and_passkey_sign_in(page, live_ser
 
     # The passkey alone.
     _sign_out(page, live_server)
-    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.get_by_role("button", name="Use a passkey").click()
     page.wait_for_url(f"{live_server.url}/")
     assert page.get_by_text("kim · Owner").is_visible()
 
