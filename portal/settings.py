@@ -223,6 +223,7 @@ MFA_ALLOW_UNVERIFIED_EMAIL = True
 MFA_FORMS = {
     "authenticate": "portal.auth.forms.StaffMFAAuthenticateForm",
     "authenticate_webauthn": "portal.auth.forms.StaffWebAuthnAuthenticateForm",
+    "login_webauthn": "portal.auth.forms.StaffPasskeyLoginForm",
 }
 # WebAuthn needs a secure origin; plain-HTTP development (bin/run) is allowed with DEBUG only.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG

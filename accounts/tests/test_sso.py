@@ -191,6 +191,13 @@ def test_a_callback_with_an_unknown_state_is_refused(client, sso):
     assert not User.objects.filter(username="ann").exists()
 
 
+def test_a_replayed_callback_is_refused(client, sso):
+    callback_url = _authorize(sso, _start(client), "otto")
+    assert _callback(client, callback_url).status_code == 302
+    client.post(reverse("logout"))
+    _assert_refused(_callback(client, callback_url), "unknown, used or expired state")
+
+
 def test_a_code_issued_for_another_nonce_is_refused(client, sso):
     authorize_url = _with_param(_start(client), nonce="the-attackers-nonce")
     response = _callback(client, _authorize(sso, authorize_url, "ann"))

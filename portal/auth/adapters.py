@@ -106,13 +106,16 @@ class StaffSocialAccountAdapter(DefaultSocialAccountAdapter):
     ) -> None:
         if exception is not None:
             reason = f"The identity provider's answer failed a check: {exception}."
+        elif "state_id" in (extra_context or {}):
+            reason = (
+                "The sign-in could not be matched to one this portal started (unknown, used or "
+                "expired state)."
+            )
         elif error == "cancelled":
             reason = "Sign-in was cancelled at the identity provider."
         else:
-            reason = (
-                "The sign-in could not be matched to one this portal started (unknown or "
-                "expired state)."
-            )
+            answered = str(request.GET.get("error", "no code"))[:100]
+            reason = f"The identity provider answered with an error ({answered})."
         self._refuse(request, reason, subject="")
 
     def _refuse(self, request, reason: str, *, subject: str):

@@ -1,6 +1,6 @@
 from allauth.core import context
 from allauth.mfa.base.forms import AuthenticateForm
-from allauth.mfa.webauthn.forms import AuthenticateWebAuthnForm
+from allauth.mfa.webauthn.forms import AuthenticateWebAuthnForm, LoginWebAuthnForm
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
@@ -11,26 +11,43 @@ from common.models import AuditEvent
 from common.services import audit_record
 
 
+def _refuse_unless_break_glass(username: str, request, *, how: str) -> None:
+    """With PASSWORD_LOGIN_DISABLED, only the break-glass owner signs in without SSO."""
+    if not settings.PASSWORD_LOGIN_DISABLED or username == settings.BREAK_GLASS_USERNAME:
+        return
+    audit_record(
+        action="auth.password_refused",
+        actor_label=username[:150] or "anonymous",
+        outcome=AuditEvent.Outcome.DENIED,
+        message=f"{how} sign-in is disabled (PASSWORD_LOGIN_DISABLED).",
+        request=request,
+    )
+    raise forms.ValidationError(
+        f"{how} sign-in is turned off for this portal: use “Sign in with "
+        f"{settings.OIDC_PROVIDER_NAME}”.",
+        code="password_login_disabled",
+    )
+
+
 class StaffLoginForm(AuthenticationForm):
     """Django's sign-in form (django-axes counts its failures), closed to everyone but the
     break-glass owner when PASSWORD_LOGIN_DISABLED is set."""
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        if settings.PASSWORD_LOGIN_DISABLED and username != settings.BREAK_GLASS_USERNAME:
-            audit_record(
-                action="auth.password_refused",
-                actor_label=username[:150] or "anonymous",
-                outcome=AuditEvent.Outcome.DENIED,
-                message="Password sign-in is disabled (PASSWORD_LOGIN_DISABLED).",
-                request=self.request,
-            )
-            raise forms.ValidationError(
-                f"Password sign-in is turned off for this portal: use “Sign in with "
-                f"{settings.OIDC_PROVIDER_NAME}”.",
-                code="password_login_disabled",
-            )
+        _refuse_unless_break_glass(username, self.request, how="Password")
         return super().clean()
+
+
+class StaffPasskeyLoginForm(LoginWebAuthnForm):
+    """allauth's passkey sign-in, closed like the password form when SSO is the way in."""
+
+    def clean_credential(self):
+        authenticator = super().clean_credential()
+        _refuse_unless_break_glass(
+            authenticator.user.get_username(), context.request, how="Passkey"
+        )
+        return authenticator
 
 
 def _axes_guarded(user, check, *, factor: str):
