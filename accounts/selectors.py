@@ -24,7 +24,7 @@ def staff_mfa_enrolled(user: User) -> bool:
 def staff_mfa_factor_types(user: User) -> list[str]:
     """The kinds of factor the user has enrolled, for the staff page."""
     types = Authenticator.objects.filter(user_id=user.pk).values_list("type", flat=True)
-    return sorted({Authenticator.Type(t).label for t in types})
+    return sorted({str(Authenticator.Type(t).label) for t in types})
 
 
 def staff_sessions_list(user: User) -> list[UserSession]:

@@ -1,6 +1,7 @@
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.db import transaction
+from django.http import HttpRequest
 
 from accounts.models import User
 from common.services import audit_record
@@ -8,7 +9,13 @@ from common.services import audit_record
 
 @transaction.atomic
 def staff_user_create(
-    *, actor: User, username: str, email: str, role: str, password: str, request=None
+    *,
+    actor: User,
+    username: str,
+    email: str,
+    role: str,
+    password: str,
+    request: HttpRequest | None = None,
 ) -> User:
     user = User(username=username, email=email, role=role, is_active=True)
     user.set_password(password)
@@ -24,7 +31,9 @@ def staff_user_create(
 
 
 @transaction.atomic
-def staff_user_update(*, actor: User, user: User, role: str, is_active: bool, request=None) -> User:
+def staff_user_update(
+    *, actor: User, user: User, role: str, is_active: bool, request: HttpRequest | None = None
+) -> User:
     before = {"role": user.role, "is_active": user.is_active}
     if user.pk == actor.pk and (role != user.role or not is_active):
         raise ValueError("You cannot change your own role or deactivate yourself.")
@@ -46,7 +55,12 @@ def staff_user_update(*, actor: User, user: User, role: str, is_active: bool, re
 
 
 def staff_sessions_end(
-    *, actor: User, user: User, reason: str, keep_session_key: str = "", request=None
+    *,
+    actor: User,
+    user: User,
+    reason: str,
+    keep_session_key: str = "",
+    request: HttpRequest | None = None,
 ) -> int:
     """Sign the user out everywhere (but `keep_session_key`); returns how many sessions ended."""
     ended = 0
@@ -66,7 +80,7 @@ def staff_sessions_end(
 
 
 @transaction.atomic
-def staff_mfa_reset(*, actor: User, user: User, request=None) -> int:
+def staff_mfa_reset(*, actor: User, user: User, request: HttpRequest | None = None) -> int:
     """An owner recovers a staff member who lost every factor: remove them all, end the
     member's sessions; the member enrols again at the next sign-in."""
     if user.pk == actor.pk:
@@ -86,7 +100,7 @@ def staff_mfa_reset(*, actor: User, user: User, request=None) -> int:
 
 
 @transaction.atomic
-def staff_role_sync_from_sso(*, user: User, role: str, request=None) -> User:
+def staff_role_sync_from_sso(*, user: User, role: str, request: HttpRequest | None = None) -> User:
     """At an SSO sign-in, the identity provider's groups decide the role."""
     if user.role == role:
         return user

@@ -18,7 +18,15 @@ from tenants.tests.factories import IntegrationFactory, InviteFactory, TenantFac
 
 # Pages for people who are not staff: sign-in, health probes, the client admin's consent pages and
 # the endpoints DocuSign itself calls (Connect events and the OAuth-for-Connect token endpoint).
-PUBLIC_NAMES = {"login", "logout", "healthz", "readyz", "connect-hook", "connect-oauth-token"}
+PUBLIC_NAMES = {
+    "login",
+    "logout",
+    "healthz",
+    "readyz",
+    "metrics",
+    "connect-hook",
+    "connect-oauth-token",
+}
 # The sign-in steps (allauth's names for the same pages, the second-factor step, SSO).
 PUBLIC_NAMES |= {
     "account_login",

@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.views import audit, health, staff
+from portal.views import audit, health, metrics, staff
 
 # The admin signs people in through the portal's sign-in (second factor included), not its own form.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -10,6 +10,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", include("portal.urls.auth")),  # sign-in, second factors, sessions, SSO
     path("audit/", audit.AuditListView.as_view(), name="audit-list"),
     path("audit/export.csv", audit.AuditExportView.as_view(), name="audit-export"),
