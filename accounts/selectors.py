@@ -1,7 +1,7 @@
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.models import User
 
@@ -10,7 +10,9 @@ SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 
 def staff_user_list() -> QuerySet[User]:
-    return User.objects.order_by("username")
+    """Staff by username, each with `has_second_factor` (one query for the whole list)."""
+    factors = Authenticator.objects.filter(user_id=OuterRef("pk"), type__in=SECOND_FACTORS)
+    return User.objects.annotate(has_second_factor=Exists(factors)).order_by("username")
 
 
 def staff_mfa_required(user: User) -> bool:
