@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _signed_in_client(user, agent: str) -> Client:
-    client = Client(HTTP_USER_AGENT=agent)
+    client = Client(headers={"user-agent": agent})
     response = client.post(
         reverse("login"), {"username": user.username, "password": STAFF_PASSWORD}
     )
