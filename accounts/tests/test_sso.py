@@ -224,3 +224,16 @@ def test_an_id_token_that_fails_a_check_is_refused(client, sso, fault, words):
 def test_a_person_in_no_mapped_group_is_refused(client, sso):
     _assert_refused(_sign_in(client, sso, "nina"), "None of your groups")
     assert not User.objects.filter(username="nina").exists()
+
+
+def test_a_portal_second_factor_is_still_asked_after_sso(sso):
+    from allauth.mfa.models import Authenticator
+
+    assert _sign_in(Client(), sso, "ann").status_code == 302
+    ann = User.objects.get(username="ann")
+    Authenticator.objects.create(user=ann, type=Authenticator.Type.WEBAUTHN, data={})
+
+    client = Client()
+    response = _sign_in(client, sso, "ann")
+    assert response.url == reverse("mfa_authenticate")
+    assert "_auth_user_id" not in client.session
