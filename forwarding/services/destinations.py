@@ -2,11 +2,9 @@
 resume. Secrets go in and come out once (the caller shows a new secret a single time); the audit
 rows name destinations and URLs only."""
 
-import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,8 +14,7 @@ from forwarding.errors import ForwardingError
 from forwarding.models import Delivery, Destination, DestinationSecret
 from forwarding.services.signing import signing_secret_new
 from tenants.models import Integration, Tenant
-
-logger = logging.getLogger(__name__)
+from tenants.services.staff_alerts import staff_alert_on_commit
 
 MAX_EVENT_TYPES = 50
 
@@ -179,24 +176,7 @@ def destination_pause(*, destination: Destination, reason: str, now: datetime) -
         f"{destination.failing_since:%Y-%m-%d %H:%M} UTC ({reason}). They are kept; resume the "
         "destination on the integration's forwarding page once the endpoint works again."
     )
-    transaction.on_commit(lambda: _alert_send(subject=subject, body=body))
-
-
-def _alert_send(*, subject: str, body: str) -> None:
-    recipients = list(settings.STAFF_ALERT_EMAILS)
-    if not recipients:
-        logger.warning("staff alert not emailed (STAFF_ALERT_EMAILS is empty): %s", subject)
-        return
-    try:
-        send_mail(
-            subject=subject,
-            message=body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=recipients,
-        )
-    except Exception as exc:
-        # The paused state on the dashboard still stands; only the email is lost.
-        logger.warning("staff alert email failed (%s): %s", type(exc).__name__, subject)
+    staff_alert_on_commit(subject=subject, body=body)
 
 
 @transaction.atomic
