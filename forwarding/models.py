@@ -83,6 +83,8 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     # Held by the worker sending it; an expired lease (a killed worker) frees it again.
     leased_until = models.DateTimeField(null=True, blank=True)
+    # Refused because the destination had its fill in flight: the next one to finish sends it.
+    waiting_for_slot = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)

@@ -131,9 +131,12 @@ def _claim(*, delivery_id: int, now: datetime):
         return "waiting"
     in_flight = Delivery.objects.filter(destination=destination, leased_until__gt=now).count()
     if in_flight >= destination.max_in_flight:
+        delivery.waiting_for_slot = True
+        delivery.save(update_fields=["waiting_for_slot"])
         return "busy"
     delivery.leased_until = now + timedelta(seconds=_lease_s())
-    delivery.save(update_fields=["leased_until"])
+    delivery.waiting_for_slot = False
+    delivery.save(update_fields=["leased_until", "waiting_for_slot"])
     body = _body(delivery)
     headers = {
         "Content-Type": "application/json",
@@ -284,17 +287,32 @@ def _failure_count_towards_pause(destination: Destination, *, reason: str, now: 
 
 
 def _follow_up(delivery: Delivery, *, outcome: str, retry_in: float) -> None:
-    """After an attempt: its retry if soon, else the next of its envelope and of the backlog."""
-    if outcome == "failed":
-        if retry_in <= COUNTDOWN_MAX_S:
-            deliveries_enqueue([delivery.pk], countdown=max(retry_in, 0))
-        return
-    deliveries_enqueue_next(destination_id=delivery.destination_id, now=timezone.now())
+    """After an attempt: its retry if soon; a slot is free, so the oldest delivery refused for
+    want of one; and when this one is finished, the next of its envelope."""
+    now = timezone.now()
+    if outcome == "failed" and retry_in <= COUNTDOWN_MAX_S:
+        deliveries_enqueue([delivery.pk], countdown=max(retry_in, 0))
+    ids = _waiting_for_slot_take(destination_id=delivery.destination_id, now=now)
+    if outcome != "failed" and delivery.envelope_id:
+        following = (
+            _due(now=now)
+            .filter(
+                destination_id=delivery.destination_id,
+                envelope_id=delivery.envelope_id,
+                tenant_id=delivery.tenant_id,
+                event_id__gt=delivery.event_id,
+            )
+            .order_by("event_id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if following is not None and following not in ids:
+            ids.append(following)
+    deliveries_enqueue(ids)
 
 
-def deliveries_enqueue_next(*, destination_id: int, now: datetime) -> list[int]:
-    """Enqueue the oldest due deliveries of a destination, as many as it may have in flight."""
-    destination = Destination.objects.filter(pk=destination_id, paused_at__isnull=True).first()
+def _waiting_for_slot_take(*, destination_id: int, now: datetime) -> list[int]:
+    destination = Destination.objects.filter(pk=destination_id).first()
     if destination is None:
         return []
     free = destination.max_in_flight - (
@@ -304,12 +322,24 @@ def deliveries_enqueue_next(*, destination_id: int, now: datetime) -> list[int]:
         return []
     ids = list(
         _due(now=now)
-        .filter(destination=destination)
+        .filter(destination=destination, waiting_for_slot=True)
         .order_by("event_id")
-        .values_list("pk", flat=True)[: free * 2]
+        .values_list("pk", flat=True)[:free]
+    )
+    Delivery.objects.filter(pk__in=ids).update(waiting_for_slot=False)
+    return ids
+
+
+def deliveries_enqueue_backlog(*, destination_id: int, now: datetime, limit: int = 5000) -> int:
+    """Every due delivery of a destination, oldest first (after a resume)."""
+    ids = list(
+        _due(now=now)
+        .filter(destination_id=destination_id)
+        .order_by("event_id")
+        .values_list("pk", flat=True)[:limit]
     )
     deliveries_enqueue(ids)
-    return ids
+    return len(ids)
 
 
 def _due(*, now: datetime, due_by: datetime | None = None):

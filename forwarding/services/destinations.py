@@ -185,7 +185,7 @@ def destination_resume(
 ) -> int:
     """Unpause; every pending delivery becomes due now and goes out oldest first (in order per
     envelope, within the destination's concurrency). Returns the backlog size."""
-    from forwarding.services.deliveries import deliveries_enqueue_next
+    from forwarding.services.deliveries import deliveries_enqueue_backlog
 
     now = now or timezone.now()
     row = Destination.objects.select_for_update().get(pk=destination.pk)
@@ -201,5 +201,5 @@ def destination_resume(
         message=f"Forwarding destination '{row.name}' resumed; {count} deliveries pending",
         request=request,
     )
-    transaction.on_commit(lambda: deliveries_enqueue_next(destination_id=row.pk, now=now))
+    transaction.on_commit(lambda: deliveries_enqueue_backlog(destination_id=row.pk, now=now))
     return count

@@ -298,3 +298,22 @@ def test_the_sweep_finds_due_deliveries_and_those_of_a_worker_that_died(
     later = _delivery(stored_event())
     Delivery.objects.filter(pk=later.pk).update(next_attempt_at=now + timedelta(hours=1))
     assert sorted(deliveries_due(now=now)) == sorted([due.pk, orphaned.pk])
+
+
+def test_a_delivery_refused_for_want_of_a_slot_goes_out_when_one_frees(
+    sink, destination_with_secret, stored_event, django_capture_on_commit_callbacks
+):
+    destination, _ = destination_with_secret
+    destination.max_in_flight = 1
+    destination.save()
+    first, second = _delivery(stored_event()), _delivery(stored_event())
+    now = timezone.now()
+    Delivery.objects.filter(pk=first.pk).update(leased_until=now + timedelta(seconds=60))
+    assert delivery_attempt(delivery_id=second.pk, now=now).status == "busy"
+    assert Delivery.objects.get(pk=second.pk).waiting_for_slot
+    # The worker holding the slot finishes: the refused one is sent next (eager Celery here).
+    Delivery.objects.filter(pk=first.pk).update(leased_until=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery_attempt(delivery_id=first.pk).status == "delivered"
+    assert Delivery.objects.get(pk=second.pk).status == Delivery.Status.SUCCEEDED
+    assert len(sink.received) == 2
