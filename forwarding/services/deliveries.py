@@ -111,8 +111,10 @@ def _lease_s() -> float:
 
 @transaction.atomic
 def _claim(*, delivery_id: int, now: datetime):
+    # The delivery row only, and NO KEY: a plain FOR UPDATE (on the joined tenant, say) would
+    # block every insert whose foreign key points at the row, the receiver's included.
     delivery = (
-        Delivery.objects.select_for_update()
+        Delivery.objects.select_for_update(of=("self",), no_key=True)
         .select_related("destination", "event", "tenant", "destination__integration")
         .filter(pk=delivery_id)
         .first()
@@ -124,7 +126,7 @@ def _claim(*, delivery_id: int, now: datetime):
     if delivery.leased_until is not None and delivery.leased_until > now:
         return "in_flight"
     # The destination row is the lock that makes the in-flight count below exact.
-    destination = Destination.objects.select_for_update().get(pk=delivery.destination_id)
+    destination = Destination.objects.select_for_update(no_key=True).get(pk=delivery.destination_id)
     if destination.is_paused:
         return "paused"
     if _earlier_unfinished(delivery):
@@ -236,8 +238,9 @@ def _retry_after_s(value: str) -> int | None:
 
 def _record(*, delivery_id: int, result: dict, now: datetime, rng: random.Random) -> str:
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
-        destination = Destination.objects.select_for_update().get(pk=delivery.destination_id)
+        delivery = Delivery.objects.select_for_update(no_key=True).get(pk=delivery_id)
+        destinations = Destination.objects.select_for_update(no_key=True)
+        destination = destinations.get(pk=delivery.destination_id)
         ok = "error" not in result
         DeliveryAttempt.objects.create(
             delivery=delivery,

@@ -188,7 +188,7 @@ def destination_resume(
     from forwarding.services.deliveries import deliveries_enqueue_backlog
 
     now = now or timezone.now()
-    row = Destination.objects.select_for_update().get(pk=destination.pk)
+    row = Destination.objects.select_for_update(no_key=True).get(pk=destination.pk)
     row.paused_at, row.pause_reason, row.failing_since = None, "", None
     row.save(update_fields=["paused_at", "pause_reason", "failing_since"])
     backlog = Delivery.objects.filter(destination=row, status=Delivery.Status.PENDING)
