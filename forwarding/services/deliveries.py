@@ -125,17 +125,18 @@ def _claim(*, delivery_id: int, now: datetime):
         return "not_due"
     if delivery.leased_until is not None and delivery.leased_until > now:
         return "in_flight"
-    # The destination row is the lock that makes the in-flight count below exact.
-    destination = Destination.objects.select_for_update(no_key=True).get(pk=delivery.destination_id)
-    if destination.is_paused:
+    if delivery.destination.is_paused:
         return "paused"
     if _earlier_unfinished(delivery):
         return "waiting"
+    # The destination row is the lock that makes the in-flight count exact: taken last, so it is
+    # held for this count and the lease only.
+    destination = Destination.objects.select_for_update(no_key=True).get(pk=delivery.destination_id)
     in_flight = Delivery.objects.filter(destination=destination, leased_until__gt=now).count()
-    if in_flight >= destination.max_in_flight:
-        delivery.waiting_for_slot = True
+    if destination.is_paused or in_flight >= destination.max_in_flight:
+        delivery.waiting_for_slot = not destination.is_paused
         delivery.save(update_fields=["waiting_for_slot"])
-        return "busy"
+        return "paused" if destination.is_paused else "busy"
     delivery.leased_until = now + timedelta(seconds=_lease_s())
     delivery.waiting_for_slot = False
     delivery.save(update_fields=["leased_until", "waiting_for_slot"])
@@ -239,12 +240,10 @@ def _retry_after_s(value: str) -> int | None:
 def _record(*, delivery_id: int, result: dict, now: datetime, rng: random.Random) -> str:
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update(no_key=True).get(pk=delivery_id)
-        destinations = Destination.objects.select_for_update(no_key=True)
-        destination = destinations.get(pk=delivery.destination_id)
         ok = "error" not in result
         DeliveryAttempt.objects.create(
             delivery=delivery,
-            destination=destination,
+            destination_id=delivery.destination_id,
             attempted_at=now,
             succeeded=ok,
             status_code=result.get("status_code"),
@@ -256,9 +255,10 @@ def _record(*, delivery_id: int, result: dict, now: datetime, rng: random.Random
         delivery.attempt_count += 1
         if ok:
             delivery.status, delivery.delivered_at, delivery.last_error = "succeeded", now, ""
-            if destination.failing_since is not None:
-                destination.failing_since = None
-                destination.save(update_fields=["failing_since"])
+            # A conditional UPDATE: no lock on the destination unless it was failing.
+            Destination.objects.filter(
+                pk=delivery.destination_id, failing_since__isnull=False
+            ).update(failing_since=None)
             outcome = "delivered"
         else:
             delivery.last_error = result["error"][:300]
@@ -272,20 +272,29 @@ def _record(*, delivery_id: int, result: dict, now: datetime, rng: random.Random
                 delivery.status, outcome = Delivery.Status.DEAD, "dead"
             else:
                 delivery.next_attempt_at, outcome = retry_at, "failed"
-            _failure_count_towards_pause(destination, reason=delivery.last_error, now=now)
+            _failure_count_towards_pause(
+                destination_id=delivery.destination_id, reason=delivery.last_error, now=now
+            )
         delivery.save()
         retry_in = (delivery.next_attempt_at - now).total_seconds()
         transaction.on_commit(lambda: _follow_up(delivery, outcome=outcome, retry_in=retry_in))
     return outcome
 
 
-def _failure_count_towards_pause(destination: Destination, *, reason: str, now: datetime) -> None:
-    if destination.failing_since is None:
-        destination.failing_since = now
-        destination.save(update_fields=["failing_since"])
+def _failure_count_towards_pause(*, destination_id: int, reason: str, now: datetime) -> None:
+    """Start the pause clock at the first failure after a success; pause (once) when it has run
+    FORWARDING_PAUSE_AFTER_S."""
+    destinations = Destination.objects.filter(pk=destination_id)
+    if destinations.filter(failing_since__isnull=True).update(failing_since=now):
         return
-    failing_for = (now - destination.failing_since).total_seconds()
-    if not destination.is_paused and failing_for >= settings.FORWARDING_PAUSE_AFTER_S:
+    cutoff = now - timedelta(seconds=settings.FORWARDING_PAUSE_AFTER_S)
+    destination = (
+        destinations.select_for_update(of=("self",), no_key=True)
+        .filter(paused_at__isnull=True, failing_since__lte=cutoff)
+        .select_related("integration")
+        .first()
+    )
+    if destination is not None:
         destination_pause(destination=destination, reason=reason, now=now)
 
 
