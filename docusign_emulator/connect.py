@@ -12,8 +12,9 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from docusign_emulator import envelopes
 from docusign_emulator import errors as e
-from docusign_emulator.state import ConnectConfig, Store, Token
+from docusign_emulator.state import ConnectConfig, LogEntry, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -215,8 +216,17 @@ def dispatch(app: Emulator, req: Request, shard: str, account_id: str, rest: str
             error = app.publisher.check_oauth(coerce_oauth(_body(req), require=True))
             if error:
                 raise bad(f"Unable to obtain a token from authorizationServerUrl: {error}")
-        with store.lock:
-            response = _route(app, req, account_id, rest, token)
+        if rest.rstrip("/") == "/envelopes" and req.method == "POST":
+            with store.lock:
+                response, envelope_id, status = envelopes.create(store, req, account_id, token)
+            if status == "sent":
+                # Delivered before answering (DocuSign does it shortly after): tests need no wait.
+                app.publisher.publish(
+                    account_id, "envelope-sent", envelope_id=envelope_id, user_id=token.user_id
+                )
+        else:
+            with store.lock:
+                response = _route(app, req, account_id, rest, token)
     except e.RestError as err:
         response = json_response(err.status, err.body(), err.headers)
     with store.lock:
@@ -401,6 +411,8 @@ def create_config(store: Store, req: Request, account_id: str, token: Token) -> 
     fields = coerce_fields(_body(req), reject_unknown=bool(store.config["reject_unknown_fields"]))
     for name in READ_ONLY:
         fields.pop(name, None)
+    # API.md 7: a recorded create without configurationType was accepted and answered "custom".
+    fields.setdefault("configurationType", "custom")
     wire = build_wire(fields, "0")
     validate(wire)
     wire["connectId"] = store.allocate_connect_id()
@@ -423,7 +435,7 @@ def update_config(store: Store, req: Request, account_id: str) -> Response:
     for name in READ_ONLY:
         fields.pop(name, None)
     if store.config["connect_put_mode"] == "replace":
-        merged = fields
+        merged = {"configurationType": "custom", **fields}
         if "disabledBy" in config.wire:
             merged["disabledBy"] = config.wire["disabledBy"]
     else:
@@ -578,8 +590,8 @@ def delete_failure(store: Store, account_id: str, failure_id: str) -> Response:
     return json_response(200, {"failureId": failure_id, "status": "success", "errorDetails": None})
 
 
-def _log_json(entry, *, full: bool = False) -> dict:
-    out = {
+def _log_json(entry: LogEntry, *, full: bool = False) -> dict:
+    out: dict[str, object] = {
         "accountId": entry.account_id,
         "configUrl": entry.url,
         "connectId": entry.connect_id,

@@ -205,7 +205,8 @@ SESSION_COOKIE_AGE = _read("SESSION_COOKIE_AGE", "int", default=8 * 3600)
 SESSION_COOKIE_SECURE = _read("SESSION_COOKIE_SECURE", "bool", default=not DEBUG)
 CSRF_COOKIE_SECURE = _read("CSRF_COOKIE_SECURE", "bool", default=not DEBUG)
 SECURE_SSL_REDIRECT = _read("SECURE_SSL_REDIRECT", "bool", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes, and Prometheus scraping over the internal network, call the processes over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = _read("SECURE_HSTS_SECONDS", "int", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _read("SECURE_HSTS_INCLUDE_SUBDOMAINS", "bool", default=not DEBUG)
 SECURE_HSTS_PRELOAD = _read("SECURE_HSTS_PRELOAD", "bool", default=not DEBUG)
@@ -263,11 +264,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# Each worker thread keeps up to 4 messages reserved (8 threads: 32 per process). At 1, a thread
-# that finished a task sat idle until the consumer fetched its next message, one broker round trip
-# each: the sync cycle of 1,000 tenants took 19 s instead of 12 (bench/sync.py). Tasks are small,
-# so holding a few more does not starve other workers; with acks_late an unfinished one is
-# redelivered if its worker dies.
+# 4 messages reserved per thread: at 1, each task waited a broker round trip (bench/README.md).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
@@ -280,10 +277,7 @@ CELERY_TASK_ALWAYS_EAGER = _read("CELERY_TASK_ALWAYS_EAGER", "bool", default=Fal
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Unset, Celery's Django fixup closes every database connection after every task, so a threaded
-# worker opens a new PostgreSQL connection (a backend fork and a login, ~12 ms) for each task.
-# Set, it only recycles one now and then; `portal/celery.py` lets Django's own rules decide the
-# rest after each task, as after a request (CONN_MAX_AGE, health checks, broken connections).
+# Unset, Celery reconnects for every task (bench/README.md); portal/celery.py applies Django's.
 CELERY_DB_REUSE_MAX = 1000
 # The schedule itself lives in portal/celery.py, in one place.
 
@@ -305,6 +299,9 @@ DOCUSIGN_ALLOWED_BASE_URI_HOSTS = {
 INVITE_VALID_DAYS = _read("INVITE_VALID_DAYS", "int", default=7)
 CONSENT_STATE_TTL_S = _read("CONSENT_STATE_TTL_S", "int", default=600)
 TOKEN_REFRESH_MARGIN_S = _read("TOKEN_REFRESH_MARGIN_S", "int", default=600)
+# The CA bundle the TLS proxy in front of the Connect receiver verifies DocuSign's client
+# certificate with; a template may require mutual TLS only when it is set (README).
+CONNECT_MTLS_CLIENT_CA = _read("CONNECT_MTLS_CLIENT_CA", "str", default="")
 CONNECT_EVENT_MAX_BYTES = _read("CONNECT_EVENT_MAX_BYTES", "int", default=1024 * 1024)
 # Connect configuration sync (connect/): how often each tenant is reconciled, and the share of
 # DocuSign's per-account budgets (API.md 4) the portal allows itself, leaving room for the client's
@@ -328,6 +325,15 @@ FORWARDING_READ_TIMEOUT_S = _read("FORWARDING_READ_TIMEOUT_S", "float", default=
 FORWARDING_PAUSE_AFTER_S = _read("FORWARDING_PAUSE_AFTER_S", "int", default=24 * 3600)
 FORWARDING_SECRET_OVERLAP_S = _read("FORWARDING_SECRET_OVERLAP_S", "int", default=24 * 3600)
 EVENT_RETENTION_DAYS = _read("EVENT_RETENTION_DAYS", "int", default=30)
+
+# --- Metrics (portal/metrics.py) ------------------------------------------------------------------
+# `/metrics` answers only requests bearing this token; empty turns the endpoint off.
+METRICS_TOKEN = _read("METRICS_TOKEN", "str", default="")
+# portal_docusign_rate_limit_remaining shows the accounts with the fewest calls left, this many.
+METRICS_TOP_ACCOUNTS = _read("METRICS_TOP_ACCOUNTS", "int", default=20)
+# host:port where each Celery worker serves its own metrics (empty: none), for workers that do not
+# share PROMETHEUS_MULTIPROC_DIR with the web processes (a container each). Internal address only.
+WORKER_METRICS_BIND = _read("WORKER_METRICS_BIND", "str", default="")
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

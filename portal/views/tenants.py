@@ -2,19 +2,23 @@
 
 from django.contrib import messages
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import NoReverseMatch, reverse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.roles import Perm
 from common.csvexport import csv_rows
 from common.services import audit_record
-from portal.forms.tenants import TenantForm, TenantImportForm, TenantOffboardForm
+from portal.forms.tenants import (
+    ExistingClientImportForm,
+    TenantForm,
+    TenantImportForm,
+    TenantOffboardForm,
+)
 from portal.services.offboarding import OffboardIncomplete, tenant_offboard
-from portal.views.mixins import StaffRequiredMixin
+from portal.views.mixins import StaffRequiredMixin, TenantActionView, TenantMixin
 from tenants.models import Invite, Tenant
 from tenants.selectors.tenants import (
     EXPORT_HEADER,
@@ -23,6 +27,8 @@ from tenants.selectors.tenants import (
     tenant_status_history,
 )
 from tenants.services.invites import invite_send
+from tenants.services.system_user import SystemUserError, tenant_system_user_set
+from tenants.services.tenant_import import tenant_import_existing_csv
 from tenants.services.tenants import (
     TenantRuleError,
     tenant_archive,
@@ -30,32 +36,6 @@ from tenants.services.tenants import (
     tenant_import_csv,
     tenant_update,
 )
-
-
-def tenant_home_url(tenant: Tenant) -> str:
-    """The fleet's tenant page when it exists, else the edit page (which shows consent too)."""
-    try:
-        return reverse("tenant-detail", kwargs={"tenant_id": tenant.pk})
-    except NoReverseMatch:
-        return reverse("tenant-edit", kwargs={"tenant_id": tenant.pk})
-
-
-def _back(request, tenant: Tenant) -> str:
-    target = request.POST.get("next", "")
-    # Only our own paths: never an open redirect.
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return tenant_home_url(tenant)
-
-
-class TenantMixin(StaffRequiredMixin):
-    """Loads the tenant once per request (STYLE 14)."""
-
-    @cached_property
-    def tenant(self) -> Tenant:
-        return get_object_or_404(
-            Tenant.objects.select_related("integration"), pk=self.kwargs["tenant_id"]
-        )
 
 
 class TenantCreateView(StaffRequiredMixin, TemplateView):
@@ -72,7 +52,7 @@ class TenantCreateView(StaffRequiredMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         tenant = tenant_create(actor=request.user, request=request, **form.cleaned_data)
         messages.success(request, f"Tenant “{tenant.name}” was registered. Send the invite next.")
-        return redirect(tenant_home_url(tenant))
+        return redirect("tenant-detail", tenant_id=tenant.pk)
 
 
 class TenantEditView(TenantMixin, TemplateView):
@@ -106,23 +86,22 @@ class TenantEditView(TenantMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class TenantArchiveView(TenantMixin, View):
+class TenantArchiveView(TenantActionView):
     permission = Perm.MANAGE_TENANTS
 
-    def post(self, request, tenant_id):
+    def act(self, request):
         try:
             tenant_archive(tenant=self.tenant, actor=request.user, request=request)
         except TenantRuleError as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"Tenant “{self.tenant.name}” was archived.")
-        return redirect(_back(request, self.tenant))
 
 
-class TenantInviteView(TenantMixin, View):
+class TenantInviteView(TenantActionView):
     permission = Perm.OPERATE
 
-    def post(self, request, tenant_id):
+    def act(self, request):
         kind = request.POST.get("kind") or Invite.Kind.CONSENT
         if kind not in Invite.Kind.values:
             kind = Invite.Kind.CONSENT
@@ -143,7 +122,28 @@ class TenantInviteView(TenantMixin, View):
                     "The invite was created but the email could not be sent; copy the link "
                     "from the tenant page instead.",
                 )
-        return redirect(_back(request, self.tenant))
+
+
+class TenantSystemUserView(TenantActionView):
+    """Staff name the user a JWT tenant impersonates; verified by DocuSign before it switches."""
+
+    permission = Perm.OPERATE
+
+    def act(self, request):
+        try:
+            account = tenant_system_user_set(
+                tenant=self.tenant,
+                user_id=request.POST.get("user_id", "")[:64],
+                actor=request.user,
+                request=request,
+            )
+        except SystemUserError as exc:
+            messages.error(request, f"The system user was not changed. {exc.message}")
+        else:
+            messages.success(
+                request,
+                f"Verified: the portal now acts as {account.user_email or account.user_id}.",
+            )
 
 
 class TenantOffboardView(TenantMixin, TemplateView):
@@ -182,7 +182,7 @@ class TenantOffboardView(TenantMixin, TemplateView):
             )
         else:
             messages.success(request, f"Tenant “{self.tenant.name}” was offboarded.")
-        return redirect(tenant_home_url(self.tenant))
+        return redirect(self.tenant_url())
 
 
 class TenantImportView(StaffRequiredMixin, TemplateView):
@@ -209,6 +209,37 @@ class TenantImportView(StaffRequiredMixin, TemplateView):
             )
         messages.success(request, f"Imported {len(outcome.created)} tenants.")
         return redirect("tenant-import")
+
+
+class ExistingClientImportView(StaffRequiredMixin, TemplateView):
+    """Bring in clients whose grant the partner already holds; each row verified with DocuSign."""
+
+    template_name = "tenants/existing_import.html"
+    permission = Perm.MANAGE_TENANTS
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", ExistingClientImportForm())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request):
+        form = ExistingClientImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        outcome = tenant_import_existing_csv(
+            data=form.cleaned_data["file"].read(),
+            default_integration=form.cleaned_data["integration"],
+            actor=request.user,
+            request=request,
+        )
+        context = self.get_context_data(
+            form=form,
+            outcome=outcome,
+            imported=[
+                (t.name, reverse("tenant-detail", kwargs={"tenant_id": t.pk}))
+                for t in outcome.imported
+            ],
+        )
+        return self.render_to_response(context, status=400 if outcome.errors else 200)
 
 
 class TenantExportView(StaffRequiredMixin, View):

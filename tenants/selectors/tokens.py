@@ -3,7 +3,7 @@ panel of the tenant page. Nothing here ever returns a token value."""
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tenants.models import Tenant, TenantToken
@@ -11,7 +11,7 @@ from tenants.services.token_reminders import LAPSE_WARNING
 from tenants.services.tokens import KEEPALIVE_AFTER, REFRESH_AHEAD, USABLE_STATUSES
 
 
-def _kept_alive_tokens():
+def _kept_alive_tokens() -> QuerySet[TenantToken]:
     return TenantToken.objects.filter(
         tenant__status__in=USABLE_STATUSES,
         tenant__archived_at__isnull=True,
@@ -65,7 +65,7 @@ def token_tenant_panel(*, tenant: Tenant) -> dict:
         "tenant_id": tenant.pk,
         "has_tokens": row is not None and bool(row.access_token or row.refresh_token),
         "grant_mode": tenant.get_grant_mode_display(),
-        "is_jwt": tenant.grant_mode == Tenant.GrantMode.JWT,
+        "is_jwt": tenant.uses_jwt,
         "needs_reconsent": needs_reconsent,
         "can_reconsent": tenant.status != Tenant.Status.OFFBOARDED and not tenant.is_archived,
         "can_refresh": tenant.status in USABLE_STATUSES and not tenant.is_archived,
