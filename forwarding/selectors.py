@@ -25,11 +25,12 @@ def destination_health(*, destination: Destination, now: datetime | None = None)
     since = (now or timezone.now()) - HEALTH_WINDOW
     attempts = DeliveryAttempt.objects.filter(destination=destination, attempted_at__gte=since)
     counts = attempts.aggregate(total=Count("pk"), ok=Count("pk", filter=Q(succeeded=True)))
-    latencies = list(
+    sampled = (
         attempts.filter(succeeded=True, latency_ms__isnull=False)
         .order_by("-attempted_at")
         .values_list("latency_ms", flat=True)[:LATENCY_SAMPLE]
     )
+    latencies = [ms for ms in sampled if ms is not None]
     states = dict(
         Delivery.objects.filter(destination=destination, status__in=["pending", "dead"])
         .values_list("status")

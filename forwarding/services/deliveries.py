@@ -12,11 +12,12 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, cast
 
 import requests
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from common.outbound import OutboundRefused, outbound_post
@@ -34,15 +35,26 @@ COUNTDOWN_MAX_S = 300
 _rng = random.SystemRandom()
 
 
-def event_model():
-    # Named through the relation: this app does not import `events` (which calls it).
-    return Delivery._meta.get_field("event").related_model
+class StoredEvent(Protocol):
+    """What the fan-out reads of a stored Connect event (events.ConnectEvent)."""
+
+    pk: int
+    event: str
+    tenant_id: int
+    envelope_id: str
+    received_at: datetime
+
+
+def connect_events() -> QuerySet[models.Model]:
+    """ConnectEvent's rows, named through the relation: this app does not import `events`."""
+    model = cast(type[models.Model], Delivery._meta.get_field("event").related_model)
+    return model._default_manager.all()
 
 
 # --- fan-out ---------------------------------------------------------------------------------
 
 
-def deliveries_create_for_event(*, event, integration_id: int) -> list[int]:
+def deliveries_create_for_event(*, event: StoredEvent, integration_id: int) -> list[int]:
     """One pending delivery per destination of the integration that wants this event; each is
     sent once the caller's transaction commits. Call inside the transaction that marks the event
     processed, so an event is fanned out exactly once."""
@@ -73,7 +85,7 @@ def deliveries_create_for_event(*, event, integration_id: int) -> list[int]:
     return ids
 
 
-def deliveries_enqueue(delivery_ids: list[int], countdown: float | None = None) -> None:
+def deliveries_enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
     from forwarding.tasks import delivery_attempt
 
     for delivery_id in delivery_ids:
@@ -110,7 +122,7 @@ def _lease_s() -> float:
 
 
 @transaction.atomic
-def _claim(*, delivery_id: int, now: datetime):
+def _claim(*, delivery_id: int, now: datetime) -> str | tuple[Delivery, bytes, dict[str, str]]:
     # The delivery row only, and NO KEY: a plain FOR UPDATE (on the joined tenant, say) would
     # block every insert whose foreign key points at the row, the receiver's included.
     delivery = (
@@ -169,8 +181,8 @@ def _earlier_unfinished(delivery: Delivery) -> bool:
     if earlier_pending.exists():
         return True
     return (
-        event_model()
-        .objects.filter(
+        connect_events()
+        .filter(
             tenant_id=delivery.tenant_id,
             envelope_id=delivery.envelope_id,
             pk__lt=delivery.event_id,
@@ -354,7 +366,7 @@ def deliveries_enqueue_backlog(*, destination_id: int, now: datetime, limit: int
     return len(ids)
 
 
-def _due(*, now: datetime, due_by: datetime | None = None):
+def _due(*, now: datetime, due_by: datetime | None = None) -> QuerySet[Delivery]:
     return Delivery.objects.filter(
         Q(leased_until__isnull=True) | Q(leased_until__lte=now),
         status=Delivery.Status.PENDING,

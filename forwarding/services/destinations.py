@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from common.outbound import OutboundRefused, outbound_url_check
 from common.services import audit_record
 from forwarding.errors import ForwardingError
@@ -51,8 +53,8 @@ def destination_create(
     event_types: list[str],
     tenant_ids: list[int],
     max_in_flight: int = 4,
-    actor,
-    request=None,
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> tuple[Destination, str]:
     """The new destination and its first signing secret (show it once; it is stored encrypted)."""
     name, url, types, tenants = _clean(
@@ -87,8 +89,8 @@ def destination_update(
     event_types: list[str],
     tenant_ids: list[int],
     max_in_flight: int,
-    actor,
-    request=None,
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> Destination:
     name, url, types, tenants = _clean(
         integration=destination.integration,
@@ -113,7 +115,11 @@ def destination_update(
 
 @transaction.atomic
 def destination_secret_rotate(
-    *, destination: Destination, actor, request=None, now: datetime | None = None
+    *,
+    destination: Destination,
+    actor: User | None,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
 ) -> str:
     """A new signing secret; the current one keeps signing too for FORWARDING_SECRET_OVERLAP_S
     (both signatures on every message), older ones stop now."""
@@ -146,7 +152,9 @@ def destination_signing_secrets(*, destination_id: int, now: datetime) -> list[s
 
 
 @transaction.atomic
-def destination_delete(*, destination: Destination, actor, request=None) -> None:
+def destination_delete(
+    *, destination: Destination, actor: User | None, request: HttpRequest | None = None
+) -> None:
     audit_record(
         action="forwarding.destination.delete",
         actor=actor,
@@ -181,7 +189,11 @@ def destination_pause(*, destination: Destination, reason: str, now: datetime) -
 
 @transaction.atomic
 def destination_resume(
-    *, destination: Destination, actor, request=None, now: datetime | None = None
+    *,
+    destination: Destination,
+    actor: User | None,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
 ) -> int:
     """Unpause; every pending delivery becomes due now and goes out oldest first (in order per
     envelope, within the destination's concurrency). Returns the backlog size."""

@@ -5,18 +5,21 @@ Sent with the same `webhook-id` as before, so a receiver that already has the ev
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from common.services import audit_record
 from forwarding.errors import ForwardingError
 from forwarding.models import Delivery, Destination
-from forwarding.services.deliveries import deliveries_enqueue, event_model
+from forwarding.services.deliveries import connect_events, deliveries_enqueue
 from tenants.models import Tenant
 
 MAX_REPLAY = 10_000
 
 
-def _restart(queryset, *, now: datetime) -> list[int]:
+def _restart(queryset: QuerySet[Delivery], *, now: datetime) -> list[int]:
     ids = list(queryset.order_by("event_id").values_list("pk", flat=True)[:MAX_REPLAY])
     Delivery.objects.filter(pk__in=ids).update(
         status=Delivery.Status.PENDING,
@@ -30,7 +33,9 @@ def _restart(queryset, *, now: datetime) -> list[int]:
 
 
 @transaction.atomic
-def delivery_replay(*, delivery: Delivery, actor, request=None) -> None:
+def delivery_replay(
+    *, delivery: Delivery, actor: User | None, request: HttpRequest | None = None
+) -> None:
     if delivery.status == Delivery.Status.PENDING:
         raise ForwardingError("This delivery is still pending; it goes out on its own.")
     _restart(Delivery.objects.filter(pk=delivery.pk), now=timezone.now())
@@ -44,7 +49,9 @@ def delivery_replay(*, delivery: Delivery, actor, request=None) -> None:
 
 
 @transaction.atomic
-def deliveries_replay_dead(*, destination: Destination, actor, request=None) -> int:
+def deliveries_replay_dead(
+    *, destination: Destination, actor: User | None, request: HttpRequest | None = None
+) -> int:
     ids = _restart(
         Delivery.objects.filter(destination=destination, status=Delivery.Status.DEAD),
         now=timezone.now(),
@@ -66,8 +73,8 @@ def tenant_events_replay(
     tenant: Tenant,
     since: datetime,
     until: datetime,
-    actor,
-    request=None,
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> int:
     """Every stored event of `tenant` received in [since, until) sent to `destination` again,
     including events it never had (received before it existed or outside its filter)."""
@@ -76,9 +83,7 @@ def tenant_events_replay(
     if since >= until:
         raise ForwardingError("The start of the range must be before its end.")
     now = timezone.now()
-    events = event_model().objects.filter(
-        tenant=tenant, received_at__gte=since, received_at__lt=until
-    )
+    events = connect_events().filter(tenant=tenant, received_at__gte=since, received_at__lt=until)
     event_ids = list(events.order_by("pk").values_list("pk", flat=True)[:MAX_REPLAY])
     existing = set(
         Delivery.objects.filter(destination=destination, event_id__in=event_ids).values_list(
