@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "tenants",
     "connect",
     "events",
+    "forwarding",
     "portal",
 ]
 
@@ -424,6 +425,15 @@ CONNECT_BUDGET_BURST_WINDOW_S = _read("CONNECT_BUDGET_BURST_WINDOW_S", "int", de
 OUTBOUND_ALLOWED_HOSTS = _read(
     "OUTBOUND_ALLOWED_HOSTS", "list", default=["127.0.0.1", "localhost"] if DEBUG else []
 )
+
+# Forwarding events to the partner's application (forwarding/): the HTTP timeouts of one attempt,
+# how long a destination may fail without a single success before it is paused (and staff
+# alerted), how long a rotated signing secret keeps signing, and how long events are kept.
+FORWARDING_CONNECT_TIMEOUT_S = _read("FORWARDING_CONNECT_TIMEOUT_S", "float", default=3.05)
+FORWARDING_READ_TIMEOUT_S = _read("FORWARDING_READ_TIMEOUT_S", "float", default=10.0)
+FORWARDING_PAUSE_AFTER_S = _read("FORWARDING_PAUSE_AFTER_S", "int", default=24 * 3600)
+FORWARDING_SECRET_OVERLAP_S = _read("FORWARDING_SECRET_OVERLAP_S", "int", default=24 * 3600)
+EVENT_RETENTION_DAYS = _read("EVENT_RETENTION_DAYS", "int", default=30)
 
 # --- Metrics (portal/metrics.py) ------------------------------------------------------------------
 # `/metrics` answers only requests bearing this token; empty turns the endpoint off.

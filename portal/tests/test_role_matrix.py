@@ -137,6 +137,12 @@ def world(db):
             payload={"event": "envelope-sent"},
             auth_method=ConnectEvent.AuthMethod.choices[0][0],
         ).pk
+    if apps.is_installed("forwarding"):
+        from forwarding.models import Destination
+
+        kwargs["destination_id"] = Destination.objects.create(
+            integration=integration, name="App", url="https://hooks.example.com/in"
+        ).pk
     clients = {}
     for role in ROLES:
         client = Client()
@@ -157,7 +163,7 @@ def _url(pattern: URLPattern, available: dict) -> str:
 def _snapshot() -> dict:
     """Row counts of every project model (the audit log aside) and each tenant's state."""
     counts = {}
-    for app_label in ("accounts", "common", "tenants", "connect", "events"):
+    for app_label in ("accounts", "common", "tenants", "connect", "events", "forwarding"):
         if not apps.is_installed(app_label):
             continue
         for model in apps.get_app_config(app_label).get_models():

@@ -30,5 +30,6 @@ urlpatterns = [
     path("", include("portal.urls.tokens")),  # re-consent actions
     path("", include("portal.urls.connect")),  # Connect templates, partner OAuth, sync
     path("", include("portal.urls.events")),  # Connect event receiver and event browser
+    path("", include("portal.urls.forwarding")),  # destinations of forwarded events
     path("admin/", admin.site.urls),
 ]
