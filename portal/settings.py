@@ -103,8 +103,12 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "common",
     "accounts",
+    "apikeys",
     "tenants",
     "connect",
     "events",
@@ -316,6 +320,47 @@ CONNECT_SYNC_BATCH = _read("CONNECT_SYNC_BATCH", "int", default=2000)
 CONNECT_BUDGET_HOURLY = _read("CONNECT_BUDGET_HOURLY", "int", default=1000)
 CONNECT_BUDGET_BURST = _read("CONNECT_BUDGET_BURST", "int", default=100)
 CONNECT_BUDGET_BURST_WINDOW_S = _read("CONNECT_BUDGET_BURST_WINDOW_S", "int", default=30)
+
+# --- Partner API (portal/api/) -------------------------------------------------------------------
+# Requests per API key per minute, counted across every web process (Redis, else the database).
+API_RATE_LIMIT_PER_MINUTE = _read("API_RATE_LIMIT_PER_MINUTE", "int", default=600)
+# The largest JSON body the API reads; a bigger one is refused before it is parsed.
+API_MAX_BODY_BYTES = _read("API_MAX_BODY_BYTES", "int", default=64 * 1024)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.auth.HasScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.auth.ApiKeyRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.problems.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["portal.api.problems.ApiJSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DocuSign Partner Portal API",
+    "DESCRIPTION": (
+        "Drive the portal from the partner's own systems: register tenants, get invite links, "
+        "read consent, token and Connect health, trigger work. Authenticate with "
+        "`Authorization: Bearer ppk_…` (keys are created by owners and admins under Settings → "
+        "API keys). Errors are RFC 9457 problem documents. Every POST accepts an "
+        "`Idempotency-Key` header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TenantStatusEnum": "tenants.models.Tenant.Status",
+        "TenantStatusFilterEnum": "portal.api.serializers.tenants.STATUS_FILTER_VALUES",
+        "ConnectHealthEnum": "portal.api.serializers.tenants.CONNECT_HEALTH_VALUES",
+        "ConnectHealthOrUntrackedEnum": "portal.api.serializers.tenants.CONNECT_HEALTH_CHOICES",
+        "InviteKindEnum": "tenants.models.Invite.Kind",
+        "BulkKindEnum": "common.models.BulkOperation.Kind",
+    },
+}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
