@@ -3,6 +3,7 @@ idempotent POSTs, and problem documents for every error, including our own bugs.
 
 import json
 import logging
+import re
 
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -24,6 +25,8 @@ from portal.api.problems import PROBLEM_CONTENT_TYPE, Problem, bad_request, prob
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Visible ASCII, spaces only inside: what survives every HTTP client and proxy unchanged.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
 # Headers of the first answer worth replaying.
 _REPLAYED_HEADERS = ("Location",)
 
@@ -57,10 +60,10 @@ class ApiView(APIView):
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
             return
-        if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not re.match(IDEMPOTENCY_KEY_PATTERN, key):
             raise bad_request(
                 field=IDEMPOTENCY_HEADER,
-                message=f"Use 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters.",
+                message=f"Use 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters.",
             )
         body = json.dumps(request.data, sort_keys=True, separators=(",", ":")).encode()
         fingerprint = request_fingerprint(method=request.method, path=request.path, body=body)

@@ -19,6 +19,9 @@ class StrictQuerySerializer(serializers.Serializer):
     """Query parameters: an unknown one is an error naming it (a typo must not widen a filter)."""
 
     def to_internal_value(self, data):
+        # A plain dict: DRF treats an empty value in a QueryDict as "not sent", but `?cursor=` is
+        # not the same request as no cursor, and the OpenAPI document says so.
+        data = {key: data.get(key) for key in data}
         unknown = sorted(set(data.keys()) - set(self.fields))
         if unknown:
             raise bad_request(

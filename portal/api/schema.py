@@ -3,11 +3,12 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
+from apikeys.services.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
+from portal.api.base import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN
 from portal.api.problems import PROBLEM_CONTENT_TYPE
-from portal.api.serializers.base import ProblemSerializer
+from portal.api.serializers.base import ProblemSerializer, StrictSerializer
 
 _PROBLEMS = {
     "400": "The request cannot be read: malformed JSON, an oversized body, an unknown or invalid "
@@ -61,8 +62,13 @@ class ApiAutoSchema(AutoSchema):
         if self.method == "POST":
             parameters.append(
                 OpenApiParameter(
-                    "Idempotency-Key",
-                    OpenApiTypes.STR,
+                    IDEMPOTENCY_HEADER,
+                    {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                    },
                     OpenApiParameter.HEADER,
                     required=False,
                     description="Any unique string (a UUID): a retry with the same key and body "
@@ -70,6 +76,12 @@ class ApiAutoSchema(AutoSchema):
                 )
             )
         return parameters
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            schema["additionalProperties"] = False  # an unknown field is refused, never dropped
+        return schema
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

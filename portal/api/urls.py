@@ -64,5 +64,5 @@ urlpatterns = [
         resources.BulkDetailView.as_view(),
         name="bulk-detail",
     ),
-    re_path(r"^.*$", docs.NotFoundView.as_view(), name="not-found"),
+    re_path(r"^[\s\S]*$", docs.NotFoundView.as_view(), name="not-found"),
 ]

@@ -125,21 +125,15 @@ class BulkStartSerializer(StrictSerializer):
     tenant_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,
+        min_length=1,
         max_length=10_000,
-        help_text="These tenants; or give `filter` instead.",
+        help_text="Only these tenants (archived ones are left out).",
     )
     filter = BulkFilterSerializer(
-        required=False, help_text="Every tenant matching the tenant list's filters."
+        required=False,
+        help_text="Only tenants matching the tenant list's filters. With neither `tenant_ids` "
+        "nor `filter`: every tenant in the list.",
     )
-
-    def validate(self, attrs):
-        if ("tenant_ids" in attrs) == ("filter" in attrs):
-            raise serializers.ValidationError(
-                {"tenant_ids": ["Give either tenant_ids or filter (one of them)."]}
-            )
-        if "tenant_ids" in attrs and not attrs["tenant_ids"]:
-            raise serializers.ValidationError({"tenant_ids": ["Give at least one tenant."]})
-        return attrs
 
 
 class BulkOperationSerializer(serializers.Serializer):

@@ -45,7 +45,7 @@ from portal.api.serializers.other import (
     SyncRequestedSerializer,
 )
 from tenants.models import Tenant
-from tenants.selectors.fleet import tenant_fleet_ids, tenant_ids_named
+from tenants.selectors.fleet import tenant_fleet_ids
 from tenants.selectors.tenants import integration_list, tenant_get
 
 BY_ID = [("pk", False)]
@@ -265,8 +265,8 @@ class BulkStartView(ApiView):
     @extend_schema(
         operation_id="bulk_start",
         summary="Start a bulk operation",
-        description="One action over the given tenants, or every tenant matching the tenant "
-        "list's filters; runs one task per tenant. Poll the operation for progress.",
+        description="One action over the tenants in `tenant_ids` that match `filter` (the tenant "
+        "list's filters); runs one task per tenant. Poll the operation for progress.",
         request=BulkStartSerializer,
         responses={202: BulkOperationSerializer},
     )
@@ -276,17 +276,17 @@ class BulkStartView(ApiView):
         data = serializer.validated_data
         if data["kind"] not in bulk_kinds_registered():
             raise invalid({"kind": ["This kind of operation is not available here."]})
+        filters = data.get("filter", {})
+        tenants = tenant_fleet_ids(
+            q=filters.get("q", ""),
+            status=filters.get("status", ""),
+            integration_id=filters.get("integration"),
+            health=filters.get("health", ""),
+            attention=filters.get("attention", ""),
+        )
         if "tenant_ids" in data:
-            tenants = tenant_ids_named(tenant_ids=data["tenant_ids"])
-        else:
-            filters = data["filter"]
-            tenants = tenant_fleet_ids(
-                q=filters.get("q", ""),
-                status=filters.get("status", ""),
-                integration_id=filters.get("integration"),
-                health=filters.get("health", ""),
-                attention=filters.get("attention", ""),
-            )
+            wanted = set(data["tenant_ids"])
+            tenants = [(pk, name) for pk, name in tenants if pk in wanted]
         operation = bulk_operation_start(
             kind=data["kind"], tenants=tenants, actor=None, request=request
         )
