@@ -119,9 +119,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestIdMiddleware",
-    # Webhooks (the Connect receiver) are answered here: the layers below serve browsers only.
-    # Security headers, static files and the request id above still apply (see its docstring).
-    "common.middleware.MachineEndpointMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -320,6 +317,11 @@ CONNECT_SYNC_BATCH = _read("CONNECT_SYNC_BATCH", "int", default=2000)
 CONNECT_BUDGET_HOURLY = _read("CONNECT_BUDGET_HOURLY", "int", default=1000)
 CONNECT_BUDGET_BURST = _read("CONNECT_BUDGET_BURST", "int", default=100)
 CONNECT_BUDGET_BURST_WINDOW_S = _read("CONNECT_BUDGET_BURST_WINDOW_S", "int", default=30)
+# Outbound calls to URLs a person typed (common/outbound.py) refuse private and loopback addresses,
+# and plain http, except for these hosts (`host` or `host:port`); development allows this machine.
+OUTBOUND_ALLOWED_HOSTS = _read(
+    "OUTBOUND_ALLOWED_HOSTS", "list", default=["127.0.0.1", "localhost"] if DEBUG else []
+)
 
 # --- Partner API (portal/api/) -------------------------------------------------------------------
 # Requests per API key per minute, counted across every web process (Redis, else the database).
