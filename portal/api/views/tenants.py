@@ -23,16 +23,15 @@ from portal.api.serializers.tenants import (
     TenantUpdateSerializer,
 )
 from portal.api.status import tenant_api_status
+from portal.services.offboarding import OffboardIncomplete, tenant_offboard
 from tenants.models import Tenant
 from tenants.selectors.fleet import tenant_fleet_list, tenant_for_page
 from tenants.selectors.tenants import invite_link
 from tenants.services.invites import invite_send
 from tenants.services.tenants import (
-    OffboardIncomplete,
     TenantRuleError,
     tenant_archive,
     tenant_create,
-    tenant_offboard,
     tenant_unarchive,
     tenant_update,
 )
