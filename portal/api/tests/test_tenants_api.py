@@ -36,6 +36,7 @@ def test_create_registers_the_tenant_and_audits_it_under_the_key(api):
     assert data["integration"] == integration.pk
     assert data["account"] is None
     tenant = Tenant.objects.get(slug="northwind")
+    assert response["Location"] == f"/api/v1/tenants/{tenant.pk}/"
     row = AuditEvent.objects.get(action="tenant.create", target_id=str(tenant.pk))
     assert row.actor_label == client.api_key.label
 

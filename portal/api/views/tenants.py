@@ -1,6 +1,7 @@
 """Tenants through the API: list, create, get, update, archive, unarchive, offboard, invite, status.
 Each view translates: validate, call one service or selector, shape the answer."""
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -130,7 +131,8 @@ class TenantListView(ApiView):
         serializer = TenantCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         tenant = tenant_create(request=request, **serializer.validated_data)
-        return Response(_fresh(tenant), status=201, headers={"Location": f"{tenant.pk}/"})
+        location = reverse("api:tenant-detail", kwargs={"tenant_id": tenant.pk})
+        return Response(_fresh(tenant), status=201, headers={"Location": location})
 
 
 class TenantDetailView(ApiView):
