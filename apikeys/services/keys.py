@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from apikeys.models import ApiKey, Scope
 from common.models import AuditEvent
 from common.services import audit_record
@@ -37,7 +39,12 @@ def _hash(secret: str) -> str:
 
 @transaction.atomic
 def api_key_create(
-    *, name: str, scopes: list[str], expires_at: datetime | None, actor, request=None
+    *,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None,
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> ApiKeyIssued:
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown:
@@ -56,8 +63,8 @@ def api_key_create(
         secret_hash=_hash(secret),
         scopes=sorted(set(scopes)),
         expires_at=expires_at,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        created_by_label=actor.get_username() if getattr(actor, "is_authenticated", False) else "",
+        created_by=actor,
+        created_by_label=actor.get_username() if actor is not None else "",
     )
     audit_record(
         action="api_key.create",
@@ -75,7 +82,9 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, actor, request=None) -> ApiKey:
+def api_key_revoke(
+    *, api_key: ApiKey, actor: User | None, request: HttpRequest | None = None
+) -> ApiKey:
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.is_revoked:
         return api_key
@@ -86,7 +95,7 @@ def api_key_revoke(*, api_key: ApiKey, actor, request=None) -> ApiKey:
     return api_key
 
 
-def api_key_authenticate(*, presented: str, request=None) -> ApiKey:
+def api_key_authenticate(*, presented: str, request: HttpRequest | None = None) -> ApiKey:
     """The key for a presented secret, or `ApiKeyRefused`. A revoked key's use is audited."""
     if not presented.startswith(KEY_PREFIX) or len(presented) > 120:
         raise ApiKeyRefused("The API key is malformed.")
@@ -106,7 +115,7 @@ def api_key_authenticate(*, presented: str, request=None) -> ApiKey:
     return api_key
 
 
-def _refused_use_record(*, api_key: ApiKey, now: datetime, request) -> None:
+def _refused_use_record(*, api_key: ApiKey, now: datetime, request: HttpRequest | None) -> None:
     # One audit row per minute per key at most: a client retrying a dead key must not flood it.
     claimed = ApiKey.objects.filter(
         Q(refused_audited_at__isnull=True)

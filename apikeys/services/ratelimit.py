@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -13,11 +14,14 @@ from django.db.models import F
 
 from apikeys.models import ApiRateWindow
 
+if TYPE_CHECKING:
+    import redis
+
 logger = logging.getLogger(__name__)
 
 WINDOW_S = 60
 _clients_lock = threading.Lock()
-_clients: dict[str, object] = {}
+_clients: dict[str, "redis.Redis"] = {}
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class RateVerdict:
     retry_after: int  # seconds until the window ends
 
 
-def _redis():
+def _redis() -> "redis.Redis":
     url = settings.REDIS_URL
     client = _clients.get(url)
     if client is None:

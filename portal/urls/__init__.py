@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.views import api_keys, audit, auth, health, staff
+from portal.views import api_keys, audit, auth, health, metrics, staff
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("accounts/login/", auth.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth.StaffLogoutView.as_view(), name="logout"),
     path("accounts/password/", auth.StaffPasswordChangeView.as_view(), name="password-change"),

@@ -8,8 +8,9 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from common.selectors import worker_heartbeat_latest
+from connect.selectors import connect_health_counts, connect_sync_outcomes_by_day
+from events.selectors import tenants_silent_count
 from portal.charts import Series, bar_chart, stacked_bar_chart
-from portal.views.fleet import optional_selector
 from portal.views.mixins import StaffRequiredMixin
 from tenants.selectors.fleet import (
     CONNECT_HEALTH,
@@ -36,12 +37,9 @@ def _tenant_list_url(**params) -> str:
     return f"{reverse('tenant-list')}?{urlencode(params)}"
 
 
-def _sync_chart(days: int):
-    """Stacked bars from Connect's daily rollup, or None while Connect is not installed."""
-    selector = optional_selector("connect.selectors.connect_sync_outcomes_by_day")
-    if selector is None:
-        return None
-    rows = selector(days=days)
+def _sync_chart(days: int) -> dict:
+    """Stacked bars from Connect's daily rollup."""
+    rows = connect_sync_outcomes_by_day(days=days)
     labels = [f"{row['date']:%d %b}" for row in rows]
     series = [
         Series(label, css, [int(row.get(key, 0)) for row in rows])
@@ -60,11 +58,8 @@ def _sync_chart(days: int):
     }
 
 
-def _health_counts() -> list[dict] | None:
-    selector = optional_selector("connect.selectors.connect_health_counts")
-    if selector is None:
-        return None
-    counts = selector()
+def _health_counts() -> list[dict]:
+    counts = connect_health_counts()
     return [
         {
             "label": label,
@@ -89,7 +84,6 @@ class DashboardView(StaffRequiredMixin, TemplateView):
             for tenant in item["tenants"]:
                 tenant["url"] = reverse("tenant-detail", kwargs={"tenant_id": tenant["pk"]})
         expiries = token_expiries_by_day(days=TOKEN_CHART_DAYS)
-        silent = optional_selector("events.selectors.tenants_silent_count")
         heartbeat = worker_heartbeat_latest()
         return super().get_context_data(
             states=states,
@@ -97,7 +91,7 @@ class DashboardView(StaffRequiredMixin, TemplateView):
             attention=attention,
             attention_total=sum(item["count"] for item in attention),
             health=_health_counts(),
-            silent_count=silent(days=7) if silent else None,
+            silent_count=tenants_silent_count(days=7),
             sync_chart=_sync_chart(SYNC_CHART_DAYS),
             token_chart={
                 "svg": bar_chart(

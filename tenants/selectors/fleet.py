@@ -9,6 +9,7 @@ relation that Connect declares on Tenant, and its status values are spelled out 
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
@@ -173,7 +174,7 @@ def tenant_fleet_list(
     return tenants.order_by(*SORTS.get(sort, SORTS["name"]))
 
 
-def tenant_fleet_ids(**filters) -> list[tuple[int, str]]:
+def tenant_fleet_ids(**filters: Any) -> list[tuple[int, str]]:
     """(id, name) of every tenant matching the list's filters: the targets of "all matching"."""
     return list(tenant_fleet_list(**filters).values_list("pk", "name"))
 
@@ -186,7 +187,7 @@ def tenant_ids_named(*, tenant_ids: list[int]) -> list[tuple[int, str]]:
     )
 
 
-def _one_to_one(tenant: Tenant, name: str):
+def _one_to_one(tenant: Tenant, name: str) -> Any:
     """The joined one-to-one neighbour, or None; never a query (select_related filled the cache,
     with None where there is no row, which the descriptor would turn into an exception)."""
     return tenant._state.fields_cache.get(name)
