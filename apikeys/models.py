@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from common.fields import EncryptedTextField
 from common.models import TimeStampedModel
 
 
@@ -75,7 +76,8 @@ class IdempotentRequest(models.Model):
     fingerprint = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # JSON, encrypted: an answer may hold an invite link, which lets its holder link an account.
+    response_body = EncryptedTextField(blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
 
     class Meta:

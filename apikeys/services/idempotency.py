@@ -2,6 +2,7 @@
 replayed to a retry with the same request, without doing the work again."""
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -60,16 +61,15 @@ def idempotency_begin(*, api_key: ApiKey, key: str, fingerprint: str) -> Idempot
         raise IdempotencyInProgress()
     if first.fingerprint != fingerprint:
         raise IdempotencyMismatch()
-    return Replay(
-        status_code=first.status_code, body=first.response_body, headers=first.response_headers
-    )
+    body = json.loads(first.response_body) if first.response_body else None
+    return Replay(status_code=first.status_code, body=body, headers=first.response_headers)
 
 
 def idempotency_finish(
     *, claim: IdempotentRequest, status_code: int, body: object, headers: dict
 ) -> None:
     IdempotentRequest.objects.filter(pk=claim.pk).update(
-        status_code=status_code, response_body=body, response_headers=headers
+        status_code=status_code, response_body=json.dumps(body), response_headers=headers
     )
 
 

@@ -132,3 +132,19 @@ def test_concurrent_requests_with_one_key_make_one_tenant():
     assert set(answers) <= {201, 409}
     assert 201 in answers
     assert AuditEvent.objects.filter(action="tenant.create").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_kept_answer_is_encrypted_at_rest(api):
+    tenant = TenantFactory()
+    link = (
+        api()
+        .post(f"{URL}{tenant.pk}/invites/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+        .json()["link"]
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT response_body FROM apikeys_idempotentrequest")
+        (stored,) = cursor.fetchone()
+
+    assert link.split("/consent/")[1].rstrip("/") not in stored
