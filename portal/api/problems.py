@@ -1,7 +1,7 @@
 """Errors of the partner API as RFC 9457 problem documents (`application/problem+json`), with one
 entry per field for validation, and the JSON parser that refuses oversized bodies unread."""
 
-import logging
+import io
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -11,8 +11,6 @@ from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-
-logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -87,8 +85,6 @@ class BoundedJSONParser(JSONParser):
             data = stream.read(limit + 1)
             if len(data) > limit:
                 raise TooLarge(f"The body is larger than {limit} bytes.")
-            import io
-
             stream = io.BytesIO(data)
         return super().parse(stream, media_type, parser_context)
 

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter
 
 from apikeys.services.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 from portal.api.base import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN
+from portal.api.pagination import StrictQuerySerializer
 from portal.api.problems import PROBLEM_CONTENT_TYPE
 from portal.api.serializers.base import ProblemSerializer, StrictSerializer
 
@@ -79,7 +80,9 @@ class ApiAutoSchema(AutoSchema):
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
-        if direction == "request" and isinstance(serializer, StrictSerializer):
+        if direction == "request" and isinstance(
+            serializer, StrictSerializer | StrictQuerySerializer
+        ):
             schema["additionalProperties"] = False  # an unknown field is refused, never dropped
         return schema
 
