@@ -13,10 +13,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _queries(client, url: str) -> int:
-    client.get(url)  # the key's last-used stamp is written at most once a minute
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
+    # The fewer of two runs: once a minute a request also stamps the key's last use and opens a
+    # new rate-limit window, and a slow run may cross a minute.
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    return min(counts)
 
 
 def test_list_and_status_queries_do_not_grow_with_the_fleet(api, settings):
