@@ -127,4 +127,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
     },
+    # The partner API (apikeys.tasks): forget idempotent answers past 24 hours and spent
+    # rate-limit windows of the database fallback.
+    "api-housekeeping": {
+        "task": "apikeys.tasks.api_housekeeping",
+        "schedule": 3600.0,
+        "options": {"queue": "default", "expires": 3500},
+    },
 }

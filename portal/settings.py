@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+<<<<<<< HEAD
     # Staff sign-in: second factors, OpenID Connect SSO and the list of each user's sessions.
     "allauth",
     "allauth.account",
@@ -110,8 +111,14 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
+=======
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+>>>>>>> api
     "common",
     "accounts",
+    "apikeys",
     "tenants",
     "connect",
     "events",
@@ -443,6 +450,47 @@ METRICS_TOP_ACCOUNTS = _read("METRICS_TOP_ACCOUNTS", "int", default=20)
 # host:port where each Celery worker serves its own metrics (empty: none), for workers that do not
 # share PROMETHEUS_MULTIPROC_DIR with the web processes (a container each). Internal address only.
 WORKER_METRICS_BIND = _read("WORKER_METRICS_BIND", "str", default="")
+
+# --- Partner API (portal/api/) -------------------------------------------------------------------
+# Requests per API key per minute, counted across every web process (Redis, else the database).
+API_RATE_LIMIT_PER_MINUTE = _read("API_RATE_LIMIT_PER_MINUTE", "int", default=600)
+# The largest JSON body the API reads; a bigger one is refused before it is parsed.
+API_MAX_BODY_BYTES = _read("API_MAX_BODY_BYTES", "int", default=64 * 1024)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.auth.HasScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.auth.ApiKeyRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.problems.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["portal.api.problems.ApiJSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DocuSign Partner Portal API",
+    "DESCRIPTION": (
+        "Drive the portal from the partner's own systems: register tenants, get invite links, "
+        "read consent, token and Connect health, trigger work. Authenticate with "
+        "`Authorization: Bearer ppk_…` (keys are created by owners and admins under Settings → "
+        "API keys). Errors are RFC 9457 problem documents. Every POST accepts an "
+        "`Idempotency-Key` header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TenantStatusEnum": "tenants.models.Tenant.Status",
+        "TenantStatusFilterEnum": "portal.api.serializers.tenants.STATUS_FILTER_VALUES",
+        "ConnectHealthEnum": "portal.api.serializers.tenants.CONNECT_HEALTH_VALUES",
+        "ConnectHealthOrUntrackedEnum": "portal.api.serializers.tenants.CONNECT_HEALTH_CHOICES",
+        "InviteKindEnum": "tenants.models.Invite.Kind",
+        "BulkKindEnum": "common.models.BulkOperation.Kind",
+    },
+}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -11,6 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import User
 from accounts.roles import ROLE_PERMISSIONS, Role
+from apikeys.models import ApiKey
+from apikeys.tests.factories import api_key_issue
 from common.models import AuditEvent, BulkOperation
 from portal.views.mixins import StaffRequiredMixin
 from tenants.models import Invite, Tenant
@@ -53,7 +55,9 @@ FLEET_NAMES = {"dashboard", "tenant-list", "tenant-detail", "bulk-detail", "bulk
 ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.SUPPORT]
 
 
-def _named_patterns(patterns, namespace_skip=("admin",)):
+# The partner API (namespace "api") is not for staff: its keys and scopes have a matrix of their own
+# (portal/api/tests/test_scope_matrix.py).
+def _named_patterns(patterns, namespace_skip=("admin", "api")):
     for entry in patterns:
         if isinstance(entry, URLResolver):
             if entry.namespace in namespace_skip or entry.app_name in namespace_skip:
@@ -117,6 +121,7 @@ def world(db):
         "integration_id": integration.pk,
         "user_id": User.objects.create(username="someone-else", role=Role.SUPPORT).pk,
         "operation_id": BulkOperation.objects.create(kind=BulkOperation.Kind.CONNECT_RESYNC).pk,
+        "key_id": api_key_issue().api_key.pk,
     }
     from tenants.services.invites import invite_token
 
@@ -163,7 +168,11 @@ def _url(pattern: URLPattern, available: dict) -> str:
 def _snapshot() -> dict:
     """Row counts of every project model (the audit log aside) and each tenant's state."""
     counts = {}
+<<<<<<< HEAD
     for app_label in ("accounts", "common", "tenants", "connect", "events", "forwarding"):
+=======
+    for app_label in ("accounts", "apikeys", "common", "tenants", "connect", "events"):
+>>>>>>> api
         if not apps.is_installed(app_label):
             continue
         for model in apps.get_app_config(app_label).get_models():
@@ -172,6 +181,7 @@ def _snapshot() -> dict:
     counts["tenants"] = sorted(
         Tenant.objects.values_list("pk", "status", "archived_at", "name", "updated_at")
     )
+    counts["api_keys"] = sorted(ApiKey.objects.values_list("pk", "revoked_at"))
     return counts
 
 
