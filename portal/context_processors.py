@@ -13,6 +13,7 @@ NAV = [
     ("Delivery failures", "delivery-failures", ("delivery-failures",)),
     ("Audit log", "audit-list", ("audit-",)),
     ("Staff", "staff-list", ("staff-",)),
+    ("API keys", "api-key-list", ("api-key-",)),
 ]
 
 
