@@ -3,6 +3,7 @@ import pytest
 from docusign_emulator.testing import TEST_ACCOUNT_1_ID, TEST_PARTNER_ACCOUNT_ID
 from events.models import PartnerHmacKey
 from events.tests.helpers import HOOK_PATH, KEY_OLD
+from portal.api.tests.conftest import api  # noqa: F401  (the partner API client fixture)
 
 DOWN_URL = "http://127.0.0.1:9/hooks/docusign/connect/"  # discard port: connection refused
 EVENTS = ["envelope-sent", "envelope-delivered", "envelope-completed"]
