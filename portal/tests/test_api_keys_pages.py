@@ -2,7 +2,7 @@
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.roles import Role
 from apikeys.models import ApiKey, Scope
@@ -80,8 +80,16 @@ def test_operators_and_support_cannot_manage_keys(staff_client):
 
 def _staff_urls():
     kwargs_for = {"tenant_id": 1, "integration_id": 1, "user_id": 1, "operation_id": 1}
-    kwargs_for |= {"template_id": 1, "event_id": 1, "key_id": 1, "token": "x"}
+    kwargs_for |= {"template_id": 1, "event_id": 1, "key_id": 1, "token": "x", "provider_id": "sso"}
+    kwargs_for |= {"destination_id": 1}
     public = {"login", "logout", "healthz", "readyz", "connect-hook", "connect-oauth-token"}
+    # allauth's names for the sign-in pages, and its pages for after a refused SSO sign-in.
+    public |= {
+        "account_login",
+        "account_logout",
+        "socialaccount_login_cancelled",
+        "socialaccount_login_error",
+    }
 
     def walk(patterns):
         for entry in patterns:
@@ -95,7 +103,11 @@ def _staff_urls():
                 and not entry.name.startswith("consent-")
             ):
                 names = list(entry.pattern.converters)
-                yield reverse(entry.name, kwargs={n: kwargs_for[n] for n in names})
+                try:
+                    yield reverse(entry.name, kwargs={n: kwargs_for[n] for n in names})
+                except NoReverseMatch:
+                    # allauth's security-key pages name the key (`pk`) in an enclosing route.
+                    yield reverse(entry.name, kwargs={"pk": 1})
 
     return sorted(set(walk(get_resolver().url_patterns)))
 
