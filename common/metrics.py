@@ -45,6 +45,17 @@ CONNECT_EVENTS_REJECTED = Counter(
     "unstorable, database_unavailable.",
     ["reason"],
 )
+FORWARDING_ATTEMPTS = Counter(
+    "portal_forwarding_attempts",
+    "Deliveries of events to partners' destinations, per attempt: delivered, failed (retried "
+    "later) or dead (retries exhausted).",
+    ["outcome"],
+)
+FORWARDING_ATTEMPT_SECONDS = Histogram(
+    "portal_forwarding_attempt_duration_seconds",
+    "Time for one forwarding attempt to a destination to be answered (or to fail).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
 
 # The receiver's refusals by HTTP status (events.errors.EventRejected.status).
 EVENT_REJECTION_REASONS = {400: "malformed", 401: "unauthenticated", 413: "too_large"}

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from portal.selectors import (
     metrics_event_oldest_unprocessed_at,
+    metrics_forwarding_backlog,
     metrics_rate_limits_lowest,
     metrics_sync_oldest_queued_at,
 )
@@ -48,6 +49,7 @@ class FleetCollector(Collector):
         yield from self._tenants()
         yield self._rate_limits()
         yield from self._waiting()
+        yield from self._forwarding()
         yield self._queues()
 
     def _tenants(self) -> Iterator[GaugeMetricFamily]:
@@ -95,6 +97,33 @@ class FleetCollector(Collector):
         ):
             age = max(0.0, (now - since).total_seconds()) if since else 0.0
             yield GaugeMetricFamily(name, help_text, value=age)
+
+    def _forwarding(self) -> Iterator[GaugeMetricFamily]:
+        backlog = metrics_forwarding_backlog()
+        deliveries = GaugeMetricFamily(
+            "portal_forwarding_backlog",
+            "Deliveries to destinations not delivered yet: pending (to be tried) or dead.",
+            labels=["status"],
+        )
+        deliveries.add_metric(["pending"], backlog["pending"])
+        deliveries.add_metric(["dead"], backlog["dead"])
+        yield deliveries
+        yield GaugeMetricFamily(
+            "portal_forwarding_lease_expired",
+            "Pending deliveries whose worker's lease ran out (work waiting longer than its lease).",
+            value=backlog["lease_expired"],
+        )
+        oldest_due = backlog["oldest_due"]
+        yield GaugeMetricFamily(
+            "portal_forwarding_oldest_due_seconds",
+            "How long the longest-due pending delivery has been due (0: none is due).",
+            value=max(0.0, (timezone.now() - oldest_due).total_seconds()) if oldest_due else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "portal_forwarding_destinations_paused",
+            "Destinations paused after failing too long (they need a human to resume them).",
+            value=backlog["paused_destinations"],
+        )
 
     def _queues(self) -> GaugeMetricFamily:
         family = GaugeMetricFamily(

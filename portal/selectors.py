@@ -3,11 +3,12 @@ LIMITed query, so a scrape costs the same at 100 tenants as at 100,000."""
 
 from datetime import datetime
 
-from django.db.models import Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from connect.models import TenantConnectState
 from events.models import ConnectEvent
+from forwarding.models import Delivery, Destination
 
 
 def metrics_rate_limits_lowest(*, limit: int) -> list[tuple[str, int, int | None]]:
@@ -39,3 +40,21 @@ def metrics_event_oldest_unprocessed_at() -> datetime | None:
         oldest=Min("received_at")
     )["oldest"]
     return oldest
+
+
+def metrics_forwarding_backlog() -> dict:
+    """Deliveries not delivered (pending, dead), pending ones whose worker's lease ran out (the
+    worker died; the sweep picks them up again), when the longest-due pending one fell due, and
+    paused destinations: two aggregates."""
+    now = timezone.now()
+    pending = Q(status=Delivery.Status.PENDING)
+    counts = Delivery.objects.filter(
+        status__in=[Delivery.Status.PENDING, Delivery.Status.DEAD]
+    ).aggregate(
+        pending=Count("pk", filter=pending),
+        dead=Count("pk", filter=Q(status=Delivery.Status.DEAD)),
+        lease_expired=Count("pk", filter=pending & Q(leased_until__lt=now)),
+        oldest_due=Min("next_attempt_at", filter=pending & Q(next_attempt_at__lte=now)),
+    )
+    counts["paused_destinations"] = Destination.objects.filter(paused_at__isnull=False).count()
+    return counts

@@ -20,6 +20,7 @@ from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from common.metrics import FORWARDING_ATTEMPT_SECONDS, FORWARDING_ATTEMPTS
 from common.outbound import OutboundRefused, outbound_post
 from forwarding import schedule
 from forwarding.models import Delivery, DeliveryAttempt, Destination
@@ -114,6 +115,8 @@ def delivery_attempt(
     result = _send(delivery.destination.url, body=body, headers=headers)
     result["latency_ms"] = int((time.monotonic() - started) * 1000)
     status = _record(delivery_id=delivery_id, result=result, now=now, rng=rng or _rng)
+    FORWARDING_ATTEMPTS.labels(status).inc()
+    FORWARDING_ATTEMPT_SECONDS.observe(result["latency_ms"] / 1000)
     return AttemptOutcome(status, delivery_id)
 
 
