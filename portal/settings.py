@@ -103,7 +103,6 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
-<<<<<<< HEAD
     # Staff sign-in: second factors, OpenID Connect SSO and the list of each user's sessions.
     "allauth",
     "allauth.account",
@@ -111,11 +110,9 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
-=======
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
->>>>>>> api
     "common",
     "accounts",
     "apikeys",

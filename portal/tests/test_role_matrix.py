@@ -168,11 +168,15 @@ def _url(pattern: URLPattern, available: dict) -> str:
 def _snapshot() -> dict:
     """Row counts of every project model (the audit log aside) and each tenant's state."""
     counts = {}
-<<<<<<< HEAD
-    for app_label in ("accounts", "common", "tenants", "connect", "events", "forwarding"):
-=======
-    for app_label in ("accounts", "apikeys", "common", "tenants", "connect", "events"):
->>>>>>> api
+    for app_label in (
+        "accounts",
+        "apikeys",
+        "common",
+        "tenants",
+        "connect",
+        "events",
+        "forwarding",
+    ):
         if not apps.is_installed(app_label):
             continue
         for model in apps.get_app_config(app_label).get_models():

@@ -2,14 +2,10 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-<<<<<<< HEAD
-from portal.views import audit, health, metrics, staff
+from portal.views import api_keys, audit, health, metrics, staff
 
 # The admin signs people in through the portal's sign-in (second factor included), not its own form.
 admin.site.login = secure_admin_login(admin.site.login)
-=======
-from portal.views import api_keys, audit, auth, health, metrics, staff
->>>>>>> api
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -20,7 +16,6 @@ urlpatterns = [
     path("audit/export.csv", audit.AuditExportView.as_view(), name="audit-export"),
     path("staff/", staff.StaffListView.as_view(), name="staff-list"),
     path("staff/<int:user_id>/", staff.StaffDetailView.as_view(), name="staff-detail"),
-<<<<<<< HEAD
     path(
         "staff/<int:user_id>/sessions/end/",
         staff.StaffSessionsEndView.as_view(),
@@ -28,13 +23,12 @@ urlpatterns = [
     ),
     path(
         "staff/<int:user_id>/mfa/reset/", staff.StaffMFAResetView.as_view(), name="staff-mfa-reset"
-=======
+    ),
     path("settings/api-keys/", api_keys.ApiKeyListView.as_view(), name="api-key-list"),
     path(
         "settings/api-keys/<int:key_id>/revoke/",
         api_keys.ApiKeyRevokeView.as_view(),
         name="api-key-revoke",
->>>>>>> api
     ),
     path("", include("portal.urls.fleet")),  # dashboard, tenant list and page, bulk progress
     path("", include("portal.urls.tenants")),  # integrations, tenant register/edit/import, invites
@@ -42,10 +36,7 @@ urlpatterns = [
     path("", include("portal.urls.tokens")),  # re-consent actions
     path("", include("portal.urls.connect")),  # Connect templates, partner OAuth, sync
     path("", include("portal.urls.events")),  # Connect event receiver and event browser
-<<<<<<< HEAD
     path("", include("portal.urls.forwarding")),  # destinations of forwarded events
-=======
     path("api/v1/", include("portal.api.urls")),  # the partner REST API (namespace "api")
->>>>>>> api
     path("admin/", admin.site.urls),
 ]
