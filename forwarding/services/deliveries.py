@@ -116,7 +116,7 @@ def delivery_attempt(
     result["latency_ms"] = int((time.monotonic() - started) * 1000)
     status = _record(delivery_id=delivery_id, result=result, now=now, rng=rng or _rng)
     FORWARDING_ATTEMPTS.labels(status).inc()
-    FORWARDING_ATTEMPT_SECONDS.observe(result["latency_ms"] / 1000)
+    FORWARDING_ATTEMPT_SECONDS.labels(status).observe(result["latency_ms"] / 1000)
     return AttemptOutcome(status, delivery_id)
 
 
