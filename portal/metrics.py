@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 from portal.selectors import (
     metrics_event_oldest_unprocessed_at,
     metrics_forwarding_backlog,
+    metrics_leases_expired,
     metrics_rate_limits_lowest,
     metrics_sync_oldest_queued_at,
 )
@@ -49,6 +50,7 @@ class FleetCollector(Collector):
         yield from self._tenants()
         yield self._rate_limits()
         yield from self._waiting()
+        yield self._leases()
         yield from self._forwarding()
         yield self._queues()
 
@@ -98,6 +100,16 @@ class FleetCollector(Collector):
             age = max(0.0, (now - since).total_seconds()) if since else 0.0
             yield GaugeMetricFamily(name, help_text, value=age)
 
+    def _leases(self) -> GaugeMetricFamily:
+        family = GaugeMetricFamily(
+            "portal_work_lease_expired",
+            "Work waiting longer than its lease (enqueued, not ended, lease run out), by kind.",
+            labels=["kind"],
+        )
+        for kind, count in metrics_leases_expired().items():
+            family.add_metric([kind], count)
+        return family
+
     def _forwarding(self) -> Iterator[GaugeMetricFamily]:
         backlog = metrics_forwarding_backlog()
         deliveries = GaugeMetricFamily(
@@ -108,11 +120,6 @@ class FleetCollector(Collector):
         deliveries.add_metric(["pending"], backlog["pending"])
         deliveries.add_metric(["dead"], backlog["dead"])
         yield deliveries
-        yield GaugeMetricFamily(
-            "portal_forwarding_lease_expired",
-            "Pending deliveries whose worker's lease ran out (work waiting longer than its lease).",
-            value=backlog["lease_expired"],
-        )
         oldest_due = backlog["oldest_due"]
         yield GaugeMetricFamily(
             "portal_forwarding_oldest_due_seconds",

@@ -9,6 +9,7 @@ from django.utils import timezone
 from connect.models import TenantConnectState
 from events.models import ConnectEvent
 from forwarding.models import Delivery, Destination
+from tenants.models import TenantToken
 
 
 def metrics_rate_limits_lowest(*, limit: int) -> list[tuple[str, int, int | None]]:
@@ -43,8 +44,7 @@ def metrics_event_oldest_unprocessed_at() -> datetime | None:
 
 
 def metrics_forwarding_backlog() -> dict:
-    """Deliveries not delivered (pending, dead), pending ones whose worker's lease ran out (the
-    worker died; the sweep picks them up again), when the longest-due pending one fell due, and
+    """Deliveries not delivered (pending, dead), when the longest-due pending one fell due, and
     paused destinations: two aggregates."""
     now = timezone.now()
     pending = Q(status=Delivery.Status.PENDING)
@@ -53,8 +53,20 @@ def metrics_forwarding_backlog() -> dict:
     ).aggregate(
         pending=Count("pk", filter=pending),
         dead=Count("pk", filter=Q(status=Delivery.Status.DEAD)),
-        lease_expired=Count("pk", filter=pending & Q(leased_until__lt=now)),
         oldest_due=Min("next_attempt_at", filter=pending & Q(next_attempt_at__lte=now)),
     )
     counts["paused_destinations"] = Destination.objects.filter(paused_at__isnull=False).count()
     return counts
+
+
+def metrics_leases_expired() -> dict[str, int]:
+    """Work enqueued whose lease ran out before it ended (its worker died or its message was
+    lost; the next beat tick or sweep enqueues it again), per kind: one count each."""
+    now = timezone.now()
+    return {
+        "sync": TenantConnectState.objects.filter(lease_expires_at__lt=now).count(),
+        "refresh": TenantToken.objects.filter(refresh_lease_expires_at__lt=now).count(),
+        "forwarding": Delivery.objects.filter(
+            status=Delivery.Status.PENDING, leased_until__lt=now
+        ).count(),
+    }

@@ -44,7 +44,7 @@ def test_forwarding_attempts_and_backlog_are_exposed(
     after = _scrape(client)
 
     assert waiting[("portal_forwarding_backlog", (("status", "pending"),))] == 2
-    assert waiting[("portal_forwarding_lease_expired", ())] == 1
+    assert waiting[("portal_work_lease_expired", (("kind", "forwarding"),))] == 1
     assert waiting[("portal_forwarding_oldest_due_seconds", ())] >= 5 * 60
     assert after[("portal_forwarding_backlog", (("status", "pending"),))] == 1
     assert after[delivered] == before.get(delivered, 0) + 1
