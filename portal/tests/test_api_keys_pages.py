@@ -51,7 +51,7 @@ def test_bad_input_is_a_form_error_and_creates_nothing(staff_client):
 def test_revoking_stops_the_key_and_its_later_use_is_audited(staff_client):
     client = staff_client(Role.OWNER)
     issued = api_key_issue(scopes=[Scope.TENANTS_READ])
-    api = Client(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    api = Client(headers={"authorization": f"Bearer {issued.secret}"})
     assert api.get("/api/v1/tenants/").status_code == 200
 
     client.post(reverse("api-key-revoke", kwargs={"key_id": issued.api_key.pk}))
@@ -102,7 +102,7 @@ def _staff_urls():
 
 def test_a_key_reaches_no_staff_page_no_admin_and_no_key_management():
     issued = api_key_issue()
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    client = Client(headers={"authorization": f"Bearer {issued.secret}"})
     urls = [*_staff_urls(), "/admin/", "/admin/apikeys/apikey/"]
     assert reverse("api-key-list") in urls
 
