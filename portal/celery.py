@@ -71,12 +71,12 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
     },
-    # Tokens (tenants.tasks): refresh what expires within 30 minutes or idled for a week, every
-    # 5 minutes, so an 8-hour (ACG) or 1-hour (JWT) token is renewed several runs before it dies.
+    # Tokens (tenants.tasks): refresh what expires within 30 minutes or idled for a week, and
+    # refreshes whose lease ran out, every minute (a leased refresh is not enqueued twice).
     "token-refresh-due": {
         "task": "tenants.tasks.token_refresh_due",
-        "schedule": 300.0,
-        "options": {"queue": "refresh", "expires": 290},
+        "schedule": 60.0,
+        "options": {"queue": "refresh", "expires": 55},
     },
     "token-lapse-reminders-due": {
         "task": "tenants.tasks.token_lapse_reminders_due",
@@ -119,5 +119,19 @@ app.conf.beat_schedule = {
         "task": "connect.tasks.connect_sync_due",
         "schedule": 60.0,
         "options": {"queue": "sync", "expires": 55},
+    },
+    # Bulk operations (common.tasks): pending items whose lease ran out are enqueued again, so
+    # every operation finishes even after a worker or the broker was lost.
+    "bulk-items-sweep": {
+        "task": "common.tasks.bulk_items_sweep",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
+    # The partner API (apikeys.tasks): forget idempotent answers past 24 hours and spent
+    # rate-limit windows of the database fallback.
+    "api-housekeeping": {
+        "task": "apikeys.tasks.api_housekeeping",
+        "schedule": 3600.0,
+        "options": {"queue": "default", "expires": 3500},
     },
 }

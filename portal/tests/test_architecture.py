@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT_PACKAGES = {
     "portal",
     "accounts",
+    "apikeys",
     "common",
     "tenants",
     "connect",
@@ -22,6 +23,7 @@ PROJECT_PACKAGES = {
 FORBIDDEN = {
     "common": {"tenants", "connect", "events", "portal"},
     "accounts": {"tenants", "connect", "events", "portal"},
+    "apikeys": {"tenants", "connect", "events", "portal"},
     "tenants": {"connect", "events", "portal"},
     "connect": {"events", "portal"},
     "events": {"portal"},

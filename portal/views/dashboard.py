@@ -7,8 +7,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from common.selectors import worker_heartbeat_latest
-from connect.selectors import connect_health_counts, connect_sync_outcomes_by_day
+from common.selectors import bulk_items_overdue, worker_heartbeat_latest
+from connect.selectors import (
+    connect_health_counts,
+    connect_sync_outcomes_by_day,
+    connect_sync_overdue,
+)
 from events.selectors import tenants_silent_count
 from forwarding.selectors import destinations_paused
 from portal.charts import Series, bar_chart, stacked_bar_chart
@@ -19,6 +23,7 @@ from tenants.selectors.fleet import (
     tenant_state_counts,
     token_expiries_by_day,
 )
+from tenants.selectors.tokens import token_refresh_overdue
 
 SYNC_CHART_DAYS = 30
 TOKEN_CHART_DAYS = 14
@@ -70,6 +75,29 @@ def _health_counts() -> list[dict]:
         }
         for key, (label, badge) in CONNECT_HEALTH.items()
     ]
+
+
+def _overdue_work(now) -> dict:
+    """Work waiting longer than its lease, across syncs, token refreshes and bulk items: how
+    many, and how long past its lease the oldest is (the next beat tick re-enqueues them)."""
+    found = [
+        connect_sync_overdue(now=now),
+        token_refresh_overdue(now=now),
+        bulk_items_overdue(now=now),
+    ]
+    ends = [oldest for _, oldest in found if oldest is not None]
+    return {
+        "count": sum(n for n, _ in found),
+        "oldest_past_lease": _age_words((now - min(ends)).total_seconds()) if ends else "",
+    }
+
+
+def _age_words(seconds: float) -> str:
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    if seconds < 2 * 3600:
+        return f"{int(seconds // 60)} min"
+    return f"{int(seconds // 3600)} h"
 
 
 def _forwarding_attention() -> dict:
@@ -133,6 +161,7 @@ class DashboardView(StaffRequiredMixin, TemplateView):
                 "total": sum(n for _, n in expiries),
             },
             heartbeat=heartbeat,
+            overdue=_overdue_work(timezone.now()),
             heartbeat_stale=heartbeat is not None
             and timezone.now() - heartbeat.last_seen_at > HEARTBEAT_STALE,
             **kwargs,
