@@ -63,6 +63,11 @@ def connect_template_get(*, template_id: int) -> ConnectTemplate:
     return ConnectTemplate.objects.select_related("integration").get(pk=template_id)
 
 
+def connect_assignment_list(*, template: ConnectTemplate) -> QuerySet[ConnectAssignment]:
+    """The template's assignment rows (membership and overrides), tenants joined in."""
+    return ConnectAssignment.objects.filter(template=template).select_related("tenant")
+
+
 def connect_template_current_settings(*, template: ConnectTemplate) -> dict:
     version = ConnectTemplateVersion.objects.get(template=template, number=template.current_version)
     return dict(version.settings)

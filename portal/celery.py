@@ -95,6 +95,19 @@ app.conf.beat_schedule = {
         "schedule": 6 * 3600.0,
         "options": {"queue": "default", "expires": 3600},
     },
+    # Forwarding (forwarding.tasks): every 10 s, enqueue deliveries that are due and held by no
+    # live worker (retries beyond a countdown, a lost message, a killed worker); and purge events
+    # older than EVENT_RETENTION_DAYS in batches, hourly (events.tasks).
+    "forwarding-deliveries-due": {
+        "task": "forwarding.tasks.deliveries_due_enqueue",
+        "schedule": 10.0,
+        "options": {"queue": "default", "expires": 9},
+    },
+    "events-retention-purge": {
+        "task": "events.tasks.connect_events_purge",
+        "schedule": 3600.0,
+        "options": {"queue": "default", "expires": 3500},
+    },
     # Connect sync (connect.tasks): every minute, enqueue one reconcile per tenant whose last sync
     # is older than CONNECT_SYNC_INTERVAL_S; tenants already queued are not enqueued again.
     "consent-attempts-purge": {
@@ -113,5 +126,12 @@ app.conf.beat_schedule = {
         "task": "common.tasks.bulk_items_sweep",
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
+    },
+    # The partner API (apikeys.tasks): forget idempotent answers past 24 hours and spent
+    # rate-limit windows of the database fallback.
+    "api-housekeeping": {
+        "task": "apikeys.tasks.api_housekeeping",
+        "schedule": 3600.0,
+        "options": {"queue": "default", "expires": 3500},
     },
 }

@@ -14,6 +14,7 @@ from connect.selectors import (
     connect_sync_overdue,
 )
 from events.selectors import tenants_silent_count
+from forwarding.selectors import destinations_paused
 from portal.charts import Series, bar_chart, stacked_bar_chart
 from portal.views.mixins import StaffRequiredMixin
 from tenants.selectors.fleet import (
@@ -99,6 +100,32 @@ def _age_words(seconds: float) -> str:
     return f"{int(seconds // 3600)} h"
 
 
+def _forwarding_attention() -> dict:
+    """Paused forwarding destinations, shaped like the tenants' "needs a human" entries."""
+    count, paused = destinations_paused(limit=5)
+    where = (
+        reverse("integration-destinations", kwargs={"integration_id": paused[0].integration_id})
+        if paused
+        else reverse("integration-list")
+    )
+    return {
+        "key": "forwarding_paused",
+        "label": "Forwarding paused",
+        "help": "A destination of your application failed continuously; fix it, then resume.",
+        "count": count,
+        "url": where,
+        "tenants": [
+            {
+                "name": f"{d.name} ({d.integration.name})",
+                "reason": d.pause_reason,
+                "url": reverse("destination-detail", kwargs={"destination_id": d.pk}),
+            }
+            for d in paused
+        ],
+        "more": max(0, count - len(paused)),
+    }
+
+
 class DashboardView(StaffRequiredMixin, TemplateView):
     template_name = "portal/dashboard.html"
 
@@ -111,6 +138,7 @@ class DashboardView(StaffRequiredMixin, TemplateView):
             item["url"] = _tenant_list_url(attention=item["key"])
             for tenant in item["tenants"]:
                 tenant["url"] = reverse("tenant-detail", kwargs={"tenant_id": tenant["pk"]})
+        attention.append(_forwarding_attention())
         expiries = token_expiries_by_day(days=TOKEN_CHART_DAYS)
         heartbeat = worker_heartbeat_latest()
         return super().get_context_data(

@@ -364,3 +364,30 @@ def tenant_for_page(*, tenant_id: int) -> Tenant:
 
 def integration_filter_choices() -> list[tuple[int, str]]:
     return list(Integration.objects.order_by("name").values_list("pk", "name"))
+
+
+def tenant_attention_reasons(*, tenant_id: int) -> list[dict]:
+    """The "needs a human" categories one tenant is in, each with its reason: one aggregate, and
+    one more query only when there is any."""
+    now = timezone.now()
+    served = _served().filter(pk=tenant_id)
+    flags = served.aggregate(
+        **{a.key: Count("pk", filter=_attention_q(a.key, now=now)) for a in ATTENTION}
+    )
+    found = [a for a in ATTENTION if flags[a.key]]
+    if not found:
+        return []
+    latest_invite_expiry = Subquery(
+        Invite.objects.filter(tenant=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values("expires_at")[:1]
+    )
+    tenant = (
+        served.select_related("token", "connect_state")
+        .annotate(invite_expired_at=latest_invite_expiry)
+        .get()
+    )
+    return [
+        {"key": a.key, "label": a.label, "reason": _attention_reason(a.key, tenant, now)}
+        for a in found
+    ]

@@ -140,6 +140,20 @@ def tenant_archive(
     return tenant
 
 
+@transaction.atomic
+def tenant_unarchive(
+    *, tenant: Tenant, actor: User | None = None, request: HttpRequest | None = None
+) -> Tenant:
+    """Bring an archived tenant back; its old invite links stay dead (send a new one)."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if not tenant.is_archived:
+        return tenant
+    tenant.archived_at = None
+    tenant.save(update_fields=["archived_at", "updated_at"])
+    audit_record(action="tenant.unarchive", actor=actor, target=tenant, request=request)
+    return tenant
+
+
 # --- CSV import ----------------------------------------------------------------------------
 
 
