@@ -7,6 +7,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.roles import Perm
+from forwarding.selectors import destination_health_list
 from portal.forms.integrations import IntegrationForm
 from portal.views.mixins import StaffRequiredMixin
 from tenants.models import Integration
@@ -52,7 +53,11 @@ class IntegrationEditView(IntegrationMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("form", IntegrationForm(instance=self.integration))
-        return super().get_context_data(integration=self.integration, **kwargs)
+        return super().get_context_data(
+            integration=self.integration,
+            health=destination_health_list(integration_id=self.integration.pk),
+            **kwargs,
+        )
 
     def post(self, request, integration_id):
         form = IntegrationForm(request.POST, instance=self.integration)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0002_consent_levels_and_system_user'),
+        ('tenants', '0003_token_refresh_lease'),
     ]
 
     operations = [
