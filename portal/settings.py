@@ -316,6 +316,11 @@ CONNECT_SYNC_BATCH = _read("CONNECT_SYNC_BATCH", "int", default=2000)
 CONNECT_BUDGET_HOURLY = _read("CONNECT_BUDGET_HOURLY", "int", default=1000)
 CONNECT_BUDGET_BURST = _read("CONNECT_BUDGET_BURST", "int", default=100)
 CONNECT_BUDGET_BURST_WINDOW_S = _read("CONNECT_BUDGET_BURST_WINDOW_S", "int", default=30)
+# Outbound calls to URLs a person typed (common/outbound.py) refuse private and loopback addresses,
+# and plain http, except for these hosts (`host` or `host:port`); development allows this machine.
+OUTBOUND_ALLOWED_HOSTS = _read(
+    "OUTBOUND_ALLOWED_HOSTS", "list", default=["127.0.0.1", "localhost"] if DEBUG else []
+)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
