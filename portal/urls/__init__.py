@@ -1,11 +1,15 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from portal.views import audit, auth, health, staff
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (JSON, the admin).
+    path("favicon.ico", RedirectView.as_view(url=static("portal/favicon.svg"), permanent=True)),
     path("accounts/login/", auth.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth.StaffLogoutView.as_view(), name="logout"),
     path("accounts/password/", auth.StaffPasswordChangeView.as_view(), name="password-change"),
