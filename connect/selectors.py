@@ -26,7 +26,7 @@ from connect.services.templates import (
     config_name,
     connect_config_render,
 )
-from tenants.models import Integration, Tenant
+from tenants.models import Integration, Tenant, TenantAccount
 
 STATUS_BADGES = {
     TenantConnectState.Status.IN_SYNC: "ok",
@@ -267,7 +267,26 @@ def connect_tenant_panel(*, tenant: Tenant) -> dict:
             for r in records
         ],
         "sync_url": reverse("tenant-connect-sync", kwargs={"tenant_id": tenant.pk}),
+        "cannot_sync": _sync_blocker(tenant),
     }
+
+
+# Statuses a sync runs for (connect.services.sync.SYNCABLE_STATUSES).
+SYNCABLE = (Tenant.Status.CONSENTED, Tenant.Status.ACTIVE, Tenant.Status.ERROR)
+
+
+def _sync_blocker(tenant: Tenant) -> str:
+    """Why "Sync Connect now" would do nothing for this tenant, or "" when it can sync."""
+    if tenant.is_archived or tenant.status == Tenant.Status.OFFBOARDED:
+        return "This tenant is no longer served: nothing is synced."
+    if not TenantAccount.objects.filter(tenant=tenant).exists():
+        return "Connect syncs once the client admin has consented and linked an account."
+    if tenant.status not in SYNCABLE:
+        return (
+            f"A {tenant.get_status_display().lower()} tenant is not synced: "
+            "it needs consent again first."
+        )
+    return ""
 
 
 def connect_health_counts() -> dict:

@@ -461,10 +461,18 @@ def _status(outcome: str, *, state: TenantConnectState, changes: list[dict]) -> 
     return State.IN_SYNC
 
 
+NOT_CARRIED_ACTIONS = ("delete_duplicate", "delete_orphan")
+
+
 def _carried(steps, versions: dict, changes, previous_versions: dict):
     """Which connectId and template version each template has on the account now. `versions`
     are the desired versions by template slug."""
-    applied = {c["template"]: c for c in changes if c["applied"] and c["template"]}
+    # A deleted duplicate carries the template's slug too: its connectId is gone, never carried.
+    applied = {
+        c["template"]: c
+        for c in changes
+        if c["applied"] and c["template"] and c["action"] not in NOT_CARRIED_ACTIONS
+    }
     connect_ids, carried_versions = {}, {}
     for step in steps:
         if not step.slug or step.action in ("delete_duplicate", "render_error"):

@@ -55,7 +55,8 @@ TENANT_PANELS = [
 # panel they concern, next to the state they change, so each appears once on the page.
 TENANT_ACTIONS = [
     ("tenant-edit", "Edit", "link"),
-    ("tenant-archive", "Archive", "post"),
+    ("tenant-archive", "Archive…", "link"),
+    ("tenant-unarchive", "Restore", "post"),
     ("tenant-offboard", "Offboard", "link"),
 ]
 
@@ -110,6 +111,8 @@ def tenant_actions_for(*, tenant: Tenant, user) -> list[dict]:
     for name, label, style in TENANT_ACTIONS:
         # Archive is for tenants that never linked an account; offboarding is for those that did.
         if name == "tenant-archive" and (linked or tenant.is_archived):
+            continue
+        if name == "tenant-unarchive" and not tenant.is_archived:
             continue
         if name == "tenant-offboard" and (not linked or tenant.status == Tenant.Status.OFFBOARDED):
             continue

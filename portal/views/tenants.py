@@ -29,6 +29,7 @@ from tenants.services.tenants import (
     tenant_create,
     tenant_import_csv,
     tenant_offboard,
+    tenant_unarchive,
     tenant_update,
 )
 
@@ -107,8 +108,14 @@ class TenantEditView(TenantMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class TenantArchiveView(TenantMixin, View):
+class TenantArchiveView(TenantMixin, TemplateView):
+    """A confirmation page (GET), then the archive (POST); the tenant page offers Restore after."""
+
+    template_name = "tenants/tenant_archive.html"
     permission = Perm.MANAGE_TENANTS
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(tenant=self.tenant, **kwargs)
 
     def post(self, request, tenant_id):
         try:
@@ -116,8 +123,25 @@ class TenantArchiveView(TenantMixin, View):
         except TenantRuleError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"Tenant “{self.tenant.name}” was archived.")
-        return redirect(_back(request, self.tenant))
+            messages.success(
+                request,
+                f"Tenant “{self.tenant.name}” was archived. If that was a mistake, Restore "
+                "brings it back.",
+            )
+        return redirect(tenant_home_url(self.tenant))
+
+
+class TenantUnarchiveView(TenantMixin, View):
+    permission = Perm.MANAGE_TENANTS
+
+    def post(self, request, tenant_id):
+        tenant_unarchive(tenant=self.tenant, actor=request.user, request=request)
+        messages.success(
+            request,
+            f"Tenant “{self.tenant.name}” is back in the list. Its old invite links stay void: "
+            "send a new invite.",
+        )
+        return redirect(tenant_home_url(self.tenant))
 
 
 class TenantInviteView(TenantMixin, View):

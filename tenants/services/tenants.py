@@ -138,6 +138,19 @@ def tenant_archive(*, tenant: Tenant, actor=None, request=None) -> Tenant:
     return tenant
 
 
+@transaction.atomic
+def tenant_unarchive(*, tenant: Tenant, actor=None, request=None) -> Tenant:
+    """Undo an archive: the tenant is back in the list. Its old invite links stay void; send a
+    new invite."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if not tenant.is_archived:
+        return tenant
+    tenant.archived_at = None
+    tenant.save(update_fields=["archived_at", "updated_at"])
+    audit_record(action="tenant.unarchive", actor=actor, target=tenant, request=request)
+    return tenant
+
+
 # --- CSV import ----------------------------------------------------------------------------
 
 

@@ -531,11 +531,19 @@ def token_reconsent_invite_for_bulk(*, tenant_id: int, actor_id: int | None):
         return BulkResult(Outcome.SKIPPED, "The tenant no longer exists.")
     if tenant.status == Tenant.Status.OFFBOARDED or tenant.is_archived:
         return BulkResult(Outcome.SKIPPED, "Offboarded or archived: not invited.")
+    from tenants.models import Invite, TenantAccount
+    from tenants.services.invites import invite_send
+
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    sent = token_reconsent_invite_send(tenant_id=tenant_id, actor=actor, actor_label="bulk")
+    # A tenant that never linked an account needs its first consent, which also moves it to
+    # Invited; only a linked one is asked to re-consent.
+    linked = TenantAccount.objects.filter(tenant_id=tenant_id).exists()
+    kind = Invite.Kind.RECONSENT if linked else Invite.Kind.CONSENT
+    sent = invite_send(tenant=tenant, kind=kind, actor=actor, actor_label="bulk")
     if not sent.emailed:
         return BulkResult(Outcome.FAILED, "Invite created, but the email failed: copy the link.")
-    return BulkResult(Outcome.SUCCEEDED, f"Re-consent invite sent to {tenant.admin_email}.")
+    label = "Re-consent invite" if linked else "Consent invite"
+    return BulkResult(Outcome.SUCCEEDED, f"{label} sent to {tenant.admin_email}.")
 
 
 # --- helpers -------------------------------------------------------------------------------------
