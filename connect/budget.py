@@ -9,6 +9,7 @@ expiring with their window); without Redis, rows in `ApiBudgetWindow` under a ro
 
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -65,11 +66,12 @@ def _windows(now: float) -> tuple[int, int, int]:
     return int(now - now % 3600), int(now - now % burst_len), burst_len
 
 
-def budget_reserve(*, account_id: str, calls: int) -> None:
-    """Reserve `calls` DocuSign calls on `account_id`, or raise `BudgetExhausted`."""
+def budget_reserve(*, account_id: str, calls: int, clock: Callable[[], float] = time.time) -> None:
+    """Reserve `calls` DocuSign calls on `account_id`, or raise `BudgetExhausted`. `clock` gives
+    epoch seconds (a test holds it still so every call falls in one window)."""
     if calls <= 0:
         return
-    now = time.time()
+    now = clock()
     hour_start, burst_start, burst_len = _windows(now)
     hourly, burst = int(settings.CONNECT_BUDGET_HOURLY), int(settings.CONNECT_BUDGET_BURST)
     if settings.REDIS_URL:

@@ -159,31 +159,21 @@ class SyncRecord(models.Model):
 
 
 class SyncDailyStat(models.Model):
-    """How many syncs ended each way each day, upserted by every sync.
-
-    A day's count for one outcome is spread over up to SHARDS rows (a sync bumps the row of its
-    tenant's shard): with a single row, every worker's sync transaction would queue for that one
-    row lock until the previous one committed, serialising the whole fleet. Readers sum the
-    shards.
-    """
-
-    SHARDS = 16
+    """How many syncs ended each way each day: one row per day and outcome, upserted by every
+    sync as the last statement of its transaction (so the row is locked only until the commit)."""
 
     date = models.DateField()
     outcome = models.CharField(max_length=12, choices=SyncRecord.Outcome.choices)
-    shard = models.PositiveSmallIntegerField(default=0)
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["-date", "outcome", "shard"]
+        ordering = ["-date", "outcome"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["date", "outcome", "shard"], name="connect_daily_stat_shard_once"
-            )
+            models.UniqueConstraint(fields=["date", "outcome"], name="connect_daily_stat_once")
         ]
 
     def __str__(self) -> str:
-        return f"{self.date} {self.outcome} (shard {self.shard}): {self.count}"
+        return f"{self.date} {self.outcome}: {self.count}"
 
 
 class ApiBudgetWindow(models.Model):

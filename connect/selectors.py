@@ -4,12 +4,10 @@ import json
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from common import rawload
 from connect.models import (
     ConnectAssignment,
     ConnectTemplate,
@@ -68,52 +66,36 @@ def connect_template_current_settings(*, template: ConnectTemplate) -> dict:
     return dict(version.settings)
 
 
-# What a sync reads of each template that applies (attribute names).
-_TEMPLATE_FIELDS = (
-    "id",
-    "name",
-    "slug",
-    "integration_id",
-    "policy",
-    "applies_to",
-    "current_version",
-)
-
-
 def _templates_for(tenant: Tenant) -> list[tuple[ConnectTemplate, dict, dict]]:
     """(template, current settings, this tenant's overrides) of every active template that
-    applies, in name order.
-
-    One hand-written statement (common/rawload.py says why): it runs once per tenant per sync
-    cycle, and building the same read with the ORM (a version joined to its template on the
-    current number, plus the tenant's assignments) cost more CPU in Django's SQL compiler than the
-    rest of a sync's queries."""
-    sql = (
-        f"SELECT {rawload.columns('t', ConnectTemplate, _TEMPLATE_FIELDS)}, "  # noqa: S608
-        f"{rawload.columns('v', ConnectTemplateVersion, ['settings'])}, "
-        f"{rawload.columns('a', ConnectAssignment, ['id', 'overrides'])} "
-        f"FROM {rawload.table(ConnectTemplate)} t "
-        f"JOIN {rawload.table(ConnectTemplateVersion)} v "
-        "ON v.template_id = t.id AND v.number = t.current_version "
-        f"LEFT JOIN {rawload.table(ConnectAssignment)} a "
-        "ON a.template_id = t.id AND a.tenant_id = %s "
-        "WHERE t.integration_id = %s AND t.is_active "
-        "ORDER BY t.name"
+    applies, in name order: one query, the current version of each template with its template
+    and this tenant's assignment (a template for chosen tenants applies only when assigned)."""
+    assignment = FilteredRelation(
+        "template__assignments", condition=Q(template__assignments__tenant_id=tenant.pk)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [tenant.pk, tenant.integration_id])
-        rows = cursor.fetchall()
-    settings_at = len(_TEMPLATE_FIELDS)
-    found = []
-    for row in rows:
-        template = rawload.instance(ConnectTemplate, _TEMPLATE_FIELDS, row[:settings_at])
-        assigned = row[settings_at + 1] is not None
-        if template.applies_to != ConnectTemplate.AppliesTo.ALL and not assigned:
-            continue
-        template_settings = rawload.value(ConnectTemplateVersion, "settings", row[settings_at])
-        overrides = rawload.value(ConnectAssignment, "overrides", row[settings_at + 2])
-        found.append((template, template_settings, overrides if assigned else {}))
-    return found
+    versions = (
+        ConnectTemplateVersion.objects.filter(
+            template__integration_id=tenant.integration_id,
+            template__is_active=True,
+            number=F("template__current_version"),
+        )
+        .annotate(
+            assignment=assignment,
+            assignment_id=F("assignment__id"),
+            overrides=F("assignment__overrides"),
+        )
+        .filter(
+            Q(template__applies_to=ConnectTemplate.AppliesTo.ALL) | Q(assignment_id__isnull=False)
+        )
+        .select_related("template")
+        .only("settings", *(f"template__{name}" for name in _TEMPLATE_FIELDS))
+        .order_by("template__name")
+    )
+    return [(v.template, v.settings, v.overrides or {}) for v in versions]
+
+
+# What a sync reads of each template (the rest of the row is for the staff pages).
+_TEMPLATE_FIELDS = ("name", "slug", "integration", "policy", "applies_to", "current_version")
 
 
 def _render_context(tenant: Tenant, account_id: str) -> RenderContext:
@@ -314,14 +296,11 @@ def connect_sync_outcomes_by_day(*, days: int) -> list[dict]:
         }
         for i in range(days)
     }
-    rows = (
-        SyncDailyStat.objects.filter(date__gte=start, date__lte=today)
-        .order_by()
-        .values("date", "outcome")
-        .annotate(total=Sum("count"))
+    rows = SyncDailyStat.objects.filter(date__gte=start, date__lte=today).values_list(
+        "date", "outcome", "count"
     )
-    for row in rows:  # the shards of one day and outcome, summed
-        by_day[row["date"]][row["outcome"]] = row["total"]
+    for day, outcome, count in rows:
+        by_day[day][outcome] = count
     return list(by_day.values())
 
 

@@ -12,11 +12,11 @@ from celery import shared_task
 from connect.budget import BudgetExhausted, budget_windows_prune
 from connect.models import SyncRecord
 from connect.selectors import connect_due_tenant_ids
+from connect.services.reconcile import connect_tenant_reconcile
 from connect.services.sync import (
     TRANSIENT_ERRORS,
     connect_sync_failure_record,
     connect_sync_queued_mark,
-    connect_tenant_reconcile,
 )
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,6 @@
 """Celery tasks of the events app: each takes ids, calls one service, and is safe to run twice."""
 
 from celery import shared_task
-from django.db import DatabaseError
 
 from docusign_api import DocuSignRateLimited, DocuSignUnavailable
 from events.services import health
@@ -9,23 +8,9 @@ from events.services import health
 
 @shared_task(name="events.tasks.connect_event_process", ignore_result=True)
 def connect_event_process(event_id: int) -> bool:
-    """Count one stored event into its tenant's delivery health (enqueued after commit)."""
+    """Count one stored event into its tenant's delivery health (enqueued by the receiver once
+    the event's row is committed)."""
     return health.connect_event_process(event_id=event_id)
-
-
-@shared_task(
-    name="events.tasks.connect_events_process",
-    ignore_result=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-)
-def connect_events_process(event_ids: list[int]) -> int:
-    """Count a batch of stored events, as the receiver hands them over (events.services.handoff).
-    Each event is its own transaction and claimed first, so a retry after a database error only
-    counts what the failed run did not."""
-    return sum(health.connect_event_process(event_id=event_id) for event_id in event_ids)
 
 
 @shared_task(name="events.tasks.connect_events_sweep", ignore_result=True)

@@ -115,9 +115,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestIdMiddleware",
-    # Webhooks (the Connect receiver) are answered here: the layers below serve browsers only.
-    # Security headers, static files and the request id above still apply (see its docstring).
-    "common.middleware.MachineEndpointMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -11,6 +11,7 @@ from celery import shared_task
 
 from tenants.selectors.tokens import token_lapse_due_tenant_ids, token_refresh_due_tenant_ids
 from tenants.services import consent as consent_services
+from tenants.services import token_failures, token_reminders
 from tenants.services import tokens as token_services
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def token_refresh(self, tenant_id: int) -> None:
         token_services.token_refresh(tenant_id=tenant_id)
     except token_services.TokenTemporarilyUnavailable:
         if self.request.retries >= self.max_retries:
-            token_services.token_refresh_gave_up(tenant_id=tenant_id)
+            token_failures.token_refresh_gave_up(tenant_id=tenant_id)
         raise
     except token_services.TokenUnavailable as exc:
         # Not retryable (needs re-consent, not consented, configuration): recorded by the service.
@@ -84,7 +85,7 @@ def token_lapse_reminders_due() -> int:
 
 @shared_task(name="tenants.tasks.token_lapse_remind", ignore_result=True)
 def token_lapse_remind(tenant_id: int) -> None:
-    token_services.token_lapse_remind(tenant_id=tenant_id)
+    token_reminders.token_lapse_remind(tenant_id=tenant_id)
 
 
 @shared_task(name="tenants.tasks.consent_attempts_purge", ignore_result=True)

@@ -26,21 +26,6 @@ def _fresh_docusign_clients(request):
         _clients.clear()
 
 
-@pytest.fixture(autouse=True)
-def _connect_receiver_state_reset(request):
-    # The Connect receiver writes through a connection of its own (events/services/
-    # group_insert.py), outside Django's per-thread ones: closed after each test, so that no test
-    # inherits it and the test database can be dropped at the end. The routes it remembers go
-    # too: each test starts from what its own database says.
-    yield
-    if request.config.pluginmanager.hasplugin("django"):
-        from events.services.group_insert import writer_close
-        from events.services.receiver import routes_forget
-
-        writer_close()
-        routes_forget()
-
-
 @pytest.fixture
 def make_staff(db):
     from accounts.tests.factories import UserFactory

@@ -9,7 +9,8 @@ from common.bulk import BulkResult
 from common.models import BulkOperationItem
 from connect.budget import BudgetExhausted
 from connect.models import SyncRecord
-from connect.services.sync import TRANSIENT_ERRORS, connect_tenant_reconcile
+from connect.services.reconcile import connect_tenant_reconcile
+from connect.services.sync import TRANSIENT_ERRORS
 
 Item = BulkOperationItem.Outcome
 _ITEM_OUTCOMES = {

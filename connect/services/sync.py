@@ -1,10 +1,7 @@
-"""Push and sync: one idempotent reconcile per tenant, and offboarding.
+"""How syncs end: the history row, each tenant's current Connect state, the daily rollup, and the
+marks that say a sync is on its way.
 
-A reconcile lists the account's configurations (one GET), plans with `connect.plan`, then makes
-only the writes the plan needs. DocuSign has no idempotency keys, so the list comes first every
-time: a worker killed between DocuSign's reply and our commit leaves a configuration the next run
-finds by its stable name, never a duplicate. DocuSign calls happen outside any transaction; the
-outcome is written afterwards in one.
+The reconcile itself is `connect.services.reconcile`; offboarding is `connect.services.offboard`.
 """
 
 import logging
@@ -14,36 +11,19 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common import rawload
 from common.services import audit_record
-from connect.budget import BudgetExhausted, budget_reserve
 from connect.models import SyncDailyStat, SyncRecord, TenantConnectState
-from connect.plan import Step, calls_needed, plan_reconcile
-from connect.selectors import connect_desired_for_tenant
-from connect.services.templates import CONFIG_NAME_PREFIX
-from docusign_api import (
-    ConnectConfiguration,
-    DocuSignError,
-    DocuSignRateLimited,
-    DocuSignUnavailable,
-    RateLimitStatus,
-)
-from tenants.docusign import docusign_client_for
-from tenants.models import Integration, Tenant, TenantAccount, TenantToken
+from connect.plan import Step
+from docusign_api import DocuSignError, DocuSignRateLimited, DocuSignUnavailable, RateLimitStatus
+from tenants.models import Tenant
 from tenants.services.status import tenant_status_set
-from tenants.services.tokens import (
-    TokenReconsentRequired,
-    TokenTemporarilyUnavailable,
-    TokenUnavailable,
-    token_get_valid,
-)
+from tenants.services.tokens import TokenTemporarilyUnavailable
 
 logger = logging.getLogger(__name__)
 
 ACTOR = "connect-sync"
 # Worth retrying later: the task layer retries these with backoff (or after the budget resets).
 TRANSIENT_ERRORS = (DocuSignUnavailable, DocuSignRateLimited, TokenTemporarilyUnavailable)
-SYNCABLE_STATUSES = (Tenant.Status.CONSENTED, Tenant.Status.ACTIVE, Tenant.Status.ERROR)
 Outcome = SyncRecord.Outcome
 State = TenantConnectState.Status
 
@@ -59,240 +39,13 @@ class SyncResult:
     record_id: int | None = None
 
 
-# What a reconcile reads of the tenant, its integration, account and token (attribute names). A
-# field left out still loads when touched, one query later: test_sync_queries.py pins the count.
-_TENANT_FIELDS = ("id", "name", "slug", "integration_id", "grant_mode", "status", "archived_at")
-_INTEGRATION_FIELDS = ("id", "environment", "auth_base_url")
-_ACCOUNT_FIELDS = ("id", "tenant_id", "account_id", "base_uri")
-_TOKEN_FIELDS = ("tenant_id", "access_token", "access_expires_at")
-
-
-def _tenant_for_reconcile(tenant_id: int) -> Tenant:
-    """The tenant with its integration, account and token (either may be missing), in one
-    hand-written statement (common/rawload.py says why); Tenant.DoesNotExist if there is none."""
-    sql = (
-        f"SELECT {rawload.columns('t', Tenant, _TENANT_FIELDS)}, "  # noqa: S608 - names are ours
-        f"{rawload.columns('i', Integration, _INTEGRATION_FIELDS)}, "
-        f"{rawload.columns('a', TenantAccount, _ACCOUNT_FIELDS)}, "
-        f"{rawload.columns('k', TenantToken, _TOKEN_FIELDS)} "
-        f"FROM {rawload.table(Tenant)} t "
-        f"JOIN {rawload.table(Integration)} i ON i.id = t.integration_id "
-        f"LEFT JOIN {rawload.table(TenantAccount)} a ON a.tenant_id = t.id "
-        f"LEFT JOIN {rawload.table(TenantToken)} k ON k.tenant_id = t.id "
-        "WHERE t.id = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [tenant_id])
-        row = cursor.fetchone()
-    if row is None:
-        raise Tenant.DoesNotExist(f"Tenant {tenant_id} does not exist.")
-    integration_at = len(_TENANT_FIELDS)
-    account_at = integration_at + len(_INTEGRATION_FIELDS)
-    token_at = account_at + len(_ACCOUNT_FIELDS)
-    tenant = rawload.instance(Tenant, _TENANT_FIELDS, row[:integration_at])
-    tenant.integration = rawload.instance(
-        Integration, _INTEGRATION_FIELDS, row[integration_at:account_at]
-    )
-    # No account or token row: the LEFT JOIN gives NULLs and nothing is attached; reading
-    # tenant.account then asks the database and raises DoesNotExist, as usual.
-    if row[account_at] is not None:
-        tenant.account = rawload.instance(TenantAccount, _ACCOUNT_FIELDS, row[account_at:token_at])
-    if row[token_at] is not None:
-        tenant.token = rawload.instance(TenantToken, _TOKEN_FIELDS, row[token_at:])
-    return tenant
-
-
-def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
-    """Make the tenant's account carry exactly the portal's desired configurations.
-
-    Raises `BudgetExhausted` (nothing was called) and the transient errors in `TRANSIENT_ERRORS`
-    for the caller to retry; every other ending is recorded and returned.
-    """
-    started_at = timezone.now()
-    # Everything this reconcile reads about the tenant, in one query (the token row included, so
-    # the token service need not read it again), and only that: Django's SQL compiler spends its
-    # time per column, and all four tables' columns cost more CPU than the rest of the reconcile
-    # together. A refresh re-reads the token row, secrets included, under its lock anyway.
-    tenant = _tenant_for_reconcile(tenant_id)
-    skip_reason = _skip_reason(tenant)
-    if skip_reason:
-        return _finish(
-            tenant=tenant,
-            trigger=trigger,
-            started_at=started_at,
-            outcome=Outcome.SKIPPED,
-            message=skip_reason,
-        )
-    try:
-        token = token_get_valid(
-            tenant_id=tenant.pk, actor_label=ACTOR, loaded=getattr(tenant, "token", None)
-        )
-    except TokenReconsentRequired:
-        return _finish(
-            tenant=tenant,
-            trigger=trigger,
-            started_at=started_at,
-            outcome=Outcome.SKIPPED,
-            message="Skipped: the client admin must consent again.",
-        )
-    except TokenTemporarilyUnavailable:
-        raise
-    except TokenUnavailable as exc:
-        return _finish(
-            tenant=tenant,
-            trigger=trigger,
-            started_at=started_at,
-            outcome=Outcome.SKIPPED,
-            message=f"Skipped: {exc}",
-        )
-
-    client = docusign_client_for(tenant.integration)
-    budget_reserve(account_id=token.account_id, calls=1)
-    api = client.connect(
-        base_uri=token.base_uri, account_id=token.account_id, access_token=token.token
-    )
-    desired = connect_desired_for_tenant(tenant=tenant, account_id=token.account_id)
-    calls = 0
-    try:
-        actual = api.list()
-        calls += 1
-    except TRANSIENT_ERRORS:
-        raise
-    except DocuSignError as exc:
-        return _finish(
-            tenant=tenant,
-            trigger=trigger,
-            started_at=started_at,
-            api_calls=1,
-            outcome=Outcome.FAILED,
-            message=_docusign_message(exc),
-        )
-
-    force = trigger == SyncRecord.Trigger.BULK_PUSH
-    steps = plan_reconcile(desired, actual, force_repair=force)
-    writes = calls_needed(steps)
-    if writes:
-        _stop_if_docusign_says_spent(client, token.account_id, calls=writes)
-        budget_reserve(account_id=token.account_id, calls=writes)
-    changes, errors, calls = _execute(api, steps, calls=calls)
-    return _finish(
-        tenant=tenant,
-        trigger=trigger,
-        started_at=started_at,
-        rate_limit=client.rate_limits(token.account_id),
-        api_calls=calls,
-        outcome=_outcome(steps, errors),
-        message=" ".join(errors)[:500],
-        found=[_found(a) for a in actual],
-        changes=changes,
-        steps=steps,
-        desired=desired,
-    )
-
-
-def _skip_reason(tenant: Tenant) -> str:
-    if tenant.is_archived:
-        return "Skipped: the tenant is archived."
-    if tenant.status == Tenant.Status.NEEDS_RECONSENT:
-        return "Skipped: the client admin must consent again."
-    if tenant.status not in SYNCABLE_STATUSES:
-        return f"Skipped: the tenant is {tenant.get_status_display().lower()}."
-    return ""
-
-
-def _stop_if_docusign_says_spent(client, account_id: str, *, calls: int) -> None:
-    """DocuSign's own count (X-RateLimit-Remaining, X-BurstLimit-Remaining) covers the client's
-    other apps too: when the list's response says fewer calls are left than the writes need,
-    stop before writing. Only this fresh reading is trusted; our own budget guards the list."""
-    status = client.rate_limits(account_id)
-    if status is None:
-        return
-    now = timezone.now()
-    hourly_spent = status.remaining is not None and status.remaining < calls
-    if hourly_spent and (status.reset_at is None or status.reset_at > now):
-        wait = (status.reset_at - now).total_seconds() if status.reset_at else 60.0
-        raise BudgetExhausted("DocuSign reports the hourly budget spent.", retry_after=wait)
-    burst_age = (now - status.seen_at).total_seconds()
-    if status.burst_remaining is not None and status.burst_remaining < calls and burst_age < 30:
-        raise BudgetExhausted(
-            "DocuSign reports the burst budget spent.", retry_after=30 - burst_age
-        )
-
-
-def _execute(api, steps: list[Step], *, calls: int) -> tuple[list[dict], list[str], int]:
-    """Run the writes in plan order; one template's rejection does not stop the others."""
-    changes: list[dict] = []
-    errors: list[str] = []
-    for step in steps:
-        if step.action == "keep":
-            continue
-        change = {
-            "template": step.slug,
-            "name": step.name,
-            "action": step.action,
-            "connect_id": step.connect_id or "",
-            "fields": step.fields,
-            "applied": False,
-            "error": step.error,
-        }
-        changes.append(change)
-        if step.action == "render_error":
-            errors.append(f"{step.name}: {step.error}")
-            continue
-        if step.report_only:
-            continue
-        try:
-            if step.action == "create":
-                calls += 1
-                created = api.create(step.config)
-                change["connect_id"] = created.connect_id or ""
-            elif step.action == "update":
-                calls += 1
-                api.update(step.config)
-            elif step.action == "reenable":
-                calls += 1
-                created = api.create(step.config)
-                calls += 1
-                api.delete(step.connect_id)
-                change["connect_id"] = created.connect_id or ""
-            else:  # delete_duplicate, delete_orphan
-                calls += 1
-                api.delete(step.connect_id)
-            change["applied"] = True
-        except TRANSIENT_ERRORS:
-            raise
-        except DocuSignError as exc:
-            change["error"] = _docusign_message(exc)
-            errors.append(f"{step.name}: {change['error']}")
-    return changes, errors, calls
-
-
-def _docusign_message(exc: DocuSignError) -> str:
+def docusign_message(exc: DocuSignError) -> str:
     """DocuSign's own words, for staff (the client already scrubbed any secret from them)."""
     code = f"{exc.error_code}: " if exc.error_code else ""
     return f"DocuSign refused ({exc.status}): {code}{exc.message}"[:500]
 
 
-def _outcome(steps: list[Step], errors: list[str]) -> str:
-    if errors:
-        return Outcome.FAILED
-    if any(s.action != "keep" and not s.report_only for s in steps):
-        return Outcome.CHANGED
-    if any(s.action != "keep" for s in steps):
-        return Outcome.DRIFT
-    return Outcome.IN_SYNC
-
-
-def _found(config: ConnectConfiguration) -> dict:
-    return {
-        "connect_id": config.connect_id or "",
-        "name": config.name,
-        "ours": config.name.startswith(CONFIG_NAME_PREFIX),
-        "disabled": bool(config.disabled_by) or config.pause_publish,
-    }
-
-
-def _finish(
+def connect_sync_finish(
     *,
     tenant: Tenant,
     trigger: str,
@@ -306,6 +59,8 @@ def _finish(
     desired: list | None = None,
     rate_limit: RateLimitStatus | None = None,
 ) -> SyncResult:
+    """Write how a sync ended, in one transaction: the history row, the tenant's current state and
+    the day's count; a first success makes a consented tenant active."""
     with transaction.atomic():
         record = SyncRecord.objects.create(
             tenant=tenant,
@@ -337,7 +92,7 @@ def _finish(
                 rate_limit=rate_limit,
             )
         # Last before the commit: the rollup row stays locked only from here to the commit.
-        _daily_stat_bump(outcome=outcome, day=record.finished_at.date(), tenant_id=tenant.pk)
+        _daily_stat_bump(outcome=outcome, day=record.finished_at.date())
     first_success = (
         outcome in (Outcome.IN_SYNC, Outcome.CHANGED)
         and trigger != SyncRecord.Trigger.OFFBOARD
@@ -503,27 +258,26 @@ _STATE_FIELDS = [
 ]
 
 
-def _daily_stat_bump(*, outcome: str, day, tenant_id: int) -> None:
-    """Add one to the day's count for `outcome`, in the tenant's shard: one statement (an upsert,
-    so no savepoint and no retry when a sibling creates the row first). PostgreSQL and SQLite
-    both speak INSERT ... ON CONFLICT DO UPDATE."""
-    table, date, outcome_, shard, count = (
+def _daily_stat_bump(*, outcome: str, day) -> None:
+    """Add one to the day's count for `outcome` in one statement. The ORM has no "insert, or add
+    one on conflict", and an update-then-create would need a savepoint and a retry when a sibling
+    creates the row first; PostgreSQL and SQLite both speak INSERT ... ON CONFLICT DO UPDATE."""
+    table, date, outcome_, count = (
         connection.ops.quote_name(name)
-        for name in (SyncDailyStat._meta.db_table, "date", "outcome", "shard", "count")
+        for name in (SyncDailyStat._meta.db_table, "date", "outcome", "count")
     )
     sql = (
-        f"INSERT INTO {table} ({date}, {outcome_}, {shard}, {count}) VALUES (%s, %s, %s, 1) "  # noqa: S608 - names are ours
-        f"ON CONFLICT ({date}, {outcome_}, {shard}) "
-        f"DO UPDATE SET {count} = {table}.{count} + 1"
+        f"INSERT INTO {table} ({date}, {outcome_}, {count}) VALUES (%s, %s, 1) "  # noqa: S608 - names are ours
+        f"ON CONFLICT ({date}, {outcome_}) DO UPDATE SET {count} = {table}.{count} + 1"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [day, outcome, tenant_id % SyncDailyStat.SHARDS])
+        cursor.execute(sql, [day, outcome])
 
 
 def connect_sync_failure_record(*, tenant_id: int, trigger: str, message: str) -> SyncResult:
     """A sync that ran out of retries on transient errors: recorded as a failure."""
     tenant = Tenant.objects.get(pk=tenant_id)
-    return _finish(
+    return connect_sync_finish(
         tenant=tenant,
         trigger=trigger,
         started_at=timezone.now(),
@@ -557,66 +311,3 @@ def connect_sync_request(*, tenant: Tenant, actor, request=None) -> None:
     transaction.on_commit(
         lambda: connect_tenant_sync.delay(tenant.pk, trigger=SyncRecord.Trigger.MANUAL)
     )
-
-
-def connect_offboard(*, tenant_id: int) -> int:
-    """Delete every configuration the portal owns from the tenant's account; returns how many.
-
-    A tenant whose token is dead cannot be cleaned up by us; that is recorded and not raised, so
-    the rest of offboarding goes on.
-    """
-    started_at = timezone.now()
-    tenant = Tenant.objects.select_related("integration").get(pk=tenant_id)
-    try:
-        token = token_get_valid(tenant_id=tenant.pk, actor_label=ACTOR)
-    except TokenTemporarilyUnavailable:
-        raise
-    except TokenUnavailable as exc:
-        _finish(
-            tenant=tenant,
-            trigger=SyncRecord.Trigger.OFFBOARD,
-            started_at=started_at,
-            outcome=Outcome.SKIPPED,
-            message=f"Could not remove the Connect configurations: {exc}",
-        )
-        return 0
-    api = docusign_client_for(tenant.integration).connect(
-        base_uri=token.base_uri, account_id=token.account_id, access_token=token.token
-    )
-    ours = [c for c in api.list() if c.name.startswith(CONFIG_NAME_PREFIX)]
-    changes = []
-    for config in ours:
-        api.delete(config.connect_id)
-        changes.append(
-            {
-                "template": "",
-                "name": config.name,
-                "action": "delete_orphan",
-                "connect_id": config.connect_id,
-                "fields": [],
-                "applied": True,
-                "error": "",
-            }
-        )
-    _finish(
-        tenant=tenant,
-        trigger=SyncRecord.Trigger.OFFBOARD,
-        started_at=started_at,
-        outcome=Outcome.CHANGED if ours else Outcome.IN_SYNC,
-        api_calls=1 + len(ours),
-        message=f"Removed {len(ours)} Connect configuration(s).",
-        changes=changes,
-    )
-    TenantConnectState.objects.filter(tenant=tenant).update(connect_ids={}, versions={})
-    audit_record(
-        action="connect.offboard",
-        actor_label=ACTOR,
-        target=tenant,
-        message=f"Removed {len(ours)} Connect configuration(s).",
-    )
-    return len(ours)
-
-
-def connect_offboard_step(tenant_id: int) -> None:
-    """`tenants.services.tenants.OFFBOARD_STEPS` calls each step with the tenant id."""
-    connect_offboard(tenant_id=tenant_id)

@@ -8,6 +8,14 @@ import pytest
 from connect.budget import BudgetExhausted, budget_reserve
 from connect.models import ApiBudgetWindow
 
+# Mid-way through an hour and a burst window: a test that ran across a window's end would be
+# granted that window's budget again.
+NOW = 1_800_000_000 + 1800 + 10
+
+
+def clock() -> float:
+    return NOW
+
 
 def reserve_many(account_id: str, attempts: int, threads: int = 8) -> int:
     granted = []
@@ -18,7 +26,7 @@ def reserve_many(account_id: str, attempts: int, threads: int = 8) -> int:
 
         for _ in range(attempts // threads):
             try:
-                budget_reserve(account_id=account_id, calls=1)
+                budget_reserve(account_id=account_id, calls=1, clock=clock)
             except BudgetExhausted:
                 continue
             with lock:
@@ -43,7 +51,7 @@ def test_database_budget_grants_exactly_the_burst_limit_across_threads(settings)
 
     assert ApiBudgetWindow.objects.get(account_id=account, window="burst").used == 25
     with pytest.raises(BudgetExhausted) as caught:
-        budget_reserve(account_id=account, calls=1)
+        budget_reserve(account_id=account, calls=1, clock=clock)
     assert "burst" in str(caught.value)
 
 
@@ -59,6 +67,18 @@ def test_redis_budget_grants_exactly_the_limits_across_threads(settings):
     settings.CONNECT_BUDGET_BURST = 1000
     settings.CONNECT_BUDGET_HOURLY = 40
     with pytest.raises(BudgetExhausted) as caught:
-        budget_reserve(account_id=account, calls=11)
+        budget_reserve(account_id=account, calls=11, clock=clock)
     assert "hourly" in str(caught.value)
-    budget_reserve(account_id=account, calls=10)  # a refused reservation took nothing
+    budget_reserve(account_id=account, calls=10, clock=clock)  # a refused reservation took nothing
+
+
+@pytest.mark.django_db
+def test_a_spent_burst_budget_is_granted_again_in_the_next_window(settings):
+    settings.CONNECT_BUDGET_BURST = 3
+    account = f"acct-{uuid.uuid4()}"
+    budget_reserve(account_id=account, calls=3, clock=clock)
+    with pytest.raises(BudgetExhausted) as caught:
+        budget_reserve(account_id=account, calls=1, clock=clock)
+    assert caught.value.retry_after == settings.CONNECT_BUDGET_BURST_WINDOW_S - 10
+
+    budget_reserve(account_id=account, calls=3, clock=lambda: NOW + 30)

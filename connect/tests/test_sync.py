@@ -12,7 +12,8 @@ from connect.models import (
     TenantConnectState,
 )
 from connect.selectors import connect_health_counts, connect_tenant_panel
-from connect.services.sync import connect_offboard, connect_tenant_reconcile
+from connect.services.offboard import connect_offboard
+from connect.services.reconcile import connect_tenant_reconcile
 from connect.services.templates import config_name
 from connect.tasks import connect_sync_due, connect_tenant_sync
 from connect.tests.factories import ConnectTemplateFactory
@@ -324,13 +325,6 @@ def test_offboard_deletes_only_the_portals_configurations(emulator, tenant):
 
     assert [c["name"] for c in emulator.connect_configs(TEST_ACCOUNT_1_ID)] == ["Client's own hook"]
     assert TenantConnectState.objects.get(tenant=tenant).connect_ids == {}
-
-
-def test_offboard_hook_is_registered_with_tenants():
-    from connect.services.sync import connect_offboard_step
-    from tenants.services.tenants import OFFBOARD_STEPS
-
-    assert connect_offboard_step in OFFBOARD_STEPS
 
 
 def test_sync_records_docusigns_hourly_count_and_the_dashboard_warns_when_it_runs_low(

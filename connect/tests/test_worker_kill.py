@@ -5,7 +5,6 @@ worker created but never recorded)."""
 import os
 import signal
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from portal.celery import app
 from tenants.models import Tenant
 from tenants.tests.factories import TenantAccountFactory, TenantFactory, TenantTokenFactory
 from testing.processes import celery_worker_start, child_env
+from testing.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 TENANTS = 50
@@ -28,15 +28,6 @@ USER_ID = "bbbbbbbb-1111-4222-8333-000000000050"
 
 def _start_worker() -> subprocess.Popen:
     return celery_worker_start(queues="sync", concurrency=8, env=child_env(DEBUG="true"))
-
-
-def _wait_for(predicate, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _enqueue(tenants) -> None:
@@ -108,7 +99,7 @@ def test_worker_killed_mid_sync_leaves_one_configuration_per_account_after_next_
     _enqueue(tenants)
     worker = _start_worker()
     try:
-        _wait_for(lambda: SyncRecord.objects.count() >= 8, timeout=90, what="the first syncs")
+        wait_until(lambda: SyncRecord.objects.count() >= 8, timeout=90, what="the first syncs")
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
@@ -125,7 +116,7 @@ def test_worker_killed_mid_sync_leaves_one_configuration_per_account_after_next_
     _enqueue(tenants)
     second = _start_worker()
     try:
-        _wait_for(
+        wait_until(
             lambda: (
                 SyncRecord.objects.filter(finished_at__gt=killed_at)
                 .values("tenant")

@@ -2,16 +2,10 @@
 
 Order matters: the body is bounded and parsed with a depth limit before anything else, the tenant
 comes from the signed body (the `X-DocuSign-AccountId` header must agree), and the credentials are
-checked against that tenant's integration before a row is written. The caller answers 200 only
-once `connect_event_receive` has returned, that is after the row is committed.
-
-Two paths, one outcome. The usual delivery (HMAC-signed, on PostgreSQL) is checked against the
-route this process remembers for the account and stored through `group_insert`, whose INSERT
-only takes the row if that route still holds (same tenant, key still active): no read before the
-write, and one statement for every event that arrives together. Anything else (no remembered
-route, a signature the remembered keys don't verify, Bearer or Basic credentials, a row the
-INSERT did not take) reads the route afresh and decides on that, so a key added, deactivated or
-an account moved applies to the very next event either way.
+checked against that tenant's integration, read afresh for every message, before a row is written.
+The row is taken through the unique constraint `connect_event_once`, and the caller answers 200
+only once `connect_event_receive` has returned, that is after the row is committed; its
+processing is handed to Celery once the commit has happened.
 """
 
 import base64
@@ -21,37 +15,25 @@ import hmac
 import json
 import math
 import re
-import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, partial
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import IntegrityError, connection, transaction
+from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 
 from events.errors import EventRejected
-from events.models import ConnectEvent, ListenerSettings, PartnerHmacKey
-from events.services.group_insert import (
-    event_insert_if_still_routed,
-    event_row,
-    insert_fields,
-    savepoint_if_in_transaction,
-)
-from events.services.handoff import event_processing_enqueue
+from events.models import ConnectEvent, ListenerSettings
 from events.services.listener import listener_basic_verify, listener_bearer_verify
-from tenants.models import Tenant, TenantAccount
+from tenants.models import TenantAccount
 
 MAX_JSON_DEPTH = 32
 MAX_SIGNATURE_HEADERS = 100
 _SIGNATURE_META = re.compile(r"^HTTP_X_DOCUSIGN_SIGNATURE_(\d{1,3})$")
 _DATETIME_7 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?(Z|[+-]\d\d:\d\d)?$")
-
-# Remembered routes are only a first guess (group_insert re-checks them in its INSERT); the age
-# limit bounds how long a decrypted key of a changed route stays in this process's memory.
-ROUTE_MEMORY_S = 300.0
-ROUTE_MEMORY_MAX_ACCOUNTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +43,27 @@ class Received:
     duplicate: bool
 
 
+@dataclass
+class _Route:
+    """Where an account's events go and what authenticates them, as the database says now."""
+
+    tenant_id: int
+    integration_id: int
+    keys: list[tuple[int, bytes]]  # (key id, secret) of every active HMAC key
+    _listener: ListenerSettings | None = None
+    _listener_read: bool = False
+
+    @property
+    def listener(self) -> ListenerSettings | None:
+        # Read only when a message needs it (no signature, or an Authorization header).
+        if not self._listener_read:
+            self._listener = ListenerSettings.objects.filter(
+                integration_id=self.integration_id
+            ).first()
+            self._listener_read = True
+        return self._listener
+
+
 def connect_event_receive(*, body: bytes, meta: Mapping[str, str]) -> Received:
     """Verify and store one Connect message. Raises EventRejected (400/401/413) for bad input;
     database errors propagate (the caller answers 503 so DocuSign retries)."""
@@ -68,201 +71,69 @@ def connect_event_receive(*, body: bytes, meta: Mapping[str, str]) -> Received:
         raise EventRejected("The message is larger than this listener accepts.", status=413)
     payload = _parse(body)
     account_id = _account_id(payload, meta)
-    received = _receive_by_remembered_route(
-        body=body, payload=payload, account_id=account_id, meta=meta
-    )
-    if received is not None:
-        return received
-    # The route afresh: tenant, listener settings and active keys in one query.
     route = _route(account_id)
     if route is None:
         raise EventRejected(f"Account {account_id} is not linked to any tenant.", status=400)
     auth_method = _authenticate(body=body, meta=meta, route=route)
-    values = _event_values(
-        body=body, payload=payload, account_id=account_id, route=route, auth_method=auth_method
-    )
-    return _stored(_insert_once(values), route)
-
-
-def _receive_by_remembered_route(
-    *, body: bytes, payload: dict, account_id: str, meta: Mapping[str, str]
-) -> Received | None:
-    """The usual delivery, stored without reading the route first; None when the fresh path
-    must decide (see the module docstring)."""
-    if not _on_postgresql() or meta.get("HTTP_AUTHORIZATION"):
-        return None
-    route = _route_remembered(account_id)
-    signatures = _signatures(meta)
-    if route is None or not signatures:
-        return None
-    key_ids = _hmac_matching_key_ids(body, signatures, route["keys"])
-    if not key_ids:
-        return None
-    values = _event_values(
-        body=body,
+    event = ConnectEvent(
+        tenant_id=route.tenant_id,
         payload=payload,
-        account_id=account_id,
-        route=route,
-        auth_method=ConnectEvent.AuthMethod.HMAC,
-    )
-    event_id = event_insert_if_still_routed(event_row(values, key_id=key_ids[0]))
-    if event_id is None:
-        return None  # a duplicate, or the route changed: the fresh path tells which
-    return _stored(event_id, route)
-
-
-def _event_values(
-    *, body: bytes, payload: dict, account_id: str, route: dict, auth_method: str
-) -> dict:
-    """The new row's values by attribute name (fields left out take their model default)."""
-    return {
-        "tenant_id": route["tenant_id"],
-        "payload": payload,
-        "body_bytes": len(body),
-        "auth_method": str(auth_method),
-        "received_at": timezone.now(),
+        body_bytes=len(body),
+        auth_method=auth_method,
+        received_at=timezone.now(),
         **_identity(payload, account_id),
-    }
-
-
-def _stored(event_id: int | None, route: dict) -> Received:
-    if event_id is None:
-        # The unique identity: a redelivery or a concurrent duplicate already stored this event.
-        return Received(event_id=None, tenant_id=route["tenant_id"], duplicate=True)
-    db = connections[DEFAULT_DB_ALIAS]
-    if db.in_atomic_block:
-        db.on_commit(partial(_processing_enqueue, event_id))  # once the caller's commits
-    else:
-        # Committed already (autocommit). Not transaction.on_commit: it would ask this thread's
-        # own connection whether it is in autocommit, and so open it, while the usual delivery
-        # never needs that connection (group_insert writes through its own): each web thread
-        # would hold an idle PostgreSQL backend and tidy it after every request.
-        _processing_enqueue(event_id)
-    return Received(event_id=event_id, tenant_id=route["tenant_id"], duplicate=False)
-
-
-# --- the route: one query ------------------------------------------------------------------
-
-# The listener settings' columns the receiver needs, in query order.
-_LISTENER_FIELDS = (
-    "integration_id",
-    "require_hmac",
-    "basic_username",
-    "basic_password",
-    "oauth_enabled",
-    "oauth_client_id",
-    "oauth_client_secret",
-    "oauth_signing_secret",
-)
-
-
-@cache
-def _route_sql() -> str:
-    """Tenant, integration, listener settings and active HMAC keys of an account in ONE query
-    (one row per active key, or one row with a NULL key)."""
-    account, tenant = TenantAccount._meta, Tenant._meta
-    listener, key = ListenerSettings._meta, PartnerHmacKey._meta
-    q = connection.ops.quote_name
-
-    def col(meta, name):
-        return q(meta.get_field(name).column)
-
-    listener_cols = ", ".join(f"ls.{col(listener, name)}" for name in _LISTENER_FIELDS)
-    # Identifiers come from model metadata, quoted; the account id is a parameter.
-    return (
-        f"SELECT ta.{col(account, 'tenant')}, t.{col(tenant, 'integration')}, {listener_cols}, "  # noqa: S608
-        f"k.{col(key, 'secret')}, k.{q(key.pk.column)} "
-        f"FROM {q(account.db_table)} ta "
-        f"JOIN {q(tenant.db_table)} t ON t.{q(tenant.pk.column)} = ta.{col(account, 'tenant')} "
-        f"LEFT JOIN {q(listener.db_table)} ls "
-        f"ON ls.{col(listener, 'integration')} = t.{col(tenant, 'integration')} "
-        f"LEFT JOIN {q(key.db_table)} k ON k.{col(key, 'integration')} = "
-        f"t.{col(tenant, 'integration')} AND k.{col(key, 'deactivated_at')} IS NULL "
-        f"WHERE ta.{col(account, 'account_id')} = %s"
     )
+    event_id = _store_once(event)
+    return Received(event_id=event_id, tenant_id=route.tenant_id, duplicate=event_id is None)
 
 
-_remembered_routes: dict[str, tuple[float, dict]] = {}
-
-
-@cache
-def _on_postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def routes_forget() -> None:
-    """Forget every remembered route (each is read afresh on its next delivery)."""
-    _remembered_routes.clear()
-
-
-def _route_remembered(account_id: str) -> dict | None:
-    entry = _remembered_routes.get(account_id)
-    if entry is None or time.monotonic() - entry[0] > ROUTE_MEMORY_S:
-        return None
-    return entry[1]
-
-
-def _route(account_id: str) -> dict | None:
-    """The account's route read afresh (and remembered); None when it is not linked to a
-    tenant."""
-    route = _route_read(account_id)
-    if route is None:
-        _remembered_routes.pop(account_id, None)
-    else:
-        if len(_remembered_routes) >= ROUTE_MEMORY_MAX_ACCOUNTS:
-            _remembered_routes.clear()
-        _remembered_routes[account_id] = (time.monotonic(), route)
-    return route
-
-
-def _route_read(account_id: str) -> dict | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_route_sql(), [account_id])
-        rows = cursor.fetchall()
+def _route(account_id: str) -> _Route | None:
+    """The account's tenant and its integration's active keys, in one query (a row per active
+    key, or one row without a key); None when the account is not linked to a tenant."""
+    rows = list(
+        TenantAccount.objects.filter(account_id=account_id)
+        .annotate(
+            active_key=FilteredRelation(
+                "tenant__integration__connect_hmac_keys",
+                condition=Q(tenant__integration__connect_hmac_keys__deactivated_at__isnull=True),
+            )
+        )
+        .values_list("tenant_id", "tenant__integration_id", "active_key__pk", "active_key__secret")
+    )
     if not rows:
         return None
-    first = rows[0]
-    listener = None
-    if first[2] is not None:
-        values = dict(zip(_LISTENER_FIELDS, first[2:10], strict=True))
-        for name in ("basic_password", "oauth_client_secret", "oauth_signing_secret"):
-            values[name] = _decrypt(values[name])
-        values["require_hmac"] = bool(values["require_hmac"])
-        values["oauth_enabled"] = bool(values["oauth_enabled"])
-        listener = ListenerSettings(**values)
-    # (key id, secret) of every active key.
-    keys = [(row[11], _decrypt(row[10]).encode("utf-8")) for row in rows if row[10]]
-    return {"tenant_id": first[0], "integration_id": first[1], "listener": listener, "keys": keys}
+    tenant_id, integration_id = rows[0][:2]
+    keys = [(key_id, secret.encode("utf-8")) for _, _, key_id, secret in rows if key_id]
+    return _Route(tenant_id=tenant_id, integration_id=integration_id, keys=keys)
 
 
-def _decrypt(value):
-    return PartnerHmacKey._meta.get_field("secret").from_db_value(value, None, connection)
+def _store_once(event: ConnectEvent) -> int | None:
+    """Insert the event and hand its processing to Celery once committed; None when the unique
+    identity says it is stored already (a redelivery, or a concurrent duplicate)."""
+    # Local import: the tasks module imports the services.
+    from events.tasks import connect_event_process
+
+    def processing_enqueue() -> None:
+        connect_event_process.delay(event.pk)
+
+    try:
+        # In autocommit the INSERT is its own transaction (one round trip); inside a caller's
+        # transaction a savepoint keeps a duplicate from aborting it.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            event.save(force_insert=True)
+    except IntegrityError:
+        if ConnectEvent.objects.filter(**_identity_lookup(event)).exists():
+            return None
+        raise  # not the identity (the tenant went away meanwhile): 503, DocuSign retries
+    # After the commit (at once in autocommit). robust: a broker outage must not turn a stored
+    # event into an error answer; the row stays unprocessed and connect_events_sweep enqueues it.
+    transaction.on_commit(processing_enqueue, robust=True)
+    return event.pk
 
 
-def _insert_once(values: dict) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, no exception and no
-    savepoint for a duplicate (PostgreSQL, and SQLite >= 3.35). None when it was a duplicate."""
-    meta = ConnectEvent._meta
-    event = ConnectEvent(**values)
-    fields = insert_fields()
-    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
-    quote = connection.ops.quote_name
-    # Identifiers come from model metadata, quoted; every value is a parameter.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
-    )
-    with savepoint_if_in_transaction(connection), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
-def _processing_enqueue(event_id: int) -> None:
-    """After commit: the row is safe; its processing goes to Celery in the next short batch
-    (events/services/handoff.py explains why not one task per event)."""
-    event_processing_enqueue(event_id=event_id)
+def _identity_lookup(event: ConnectEvent) -> dict:
+    (constraint,) = (c for c in ConnectEvent._meta.constraints if c.name == "connect_event_once")
+    return {name: getattr(event, name) for name in constraint.fields}
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -401,15 +272,13 @@ def _generated_at(match: re.Match) -> datetime | None:
 # --- authentication --------------------------------------------------------------------------
 
 
-def _authenticate(*, body: bytes, meta: Mapping[str, str], route: dict) -> str:
+def _authenticate(*, body: bytes, meta: Mapping[str, str], route: _Route) -> str:
     """Every credential presented must verify and at least one must; with `require_hmac` a valid
     signature is required whatever else is presented. Returns the strongest method that passed."""
-    listener = route["listener"]
-    require_hmac = listener.require_hmac if listener is not None else True
     signatures = _signatures(meta)
     hmac_ok = False
     if signatures:
-        keys = route["keys"]
+        keys = route.keys
         if not keys:
             raise EventRejected(
                 "No active Connect HMAC key is stored for this integration.", status=401
@@ -419,7 +288,7 @@ def _authenticate(*, body: bytes, meta: Mapping[str, str], route: dict) -> str:
             raise EventRejected(
                 "No X-DocuSign-Signature header matches an active HMAC key.", status=401
             )
-    elif require_hmac:
+    elif route.listener is None or route.listener.require_hmac:
         raise EventRejected("An X-DocuSign-Signature header is required.", status=401)
 
     authorization = meta.get("HTTP_AUTHORIZATION", "")
@@ -429,11 +298,13 @@ def _authenticate(*, body: bytes, meta: Mapping[str, str], route: dict) -> str:
         scheme = scheme.lower()
         credentials = credentials.strip()
         if scheme == "bearer" and credentials:
+            listener = route.listener
             if listener is None or not listener_bearer_verify(listener=listener, token=credentials):
                 raise EventRejected("The Bearer token is not valid.", status=401)
             header_method = ConnectEvent.AuthMethod.BEARER
         elif scheme == "basic" and credentials:
             username, password = _basic_credentials(credentials)
+            listener = route.listener
             if listener is None or not listener_basic_verify(
                 listener=listener, username=username, password=password
             ):

@@ -160,14 +160,14 @@ def test_nesting_is_accepted_up_to_the_limit_and_refused_beyond(
         ),
     ],
 )
-@pytest.mark.parametrize("route_known", [False, True], ids=["first-event", "route-remembered"])
+@pytest.mark.parametrize("after_another", [False, True], ids=["first-event", "later-event"])
 def test_values_the_database_cannot_store_are_refused_with_400(
-    client, linked_tenant, value, route_known
+    client, linked_tenant, value, after_another
 ):
-    """Refused as bad input, not a 503: DocuSign would retry a 503 forever. Both paths: the
-    first event of an account (route read afresh) and a later one (route remembered)."""
+    """Refused as bad input, not a 503: DocuSign would retry a 503 forever. Both as an account's
+    first event and after one was stored (a warm connection)."""
     stored = 0
-    if route_known:
+    if after_another:
         good = encode(message())
         assert post(client, good, **signed_headers(good, KEY_OLD)).status_code == 200
         stored = 1

@@ -13,6 +13,7 @@ from accounts.roles import Perm
 from common.csvexport import csv_rows
 from common.services import audit_record
 from portal.forms.tenants import TenantForm, TenantImportForm, TenantOffboardForm
+from portal.services.offboarding import OffboardIncomplete, tenant_offboard
 from portal.views.mixins import StaffRequiredMixin
 from tenants.models import Invite, Tenant
 from tenants.selectors.tenants import (
@@ -23,12 +24,10 @@ from tenants.selectors.tenants import (
 )
 from tenants.services.invites import invite_send
 from tenants.services.tenants import (
-    OffboardIncomplete,
     TenantRuleError,
     tenant_archive,
     tenant_create,
     tenant_import_csv,
-    tenant_offboard,
     tenant_unarchive,
     tenant_update,
 )

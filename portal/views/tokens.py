@@ -8,11 +8,11 @@ from django.views import View
 from accounts.roles import Perm
 from portal.views.mixins import StaffRequiredMixin
 from tenants.models import Tenant
+from tenants.services.invites import invite_reconsent_send
 from tenants.services.tokens import (
     TokenReconsentRequired,
     TokenTemporarilyUnavailable,
     TokenUnavailable,
-    token_reconsent_invite_send,
     token_refresh,
 )
 
@@ -34,9 +34,7 @@ class TenantReconsentView(StaffRequiredMixin, View):
     def post(self, request, tenant_id: int):
         tenant = get_object_or_404(Tenant, pk=tenant_id)
         try:
-            sent = token_reconsent_invite_send(
-                tenant_id=tenant.pk, actor=request.user, request=request
-            )
+            sent = invite_reconsent_send(tenant_id=tenant.pk, actor=request.user, request=request)
         except ValueError as exc:
             messages.error(request, str(exc))
         else:

@@ -7,12 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tenants.models import Tenant, TenantToken
-from tenants.services.tokens import (
-    KEEPALIVE_AFTER,
-    LAPSE_WARNING,
-    REFRESH_AHEAD,
-    USABLE_STATUSES,
-)
+from tenants.services.token_reminders import LAPSE_WARNING
+from tenants.services.tokens import KEEPALIVE_AFTER, REFRESH_AHEAD, USABLE_STATUSES
 
 
 def _kept_alive_tokens():

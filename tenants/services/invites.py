@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from common.models import AuditEvent
+from common.bulk import BulkResult
+from common.models import AuditEvent, BulkOperationItem
 from common.services import audit_record
-from tenants.models import Invite, Tenant
+from tenants.models import Invite, Tenant, TenantAccount
 from tenants.services.status import tenant_status_set
 
 logger = logging.getLogger(__name__)
@@ -226,3 +228,36 @@ def invite_open(*, invite: Invite, request=None) -> None:
             message="Invite link opened",
             request=request,
         )
+
+
+def invite_reconsent_send(*, tenant_id: int, actor=None, actor_label: str = "", request=None):
+    """Send the tenant's admin a re-consent invite (one click on the tenant page, or one bulk
+    item). Returns `InviteSent`."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    return invite_send(
+        tenant=tenant,
+        kind=Invite.Kind.RECONSENT,
+        actor=actor,
+        actor_label=actor_label,
+        request=request,
+    )
+
+
+def invite_reconsent_for_bulk(*, tenant_id: int, actor_id: int | None) -> BulkResult:
+    """`common.bulk` handler for RECONSENT_INVITE: one tenant, with a per-tenant outcome."""
+    Outcome = BulkOperationItem.Outcome
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return BulkResult(Outcome.SKIPPED, "The tenant no longer exists.")
+    if tenant.status == Tenant.Status.OFFBOARDED or tenant.is_archived:
+        return BulkResult(Outcome.SKIPPED, "Offboarded or archived: not invited.")
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    # A tenant that never linked an account needs its first consent (which also moves it to
+    # Invited); only a linked one is asked to re-consent.
+    linked = TenantAccount.objects.filter(tenant_id=tenant_id).exists()
+    kind = Invite.Kind.RECONSENT if linked else Invite.Kind.CONSENT
+    sent = invite_send(tenant=tenant, kind=kind, actor=actor, actor_label="bulk")
+    if not sent.emailed:
+        return BulkResult(Outcome.FAILED, "Invite created, but the email failed: copy the link.")
+    label = "Re-consent invite" if linked else "Consent invite"
+    return BulkResult(Outcome.SUCCEEDED, f"{label} sent to {tenant.admin_email}.")

@@ -3,7 +3,6 @@
 import csv
 import io
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -16,11 +15,6 @@ from tenants.models import ConsentAttempt, Integration, Invite, Tenant, TenantAc
 from tenants.services.status import tenant_status_set
 
 logger = logging.getLogger(__name__)
-
-# Steps run (in order) before an offboarded tenant's tokens are forgotten, each with the tenant
-# id. Apps that leave things in a client's DocuSign account register here from their
-# AppConfig.ready() (the connect app adds `connect_offboard`), because tenants never imports them.
-OFFBOARD_STEPS: list[Callable[[int], None]] = []
 
 EDITABLE_FIELDS = ("name", "slug", "admin_email", "integration", "grant_mode", "notes")
 IMPORT_MAX_BYTES = 1024 * 1024
@@ -297,45 +291,23 @@ def _validate_rows(rows, default_integration: Integration, outcome: ImportOutcom
 # --- offboarding ---------------------------------------------------------------------------
 
 
-class OffboardIncomplete(Exception):
-    """A cleanup step failed: the tokens are kept so the step can be retried."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-def tenant_offboard(*, tenant: Tenant, actor=None, request=None, force: bool = False) -> list[str]:
-    """Remove the portal from the client's account, then forget the tokens and the link.
-
-    Cleanup steps run first, outside any transaction (they call DocuSign). If one fails, nothing
-    is forgotten (so it can be retried) unless `force` is set. Returns the problems met."""
-    if tenant.status == Tenant.Status.OFFBOARDED:
-        return []
-    problems = []
-    for step in OFFBOARD_STEPS:
-        name = getattr(step, "__qualname__", repr(step))
-        try:
-            step(tenant.pk)
-        except Exception as exc:
-            logger.warning("Offboarding step %s failed for tenant %s", name, tenant.pk)
-            problems.append(f"{name}: {type(exc).__name__}: {str(exc)[:200]}")
-    if problems and not force:
-        audit_record(
-            action="tenant.offboard",
-            actor=actor,
-            target=tenant,
-            outcome=AuditEvent.Outcome.FAILURE,
-            message="Cleanup failed, tokens kept: " + "; ".join(problems),
-            request=request,
-        )
-        raise OffboardIncomplete(problems)
-    _offboard_forget(tenant=tenant, actor=actor, request=request, problems=problems)
-    return problems
+def tenant_offboard_refused_record(*, tenant: Tenant, actor, request, problems: list[str]) -> None:
+    """A cleanup step of offboarding failed and nothing was forgotten (so it can be retried)."""
+    audit_record(
+        action="tenant.offboard",
+        actor=actor,
+        target=tenant,
+        outcome=AuditEvent.Outcome.FAILURE,
+        message="Cleanup failed, tokens kept: " + "; ".join(problems),
+        request=request,
+    )
 
 
 @transaction.atomic
-def _offboard_forget(*, tenant: Tenant, actor, request, problems: list[str]) -> None:
+def tenant_offboard_forget(*, tenant: Tenant, actor, request, problems: list[str]) -> None:
+    """Offboarding's last step: forget the tokens and the account link, close open invites and
+    consent attempts, and mark the tenant offboarded. `problems` are cleanup failures forced past.
+    """
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     account = TenantAccount.objects.filter(tenant=tenant).first()
     now = timezone.now()

@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from common.models import AuditEvent
-from tenants.models import Invite, Tenant, TenantAccount, TenantToken
-from tenants.services import tenants as tenant_services
+from tenants.models import Invite, Tenant, TenantToken
 from tenants.services.status import tenant_status_set
 from tenants.tests.factories import IntegrationFactory, TenantFactory
 
@@ -299,56 +298,6 @@ def test_csv_export_neutralises_formula_prefixes(staff_client, integration):
 
 
 # --- offboarding ----------------------------------------------------------------------------
-
-
-def test_offboarding_forgets_tokens_and_link_but_keeps_the_audit_trail(
-    staff_client, consented_tenant, emulator
-):
-    tenant = consented_tenant()
-    calls = []
-    step = calls.append
-    tenant_services.OFFBOARD_STEPS.append(step)
-    try:
-        response = staff_client(Role.OPERATOR).post(
-            reverse("tenant-offboard", kwargs={"tenant_id": tenant.pk}),
-            {"confirm_slug": tenant.slug},
-        )
-    finally:
-        tenant_services.OFFBOARD_STEPS.remove(step)
-
-    assert response.status_code == 302
-    assert calls == [tenant.pk]
-    tenant.refresh_from_db()
-    assert tenant.status == Tenant.Status.OFFBOARDED
-    assert not TenantToken.objects.filter(tenant=tenant).exists()
-    assert not TenantAccount.objects.filter(tenant=tenant).exists()
-    assert AuditEvent.objects.filter(action="tenant.offboard", outcome="success").exists()
-    assert AuditEvent.objects.filter(target_id=str(tenant.pk)).count() >= 2
-
-
-def test_offboarding_keeps_the_tokens_when_a_cleanup_step_fails_unless_forced(
-    staff_client, consented_tenant
-):
-    tenant = consented_tenant()
-
-    def failing_step(tenant_id):
-        raise RuntimeError("DocuSign said no")
-
-    tenant_services.OFFBOARD_STEPS.append(failing_step)
-    client = staff_client(Role.OPERATOR)
-    url = reverse("tenant-offboard", kwargs={"tenant_id": tenant.pk})
-    try:
-        refused = client.post(url, {"confirm_slug": tenant.slug})
-        assert refused.status_code == 409
-        assert "DocuSign said no" in refused.content.decode()
-        assert TenantToken.objects.filter(tenant=tenant).exists()
-        forced = client.post(url, {"confirm_slug": tenant.slug, "force": "on"})
-    finally:
-        tenant_services.OFFBOARD_STEPS.remove(failing_step)
-
-    assert forced.status_code == 302
-    assert not TenantToken.objects.filter(tenant=tenant).exists()
-    assert AuditEvent.objects.filter(action="tenant.offboard", outcome="failure").exists()
 
 
 def test_offboarding_needs_the_slug_typed(staff_client, consented_tenant):

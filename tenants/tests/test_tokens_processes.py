@@ -17,13 +17,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from tenants.docusign import docusign_client_for
 from tenants.models import TenantToken
 from tenants.services.tokens import token_get_valid
 from testing.processes import child_env
+from testing.wait import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFRESH = "POST /oauth/token refresh_token"
@@ -162,11 +163,12 @@ def test_worker_killed_mid_refresh_leaves_the_tenant_usable_and_the_lock_free(
     emulator.reset_calls()
 
     worker = python(ONE_REFRESH, tenant.pk)
-    deadline = time.monotonic() + 30
-    while emulator.calls().get(REFRESH, 0) < 1:
+
+    def reached_docusign() -> bool:
         assert worker.poll() is None, worker.communicate()
-        assert time.monotonic() < deadline, "the worker never reached DocuSign"
-        time.sleep(0.02)
+        return emulator.calls().get(REFRESH, 0) >= 1
+
+    wait_until(reached_docusign, timeout=30, what="the worker's refresh call", interval=0.02)
     # The worker holds the row lock and waits for DocuSign's answer: kill it there.
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)
@@ -174,7 +176,12 @@ def test_worker_killed_mid_refresh_leaves_the_tenant_usable_and_the_lock_free(
 
     lock_free_after = _seconds_until_lock_is_free(tenant.pk)
     assert lock_free_after < 5
-    time.sleep(latency_s)  # let the emulator finish the orphaned refresh (rotation happened)
+    # The emulator finishes the orphaned refresh: the refresh token is rotated.
+    wait_until(
+        lambda: _rotated(emulator, before.refresh_token),
+        timeout=latency_s + 10,
+        what="the emulator to rotate the killed worker's refresh token",
+    )
     emulator.config(latency_ms=0)
 
     token = token_get_valid(tenant_id=tenant.pk)
@@ -187,16 +194,22 @@ def test_worker_killed_mid_refresh_leaves_the_tenant_usable_and_the_lock_free(
     assert docusign_client_for(tenant.integration).oauth.userinfo(token.token).sub
 
 
+def _rotated(emulator, refresh_token: str) -> bool:
+    return any(t["token"] == refresh_token and t["used"] for t in emulator.state()["tokens"])
+
+
 def _seconds_until_lock_is_free(tenant_id: int) -> float:
     """Take the token row lock without waiting, retrying until the database has noticed the dead
     connection (PostgreSQL aborts its transaction; SQLite's file lock died with the process)."""
     started = time.monotonic()
-    while True:
+
+    def lock_taken() -> bool:
         try:
             with transaction.atomic():
                 TenantToken.objects.select_for_update(nowait=True).get(tenant_id=tenant_id)
-            return time.monotonic() - started
-        except Exception:
-            if time.monotonic() - started > 10:
-                raise
-            time.sleep(0.05)
+        except DatabaseError:
+            return False
+        return True
+
+    wait_until(lock_taken, timeout=10, what="the dead worker's row lock to be released")
+    return time.monotonic() - started

@@ -1,5 +1,8 @@
-"""The database work of a refresh is fixed and has no lazy loads: each field the token service
-touches comes with the locked row (tenants/services/tokens.py, _ROW_FIELDS)."""
+"""A refresh's database work does not grow with the fleet: the same number of queries for one
+tenant among a few as among hundreds, under a small ceiling (no field the token service touches
+is loaded lazily, one query each)."""
+
+import uuid
 
 import pytest
 from django.db import connection
@@ -7,37 +10,40 @@ from django.test.utils import CaptureQueriesContext
 
 from tenants.models import Tenant, TenantToken
 from tenants.services.tokens import token_get_valid, token_refresh
+from tenants.tests.factories import TenantAccountFactory, TenantFactory, TenantTokenFactory
 
 pytestmark = pytest.mark.django_db
+# The generation seen, then one transaction: the row with its tenant, integration and account,
+# locked, and the new tokens (PostgreSQL adds its lock timeout); the rest is headroom.
+MAX_REFRESH_QUERIES = 8
 
 
-def _statements(queries) -> list[str]:
-    # SET LOCAL lock_timeout is PostgreSQL's only (SQLite waits on its busy timeout instead).
-    words = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    return [word for word in words if word != "SET"]
-
-
-def test_a_scheduled_refresh_reads_the_row_once_under_its_lock(consented_tenant, emulator):
-    tenant = consented_tenant()
-
+def _refresh_queries(tenant: Tenant) -> tuple[int, str]:
     with CaptureQueriesContext(connection) as queries:
         token_refresh(tenant_id=tenant.pk, force=True)
-
-    assert TenantToken.objects.get(tenant=tenant).generation == 1
-    sqls = "\n".join(q["sql"] for q in queries.captured_queries)
-    # The generation seen (force), then in one transaction: the row with its tenant, integration
-    # and account, locked; the new tokens (a routine renewal writes no audit row).
-    assert _statements(queries) == ["SELECT", "SAVEPOINT", "SELECT", "UPDATE", "RELEASE"], sqls
+    return len(queries), "\n".join(q["sql"] for q in queries.captured_queries)
 
 
-def test_a_jwt_tenant_refreshes_with_the_same_statements(consented_tenant, emulator):
-    tenant = consented_tenant(grant_mode=Tenant.GrantMode.JWT)
+def _fleet_grow(*, integration, count: int) -> None:
+    for _ in range(count):
+        tenant = TenantFactory(integration=integration, status=Tenant.Status.ACTIVE)
+        TenantAccountFactory(tenant=tenant, account_id=str(uuid.uuid4()))
+        TenantTokenFactory(tenant=tenant)
 
-    with CaptureQueriesContext(connection) as queries:
-        token_refresh(tenant_id=tenant.pk, force=True)
 
-    assert TenantToken.objects.get(tenant=tenant).generation == 1
-    assert _statements(queries) == ["SELECT", "SAVEPOINT", "SELECT", "UPDATE", "RELEASE"]
+@pytest.mark.parametrize("grant_mode", [Tenant.GrantMode.AUTHORIZATION_CODE, Tenant.GrantMode.JWT])
+def test_a_refresh_runs_as_many_queries_in_a_large_fleet_as_in_a_small_one(
+    consented_tenant, emulator, grant_mode
+):
+    tenant = consented_tenant(grant_mode=grant_mode)
+    small, _ = _refresh_queries(tenant)
+
+    _fleet_grow(integration=tenant.integration, count=100)
+    large, sqls = _refresh_queries(tenant)
+
+    assert TenantToken.objects.get(tenant=tenant).generation == 2
+    assert small == large, sqls
+    assert large <= MAX_REFRESH_QUERIES, sqls
 
 
 def test_a_fresh_token_costs_one_query(consented_tenant, emulator):
@@ -46,4 +52,4 @@ def test_a_fresh_token_costs_one_query(consented_tenant, emulator):
     with CaptureQueriesContext(connection) as queries:
         token_get_valid(tenant_id=tenant.pk)
 
-    assert _statements(queries) == ["SELECT"]
+    assert len(queries) == 1

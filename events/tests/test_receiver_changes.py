@@ -1,20 +1,23 @@
-"""The receiver's hot path: webhook requests skip the browser middleware, every change to keys,
-listener settings or account links applies to the very next event, a dead pooled connection is
-replaced without an error, and committed events reach Celery in short batches."""
+"""The receiver through Django's whole request cycle: the security headers and request id without a
+session or CSRF cookie, every change to keys, listener settings or account links applies to the
+very next event, a dead pooled connection is replaced without an error, and each committed event
+reaches Celery as its own task."""
 
 import base64
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from events.models import ConnectEvent, PartnerHmacKey
-from events.services import handoff
 from events.services.listener import (
     hmac_key_add,
     hmac_key_deactivate,
     listener_settings_update,
 )
+from events.tasks import connect_event_process, connect_events_sweep
 from events.tests.helpers import KEY_NEW, KEY_OLD, encode, message, post, signed_headers
 from portal.celery import app as celery_app
 from tenants.tests.factories import TenantFactory
@@ -152,45 +155,62 @@ def test_dead_pooled_connection_is_replaced_without_an_error(client, linked_tena
 
 
 @pytest.mark.django_db(transaction=True)
-def test_committed_events_reach_celery_as_one_batch_task(client, linked_tenant, settings):
-    """Outside eager mode the receiver only queues ids; the process's hand-off thread publishes
-    them to the broker as one `connect_events_process` task within a fraction of a second."""
+def test_each_committed_event_reaches_celery_as_its_own_task(client, linked_tenant, settings):
+    """Outside eager mode each stored event is published to the broker once its row is
+    committed; a duplicate publishes nothing."""
     settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app.conf.task_always_eager = False
+    payload = message()
     try:
         with celery_app.connection_for_read() as broker:
             queue = broker.SimpleQueue("default")
             queue.clear()
-            for _ in range(3):
+            for _ in range(2):
                 assert _deliver(client, KEY_OLD).status_code == 200
-            received = queue.get(timeout=5)
-            received.ack()
+            body = encode(payload)
+            for _ in range(2):  # the second is a redelivery
+                assert post(client, body, **signed_headers(body, KEY_OLD)).status_code == 200
+            received = []
+            for _ in range(3):
+                item = queue.get(timeout=5)
+                item.ack()
+                received.append(item)
+            # Published before each answer, so a fourth would already be there.
+            with pytest.raises(queue.Empty):
+                queue.get_nowait()
             queue.close()
     finally:
         celery_app.conf.task_always_eager = True
-    assert received.headers["task"] == "events.tasks.connect_events_process"
-    args = received.payload[0]
+    assert {item.headers["task"] for item in received} == {"events.tasks.connect_event_process"}
     stored = sorted(ConnectEvent.objects.values_list("pk", flat=True))
-    assert sorted(args[0]) == stored
-    # Not processed yet (no worker here): the sweep would find them if the task were lost.
+    assert sorted(item.payload[0][0] for item in received) == stored
+    # Not processed yet (no worker here): the sweep would find them if a task were lost.
     assert ConnectEvent.objects.filter(processed_at__isnull=True).count() == 3
 
 
-def test_flush_in_eager_mode_processes_pending_events(linked_tenant):
-    event_ids = []
-    for _ in range(2):
-        payload = message()
-        event = ConnectEvent.objects.create(
-            tenant=linked_tenant,
-            account_id=payload["data"]["accountId"],
-            configuration_id="1",
-            event="envelope-sent",
-            envelope_id=payload["data"]["envelopeId"],
-            generated_date_time=payload["generatedDateTime"],
-            payload=payload,
-            auth_method="hmac",
-        )
-        event_ids.append(event.pk)
-    handoff._pending.extend(event_ids)
-    assert handoff.events_processing_flush() == 2
-    assert ConnectEvent.objects.filter(processed_at__isnull=True).count() == 0
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_at_commit_still_answers_200_and_the_sweep_processes_the_event(
+    client, linked_tenant, monkeypatch
+):
+    def broker_down(*args, **kwargs):
+        raise KombuOperationalError("Error 111 connecting to the broker. Connection refused.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(connect_event_process, "delay", broker_down)
+        response = _deliver(client, KEY_OLD)
+    assert response.status_code == 200, response.content
+    event = ConnectEvent.objects.get()
+    assert event.processed_at is None
+    ConnectEvent.objects.update(received_at=event.received_at - timedelta(minutes=5))
+    assert connect_events_sweep() == 1
+    event.refresh_from_db()
+    assert event.processed_at is not None
+
+
+def test_a_signed_delivery_reads_its_route_in_one_query(
+    client, linked_tenant, django_assert_max_num_queries
+):
+    hmac_key_add(integration=linked_tenant.integration, label="new", secret=KEY_NEW, actor=None)
+    # The route (tenant and active keys), then the INSERT inside the test's savepoint.
+    with django_assert_max_num_queries(4):
+        assert _deliver(client, KEY_NEW).status_code == 200
