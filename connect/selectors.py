@@ -351,3 +351,24 @@ def connect_tenant_ids_for_bulk(*, template: ConnectTemplate | None) -> list[tup
         if template.applies_to == ConnectTemplate.AppliesTo.CHOSEN:
             tenants = tenants.filter(connect_assignments__template=template)
     return list(tenants.order_by("name").values_list("pk", "name"))
+
+
+def connect_template_auth_list(*, integration: Integration) -> list[dict]:
+    """How each active template of the integration asks DocuSign to authenticate its messages
+    (the webhook authentication section of the integration's listener page)."""
+    versions = ConnectTemplateVersion.objects.filter(
+        template__integration=integration,
+        template__is_active=True,
+        number=F("template__current_version"),
+    ).select_related("template")
+    return [
+        {
+            "name": v.template.name,
+            "template_id": v.template_id,
+            "url": v.settings.get("url_to_publish_to", ""),
+            "hmac": bool(v.settings.get("include_hmac")),
+            "oauth": bool(v.settings.get("include_oauth")),
+            "basic": bool(v.settings.get("basic_username") or v.settings.get("user_name")),
+        }
+        for v in sorted(versions, key=lambda v: v.template.name)
+    ]

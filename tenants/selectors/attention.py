@@ -57,7 +57,7 @@ ATTENTION = [
     Attention(
         "invite_unanswered",
         "Invite unanswered",
-        "Invited some days ago (INVITE_UNANSWERED_DAYS) and not consented yet.",
+        "Invited {unanswered_days} or more days ago and not consented yet.",
     ),
     Attention("invite_expired", "Invite expired", "Invited, but no usable invite is left."),
     Attention(
@@ -75,7 +75,7 @@ ATTENTION = [
     Attention(
         "work_waiting",
         "Work waiting too long",
-        "A sync was queued and no worker has finished it (WORK_WAITING_MINUTES).",
+        "A sync was queued over {work_minutes} minutes ago and no worker has finished it.",
     ),
     Attention(
         "rate_limit_low",
@@ -359,7 +359,10 @@ def tenant_attention_summary(*, sample: int = ATTENTION_SAMPLE) -> dict:
             {
                 "key": attention.key,
                 "label": attention.label,
-                "help": attention.help,
+                "help": attention.help.format(
+                    unanswered_days=settings.INVITE_UNANSWERED_DAYS,
+                    work_minutes=settings.WORK_WAITING_MINUTES,
+                ),
                 "count": count,
                 "tenants": tenants,
                 "more": max(0, count - len(tenants)),
