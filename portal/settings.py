@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "tenants",
     "connect",
     "events",
+    "alerts",
     "portal",
 ]
 

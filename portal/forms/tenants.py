@@ -16,12 +16,14 @@ class TenantForm(forms.ModelForm):
     class Meta:
         model = Tenant
         formfield_callback = formfield_assuming_https
-        fields = ["name", "slug", "admin_email", "integration", "grant_mode", "notes"]
+        fields = ["name", "slug", "admin_email", "integration", "grant_mode", "owner", "notes"]
         help_texts = {
             "slug": SLUG_RULE + " Unique; used in URLs and exports. Leave it empty to derive "
             "it from the name.",
             "grant_mode": "Authorization Code Grant keeps access with refresh tokens; JWT "
             "impersonation needs an RSA key on the integration.",
+            "owner": "The staff member alerted when this tenant needs a human; empty = the staff "
+            "alert list (STAFF_ALERT_EMAILS).",
         }
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
@@ -31,6 +33,7 @@ class TenantForm(forms.ModelForm):
         self.fields["integration"].empty_label = None
         self.fields["notes"].max_length = NOTES_MAX_LENGTH
         self.fields["slug"].required = False
+        self.fields["owner"].empty_label = "Nobody: the staff alert list"
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())

@@ -13,17 +13,19 @@ PROJECT_PACKAGES = {
     "tenants",
     "connect",
     "events",
+    "alerts",
     "docusign_api",
     "docusign_emulator",
 }
 
 # package → project packages it must never import
 FORBIDDEN = {
-    "common": {"tenants", "connect", "events", "portal"},
-    "accounts": {"tenants", "connect", "events", "portal"},
-    "tenants": {"connect", "events", "portal"},
-    "connect": {"events", "portal"},
-    "events": {"portal"},
+    "common": {"tenants", "connect", "events", "alerts", "portal"},
+    "accounts": {"tenants", "connect", "events", "alerts", "portal"},
+    "tenants": {"connect", "events", "alerts", "portal"},
+    "connect": {"events", "alerts", "portal"},
+    "events": {"portal", "alerts"},
+    "alerts": {"connect", "events", "portal"},
     "docusign_api": PROJECT_PACKAGES - {"docusign_api"} | {"django"},
     "docusign_emulator": PROJECT_PACKAGES - {"docusign_emulator"} | {"django"},
 }

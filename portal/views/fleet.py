@@ -42,6 +42,7 @@ from tenants.selectors.fleet import (
 # The tenant page's panels, in page order: (selector, partial template). A selector takes
 # `tenant=` (and `viewer=` when it names that parameter) and returns the partial's context.
 TENANT_PANELS = [
+    ("alerts.selectors.alerts_tenant_panel", "alerts/_tenant_panel.html"),
     ("tenants.selectors.tenants.tenant_consent_panel", "tenants/_tenant_panel.html"),
     ("tenants.selectors.tokens.token_tenant_panel", "tenants/_token_panel.html"),
     ("connect.selectors.connect_tenant_panel", "connect/_tenant_panel.html"),
