@@ -33,6 +33,7 @@ class TenantForm(forms.ModelForm):
         self.fields["integration"].empty_label = None
         self.fields["notes"].max_length = NOTES_MAX_LENGTH
         self.fields["slug"].required = False
+        self.fields["slug"].error_messages["invalid"] = SLUG_RULE
         self.fields["owner"].empty_label = "Nobody: the staff alert list"
 
     def clean_name(self):
