@@ -17,6 +17,7 @@ postgresql_only = pytest.mark.skipif(
 )
 @pytest.mark.django_db(transaction=True)
 def test_a_healthy_connection_is_kept_without_a_health_check_before_the_next_task():
+    connection.close()  # start from a fresh connection, whatever an earlier test left behind
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     kept = connection.connection
