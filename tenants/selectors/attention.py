@@ -257,13 +257,17 @@ def _attention_reason(key: str, tenant: Tenant, now: datetime) -> str:
     if key == "invite_unanswered":
         sent = getattr(tenant, "invite_created_at", None)
         days = (now - sent).days if sent else settings.INVITE_UNANSWERED_DAYS
-        return f"Invite unanswered for {days} days: nudge the admin, or check the address."
+        return (
+            f"Invite unanswered for {days} day{'s' if days != 1 else ''}: call the admin, or "
+            "check the address (reminders go out automatically)."
+        )
     if key == "invite_expired":
         expired = getattr(tenant, "invite_expired_at", None)
         return f"Invite expired {expired:%Y-%m-%d}" if expired else "No invite was sent"
     if key == "lapsing":
         lapses_at = one_to_one(tenant, "token").refresh_expires_at
-        return f"Consent lapses {lapses_at:%Y-%m-%d} (in {max(0, (lapses_at - now).days)} days)"
+        days = max(0, (lapses_at - now).days)
+        return f"Consent lapses {lapses_at:%Y-%m-%d} (in {days} day{'s' if days != 1 else ''})"
     if key == "behind":
         return "A template's new version is not on DocuSign yet: sync the tenant, or wait."
     state = one_to_one(tenant, "connect_state")
