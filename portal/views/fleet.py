@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template import TemplateDoesNotExist
+from django.template.defaultfilters import pluralize
 from django.template.loader import get_template, render_to_string
 from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.functional import cached_property
@@ -244,7 +245,9 @@ class BulkStartView(StaffRequiredMixin, View):
             kind=data["kind"], tenants=targets, actor=request.user, request=request
         )
         messages.success(
-            request, f"{operation.get_kind_display()} started for {operation.total} tenants."
+            request,
+            f"{operation.get_kind_display()} started for {operation.total} "
+            f"tenant{pluralize(operation.total)}.",
         )
         return redirect("bulk-detail", operation_id=operation.pk)
 

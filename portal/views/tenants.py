@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -231,7 +232,9 @@ class TenantImportView(StaffRequiredMixin, TemplateView):
             return self.render_to_response(
                 self.get_context_data(form=form, row_errors=outcome.errors), status=400
             )
-        messages.success(request, f"Imported {len(outcome.created)} tenants.")
+        messages.success(
+            request, f"Imported {len(outcome.created)} tenant{pluralize(len(outcome.created))}."
+        )
         return redirect("tenant-import")
 
 
