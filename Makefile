@@ -13,8 +13,8 @@ run: ## Install, migrate, create the demo and run web, worker, beat and the emul
 test: ## Install and run the whole test suite (lint, migrations check, pytest)
 	bin/test
 
-lint: ## ruff lint and format check
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+lint: ## ruff lint and format check, mypy
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && DEBUG=true .venv/bin/mypy
 
 fmt: ## ruff format and autofix
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .

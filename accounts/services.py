@@ -1,4 +1,5 @@
 from django.db import transaction
+from django.http import HttpRequest
 
 from accounts.models import User
 from common.services import audit_record
@@ -6,7 +7,13 @@ from common.services import audit_record
 
 @transaction.atomic
 def staff_user_create(
-    *, actor: User, username: str, email: str, role: str, password: str, request=None
+    *,
+    actor: User,
+    username: str,
+    email: str,
+    role: str,
+    password: str,
+    request: HttpRequest | None = None,
 ) -> User:
     user = User(username=username, email=email, role=role, is_active=True)
     user.set_password(password)
@@ -22,7 +29,9 @@ def staff_user_create(
 
 
 @transaction.atomic
-def staff_user_update(*, actor: User, user: User, role: str, is_active: bool, request=None) -> User:
+def staff_user_update(
+    *, actor: User, user: User, role: str, is_active: bool, request: HttpRequest | None = None
+) -> User:
     before = {"role": user.role, "is_active": user.is_active}
     if user.pk == actor.pk and (role != user.role or not is_active):
         raise ValueError("You cannot change your own role or deactivate yourself.")

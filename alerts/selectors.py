@@ -14,18 +14,18 @@ def alerts_tenant_panel(*, tenant: Tenant) -> dict:
         m.reason: m for m in AlertMute.objects.filter(tenant=tenant, muted_until__gt=now).order_by()
     }
     alerts = list(TenantAlert.objects.filter(tenant=tenant).order_by("-opened_at", "-id")[:20])
-    rows = [
-        {
+
+    def row(a: TenantAlert) -> dict:
+        return {
             "alert": a,
             "label": REASON_LABELS.get(a.reason, a.reason),
             "muted_until": mutes[a.reason].muted_until if a.reason in mutes else None,
         }
-        for a in alerts
-    ]
+
     return {
         "tenant": tenant,
         "owner": tenant.owner,
-        "open": [r for r in rows if r["alert"].is_open],
-        "resolved": [r for r in rows if not r["alert"].is_open][:5],
+        "open": [row(a) for a in alerts if a.is_open],
+        "resolved": [row(a) for a in alerts if not a.is_open][:5],
         "mute_choices": MUTE_CHOICES,
     }

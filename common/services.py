@@ -3,8 +3,11 @@
 import re
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
+from django.http import HttpRequest
 
+from accounts.models import User
 from common.middleware import current_request_id
 from common.models import AuditEvent
 
@@ -33,7 +36,7 @@ def _scrub(value: Any) -> Any:
 def audit_record(
     *,
     action: str,
-    actor=None,
+    actor: User | AnonymousUser | None = None,
     actor_label: str = "",
     target: models.Model | None = None,
     target_type: str = "",
@@ -43,24 +46,21 @@ def audit_record(
     message: str = "",
     before: dict | None = None,
     after: dict | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> AuditEvent:
     """Append one audit row. `actor` is a staff user; other actors give `actor_label`
     ("scheduler", "client-admin", "docusign"). Secret-looking keys in before/after are redacted."""
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        label = actor.get_username()
-    else:
-        actor = None
-        label = actor_label or "anonymous"
+    staff = actor if isinstance(actor, User) else None
+    label = staff.get_username() if staff is not None else actor_label or "anonymous"
     if target is not None:
-        target_type = target_type or target._meta.model_name
+        target_type = target_type or target._meta.model_name or ""
         target_id = target.pk
         target_label = target_label or str(target)
     ip_address = None
     if request is not None:
         ip_address = request.META.get("REMOTE_ADDR") or None
     return AuditEvent.objects.create(
-        actor=actor,
+        actor=staff,
         actor_label=label[:150],
         action=action,
         target_type=target_type,

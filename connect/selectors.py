@@ -26,7 +26,7 @@ from connect.services.templates import (
 )
 from tenants.models import Integration, Tenant, TenantAccount
 
-STATUS_BADGES = {
+STATUS_BADGES: dict[str, str] = {
     TenantConnectState.Status.IN_SYNC: "ok",
     TenantConnectState.Status.REPAIRED: "ok",
     TenantConnectState.Status.DRIFT: "warn",
@@ -34,7 +34,7 @@ STATUS_BADGES = {
     TenantConnectState.Status.SKIPPED: "idle",
     TenantConnectState.Status.NEVER: "idle",
 }
-OUTCOME_BADGES = {
+OUTCOME_BADGES: dict[str, str] = {
     SyncRecord.Outcome.IN_SYNC: "ok",
     SyncRecord.Outcome.CHANGED: "info",
     SyncRecord.Outcome.DRIFT: "warn",

@@ -4,7 +4,7 @@ A plain library on requests, PyJWT and cryptography; it imports nothing from Dja
 project. See README.md.
 """
 
-from ._http import RetryPolicy
+from ._http import CallObserved, Observer, RetryPolicy
 from .client import (
     DEMO_AUTH_BASE_URL,
     PRODUCTION_AUTH_BASE_URL,
@@ -45,6 +45,7 @@ __all__ = [
     "RATE_LIMIT_ERROR_CODES",
     "TERMINAL_TOKEN_ERRORS",
     "Account",
+    "CallObserved",
     "ConnectAPI",
     "ConnectConfiguration",
     "ConnectLogEntry",
@@ -62,6 +63,7 @@ __all__ = [
     "DocuSignUnavailable",
     "EventData",
     "OAuthAPI",
+    "Observer",
     "Pkce",
     "RateLimitStatus",
     "RetryPolicy",

@@ -12,7 +12,9 @@ Retry rules (the README has the long form):
   retries once.
 
 Logging never carries a header, a request body or a query string: method, scheme://host/path,
-status, elapsed ms and DocuSign's trace token, nothing else.
+status, elapsed ms and DocuSign's trace token, nothing else. An ``observer`` (say, metrics) hears
+of every attempt as a ``CallObserved``: method, the endpoint's template (never an id), the status
+and the seconds it took.
 """
 
 from __future__ import annotations
@@ -50,6 +52,21 @@ _system_random = random.SystemRandom()
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CallObserved:
+    """One HTTP attempt, for an observer: ``endpoint`` is the path template (``/oauth/token``,
+    ``/restapi/v2.1/accounts/{accountId}/connect/{connectId}``); ``status`` the HTTP status, or
+    ``timeout`` / ``connection_error`` when no response came."""
+
+    method: str
+    endpoint: str
+    status: str
+    seconds: float
+
+
+Observer = Callable[[CallObserved], None]
 
 
 @dataclass(frozen=True)
@@ -107,11 +124,13 @@ class HttpCore:
         retry: RetryPolicy,
         ca_bundle: str | None,
         clock: Clock,
+        observer: Observer | None = None,
     ) -> None:
         self.session = session
         self.timeout = timeout
         self.retry = retry
         self.clock = clock
+        self.observer = observer
         # A CA bundle path, or True for the system/certifi store. Passed per request so the
         # injected session's own settings are never mutated.
         self.verify: str | bool = ca_bundle or True
@@ -127,6 +146,7 @@ class HttpCore:
         method: str,
         url: str,
         *,
+        endpoint: str,
         idempotent: bool,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
@@ -138,7 +158,8 @@ class HttpCore:
     ) -> Any:
         """Send with the retry policy; return the parsed JSON (None if ``expect_body`` is false).
 
-        ``secrets`` are scrubbed from any error message DocuSign might echo them in.
+        ``endpoint`` is the URL's path template for the observer; ``secrets`` are scrubbed from
+        any error message DocuSign might echo them in.
         """
         secrets = tuple(secrets)
         max_attempts = self.retry.max_attempts if idempotent else 1
@@ -149,6 +170,7 @@ class HttpCore:
                 return self._send_once(
                     method,
                     url,
+                    endpoint=endpoint,
                     headers=headers,
                     params=params,
                     form=form,
@@ -196,6 +218,7 @@ class HttpCore:
         method: str,
         url: str,
         *,
+        endpoint: str,
         headers: Mapping[str, str] | None,
         params: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
@@ -225,9 +248,12 @@ class HttpCore:
             # The exception's own text is not logged: it is urllib3's, and may quote the URL.
             reason = "timed out" if isinstance(exc, requests.Timeout) else type(exc).__name__
             logger.warning("%s %s -> %s after %.0f ms", method, log_url, reason, elapsed_ms)
+            failure = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
+            self._observe(method, endpoint, failure, elapsed_ms / 1000)
             raise DocuSignUnavailable(f"{method} {log_url}: {reason}") from exc
 
         elapsed_ms = (time.monotonic() - started) * 1000
+        self._observe(method, endpoint, str(response.status_code), elapsed_ms / 1000)
         trace_token = response.headers.get("X-DocuSign-TraceToken")
         logger.debug(
             "%s %s -> %s in %.0f ms trace=%s",
@@ -276,6 +302,15 @@ class HttpCore:
             trace_token,
         )
         raise error
+
+    def _observe(self, method: str, endpoint: str, status: str, seconds: float) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer(CallObserved(method, endpoint, status, seconds))
+        except Exception:
+            # Observing must never change a call's outcome.
+            logger.exception("the DocuSign call observer failed")
 
     def _record_rate_limits(
         self, account_id: str, headers: Mapping[str, str], seen_at: datetime

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ._http import Clock, HttpCore, RetryPolicy, Timeout, utc_now
+from ._http import Clock, HttpCore, Observer, RetryPolicy, Timeout, utc_now
 from .connect import ConnectAPI
 from .errors import TERMINAL_TOKEN_ERRORS
 from .models import RateLimitStatus
@@ -27,6 +27,7 @@ class DocuSignClient:
 
     The injected ``session`` is shared across threads; the client never changes its headers,
     auth or cookies, and passes ``timeout``, ``verify`` and ``Authorization`` per request.
+    ``observer`` is called with a ``CallObserved`` after every HTTP attempt (metrics).
     """
 
     TERMINAL_TOKEN_ERRORS = TERMINAL_TOKEN_ERRORS
@@ -40,6 +41,7 @@ class DocuSignClient:
         retry: RetryPolicy | None = None,
         ca_bundle: str | None = None,
         clock: Clock = utc_now,
+        observer: Observer | None = None,
     ) -> None:
         parts = urlsplit(auth_base_url)
         if (
@@ -57,6 +59,7 @@ class DocuSignClient:
             retry=retry or RetryPolicy(),
             ca_bundle=ca_bundle,
             clock=clock,
+            observer=observer,
         )
         self.oauth = OAuthAPI(self._http, auth_base_url=self.auth_base_url, clock=clock)
 

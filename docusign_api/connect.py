@@ -7,6 +7,7 @@ enabled.
 
 from __future__ import annotations
 
+import builtins
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +17,8 @@ from .errors import DocuSignNotFound, DocuSignProtocolError
 from .models import ConnectConfiguration, ConnectLogEntry, ConnectOAuthConfig
 
 DateLike = date | datetime | str
+# The observer's label for these calls: the path with its ids as placeholders.
+_CONNECT_ENDPOINT = "/restapi/v2.1/accounts/{accountId}/connect"
 
 
 class ConnectAPI:
@@ -35,12 +38,12 @@ class ConnectAPI:
 
     def list(self) -> list[ConnectConfiguration]:
         """Every configuration of the account; DocuSign has no paging here (API.md 2.1)."""
-        body = self._call("GET", "", idempotent=True)
+        body = self._call("GET", "", "", idempotent=True)
         return [ConnectConfiguration.from_wire(c) for c in _configurations(body)]
 
     def get(self, connect_id: str) -> ConnectConfiguration:
         # Answers a ConnectConfigResults wrapper with one item, not a bare config (API.md 2).
-        body = self._call("GET", f"/{quote(connect_id, safe='')}", idempotent=True)
+        body = self._call("GET", f"/{quote(connect_id, safe='')}", "/{connectId}", idempotent=True)
         configurations = _configurations(body)
         if not configurations:
             raise DocuSignNotFound(f"Connect configuration {connect_id} not found", status=200)
@@ -50,7 +53,7 @@ class ConnectAPI:
         """POST: not idempotent, so never retried; a failed create is reconciled by listing."""
         wire = config.to_wire()
         wire.pop("connectId", None)
-        body = self._call("POST", "", idempotent=False, json_body=wire)
+        body = self._call("POST", "", "", idempotent=False, json_body=wire)
         return ConnectConfiguration.from_wire(_single_configuration(body))
 
     def update(self, config: ConnectConfiguration) -> ConnectConfiguration:
@@ -58,30 +61,36 @@ class ConnectAPI:
         merges a partial body is unconfirmed (API.md 2.1)."""
         if not config.connect_id:
             raise ValueError("update() needs config.connect_id (use create() for a new one)")
-        body = self._call("PUT", "", idempotent=True, json_body=config.to_wire())
+        body = self._call("PUT", "", "", idempotent=True, json_body=config.to_wire())
         return ConnectConfiguration.from_wire(_single_configuration(body))
 
     def delete(self, connect_id: str) -> None:
         # DocuSign answers 200 with an empty octet-stream body (API.md 2).
-        self._call("DELETE", f"/{quote(connect_id, safe='')}", idempotent=True, expect_body=False)
+        self._call(
+            "DELETE",
+            f"/{quote(connect_id, safe='')}",
+            "/{connectId}",
+            idempotent=True,
+            expect_body=False,
+        )
 
     # -- account-level OAuth for Connect --------------------------------------------------
 
     def oauth_get(self) -> ConnectOAuthConfig:
-        return ConnectOAuthConfig.from_wire(self._call("GET", "/oauth", idempotent=True))
+        return ConnectOAuthConfig.from_wire(self._call("GET", "/oauth", "/oauth", idempotent=True))
 
     def oauth_create(self, config: ConnectOAuthConfig) -> ConnectOAuthConfig:
         """DocuSign fetches a token from ``authorization_server_url`` right away; a bad config
         fails here (API.md 2.3)."""
-        body = self._call("POST", "/oauth", idempotent=False, json_body=config.to_wire())
+        body = self._call("POST", "/oauth", "/oauth", idempotent=False, json_body=config.to_wire())
         return ConnectOAuthConfig.from_wire(body)
 
     def oauth_update(self, config: ConnectOAuthConfig) -> ConnectOAuthConfig:
-        body = self._call("PUT", "/oauth", idempotent=True, json_body=config.to_wire())
+        body = self._call("PUT", "/oauth", "/oauth", idempotent=True, json_body=config.to_wire())
         return ConnectOAuthConfig.from_wire(body)
 
     def oauth_delete(self) -> None:
-        self._call("DELETE", "/oauth", idempotent=True, expect_body=False)
+        self._call("DELETE", "/oauth", "/oauth", idempotent=True, expect_body=False)
 
     # -- failures and logs ----------------------------------------------------------------
 
@@ -90,8 +99,10 @@ class ConnectAPI:
         *,
         from_date: date | datetime | str | None = None,
         to_date: date | datetime | str | None = None,
-    ) -> list[ConnectLogEntry]:
-        body = self._call("GET", "/failures", idempotent=True, params=_dates(from_date, to_date))
+    ) -> builtins.list[ConnectLogEntry]:
+        body = self._call(
+            "GET", "/failures", "/failures", idempotent=True, params=_dates(from_date, to_date)
+        )
         return [ConnectLogEntry.from_wire(e) for e in _entries(body, "failures")]
 
     def logs(
@@ -99,9 +110,11 @@ class ConnectAPI:
         *,
         from_date: date | datetime | str | None = None,
         to_date: date | datetime | str | None = None,
-    ) -> list[ConnectLogEntry]:
+    ) -> builtins.list[ConnectLogEntry]:
         """Only configurations with ``enable_log`` produce entries (at most 100 per account)."""
-        body = self._call("GET", "/logs", idempotent=True, params=_dates(from_date, to_date))
+        body = self._call(
+            "GET", "/logs", "/logs", idempotent=True, params=_dates(from_date, to_date)
+        )
         return [ConnectLogEntry.from_wire(e) for e in _entries(body, "logs")]
 
     # -------------------------------------------------------------------------------------
@@ -110,6 +123,7 @@ class ConnectAPI:
         self,
         method: str,
         path: str,
+        path_template: str,
         *,
         idempotent: bool,
         json_body: Any = None,
@@ -119,6 +133,7 @@ class ConnectAPI:
         return self._http.request(
             method,
             self._connect_url + path,
+            endpoint=_CONNECT_ENDPOINT + path_template,
             idempotent=idempotent,
             headers={
                 "Authorization": f"Bearer {self._access_token}",

@@ -119,9 +119,11 @@ class DocuSignRateLimited(DocuSignError):
         *,
         reset_at: datetime | None = None,
         retry_after: float | None = None,
-        **kwargs,
+        status: int | None = None,
+        error_code: str | None = None,
+        trace_token: str | None = None,
     ) -> None:
-        super().__init__(message, **kwargs)
+        super().__init__(message, status=status, error_code=error_code, trace_token=trace_token)
         self.reset_at = reset_at
         self.retry_after = retry_after
 
@@ -163,11 +165,17 @@ def error_from_body(
         error_code = str(raw_code) if raw_code else None
         message = str(body.get("message") or body.get("error_description") or "")
     message = scrub(message or error_code or f"HTTP {status}", list(secrets))
-    common = {"status": status, "error_code": error_code, "trace_token": trace_token}
     cls = _classify(status, error_code, message, has_json=isinstance(body, dict))
     if cls is DocuSignRateLimited:
-        return DocuSignRateLimited(message, reset_at=reset_at, retry_after=retry_after, **common)
-    return cls(message, **common)
+        return DocuSignRateLimited(
+            message,
+            reset_at=reset_at,
+            retry_after=retry_after,
+            status=status,
+            error_code=error_code,
+            trace_token=trace_token,
+        )
+    return cls(message, status=status, error_code=error_code, trace_token=trace_token)
 
 
 def _classify(

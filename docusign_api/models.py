@@ -332,8 +332,8 @@ class ConnectConfiguration:
         for attr, key, default in _STR_FIELDS:
             value = data.get(key)
             kwargs[attr] = default if value is None else str(value)
-        for attr, key, default in _BOOL_FIELDS:
-            kwargs[attr] = wire_bool(data.get(key), default=default)
+        for attr, key, flag_default in _BOOL_FIELDS:
+            kwargs[attr] = wire_bool(data.get(key), default=flag_default)
         for attr, key in _LIST_FIELDS:
             kwargs[attr] = _as_tuple(data.get(key))
         for attr, key in _OPTIONAL_STR_FIELDS + _SERVER_ONLY_FIELDS:

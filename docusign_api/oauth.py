@@ -178,6 +178,7 @@ class OAuthAPI:
         body = self._http.request(
             "POST",
             f"{self._auth_base_url}/oauth/token",
+            endpoint="/oauth/token",
             idempotent=False,
             headers=headers,
             form=form,
@@ -192,6 +193,7 @@ class OAuthAPI:
         body = self._http.request(
             "GET",
             f"{self._auth_base_url}/oauth/userinfo",
+            endpoint="/oauth/userinfo",
             idempotent=True,
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             secrets=(access_token,),

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stopping = threading.Event()
 
-    def stop(signum, frame) -> None:
+    def stop(signum: int, frame: object) -> None:
         if not stopping.is_set():
             stopping.set()
             threading.Thread(target=server.shutdown, daemon=True).start()

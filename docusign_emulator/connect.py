@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from docusign_emulator import errors as e
-from docusign_emulator.state import ConnectConfig, Store, Token
+from docusign_emulator.state import ConnectConfig, LogEntry, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -578,8 +578,8 @@ def delete_failure(store: Store, account_id: str, failure_id: str) -> Response:
     return json_response(200, {"failureId": failure_id, "status": "success", "errorDetails": None})
 
 
-def _log_json(entry, *, full: bool = False) -> dict:
-    out = {
+def _log_json(entry: LogEntry, *, full: bool = False) -> dict:
+    out: dict[str, object] = {
         "accountId": entry.account_id,
         "configUrl": entry.url,
         "connectId": entry.connect_id,

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from docusign_emulator import connect
 from docusign_emulator.errors import ControlError, EmulatorError
-from docusign_emulator.state import DEFAULT_CONFIG, ConnectConfig, Store
+from docusign_emulator.state import DEFAULT_CONFIG, Account, ConnectConfig, Store
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -320,7 +320,7 @@ def grant_consent(app: Emulator, req: Request, _: dict) -> dict:
 # --- Connect drift -------------------------------------------------------------------------
 
 
-def _account(store: Store, account_id: str):
+def _account(store: Store, account_id: str) -> Account:
     account = store.accounts.get(account_id)
     if account is None:
         raise ControlError(f"unknown account {account_id}", status=404)

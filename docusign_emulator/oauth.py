@@ -208,7 +208,7 @@ def _grant_error(description: str) -> e.OAuthError:
 
 
 def _token_body(access: Token, refresh: Token | None, store: Store) -> dict:
-    body = {
+    body: dict[str, str | int] = {
         "access_token": access.token,
         "token_type": "Bearer",
     }

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from docusign_emulator.state import Failure, LogEntry, Store
+from docusign_emulator.state import ConnectConfig, Failure, LogEntry, Store
 
 MAX_LOGS = 100  # API.md 2: at most 100 active logs per account
 ENVELOPE_STATUS = {
@@ -177,7 +177,7 @@ class Publisher:
 
     def _spec(
         self,
-        cfg,
+        cfg: ConnectConfig,
         event: str,
         envelope_id: str,
         recipient_id: str | None,

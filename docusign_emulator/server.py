@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from docusign_emulator import connect, control, oauth
@@ -85,13 +86,14 @@ class Emulator:
             return json_response(err.status, err.body(), getattr(err, "headers", None))
         except Exception:
             log.error("unhandled error for %s %s\n%s", req.method, req.path, traceback.format_exc())
+            internal: e.EmulatorError
             if family == "oauth":
-                err = e.OAuthError("server_error", "internal error", status=500)
+                internal = e.OAuthError("server_error", "internal error", status=500)
             elif family == "control":
-                err = e.ControlError("internal error", status=500)
+                internal = e.ControlError("internal error", status=500)
             else:
-                err = e.RestError(500, "UNSPECIFIED_ERROR", "An internal error occurred.")
-            return json_response(err.status, err.body())
+                internal = e.RestError(500, "UNSPECIFIED_ERROR", "An internal error occurred.")
+            return json_response(internal.status, internal.body())
 
     def _route(self, req: Request, family: str) -> Response:
         if family == "oauth":
@@ -195,7 +197,7 @@ class Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError, OSError):
             super().handle()
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         return
 
     def do_GET(self) -> None:
@@ -262,12 +264,14 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 1024  # 200+ concurrent clients must not see "connection refused"
 
-    def __init__(self, address, app: Emulator, ssl_context: ssl.SSLContext | None = None):
+    def __init__(
+        self, address: tuple[str, int], app: Emulator, ssl_context: ssl.SSLContext | None = None
+    ):
         self.app = app
         self.ssl_context = ssl_context
         super().__init__(address, Handler)
 
-    def get_request(self):
+    def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
         if self.ssl_context is not None:
             sock = self.ssl_context.wrap_socket(

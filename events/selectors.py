@@ -2,7 +2,8 @@
 
 import json
 import re
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -58,7 +59,7 @@ def connect_event_detail(*, event_id: int) -> dict | None:
     }
 
 
-def payload_for_display(value):
+def payload_for_display(value: Any) -> Any:
     if isinstance(value, dict):
         shown = {}
         for key, item in value.items():
@@ -124,7 +125,7 @@ def events_tenant_panel(*, tenant: Tenant) -> dict:
     }
 
 
-def _test_status(tenant: Tenant, health: TenantEventHealth | None, now) -> dict | None:
+def _test_status(tenant: Tenant, health: TenantEventHealth | None, now: datetime) -> dict | None:
     if health is None or not health.test_envelope_id:
         return None
     arrived_at, arrival_ms = health.test_arrived_at, health.test_arrival_ms

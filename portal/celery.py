@@ -7,7 +7,7 @@ fans out one small task per tenant. Losing the broker therefore costs time, neve
 import os
 
 from celery import Celery
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_process_shutdown, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -28,10 +28,8 @@ def _database_connections_tidy(task=None, **kwargs):
     for connection in connections.all(initialized_only=True):
         connection.close_if_unusable_or_obsolete()
         if connection.connection is not None:
-            # No health check (`SELECT 1`) before the next task's first query: it cost about a
-            # tenth of a worker's CPU per token refresh (bench/refresh.py). A connection dropped
-            # while idle fails that one task; the error closes it right here, the next task
-            # reconnects, and the task is retried or found due again by the next beat run.
+            # No `SELECT 1` before each task (its cost: bench/README.md); a connection dropped while
+            # idle fails one task, which is retried or found due again.
             connection.health_check_done = True
 
 
@@ -41,6 +39,30 @@ def _create_filesystem_broker_folders(sender, **kwargs):
     for folder in (sender.conf.broker_transport_options or {}).values():
         if isinstance(folder, str) and folder.startswith("/"):
             os.makedirs(folder, exist_ok=True)
+
+
+@worker_process_shutdown.connect
+def _metrics_process_forget(pid=None, **kwargs):
+    # prometheus-client's multiprocess mode: a dead (prefork) process's live gauges must go.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
+
+
+@worker_ready.connect
+def _metrics_endpoint_start(**kwargs):
+    """Serve this worker's metrics at WORKER_METRICS_BIND (host:port) when it is set."""
+    from django.conf import settings
+
+    if not settings.WORKER_METRICS_BIND:
+        return
+    from prometheus_client import start_http_server
+
+    from portal.metrics import process_registry
+
+    host, _, port = settings.WORKER_METRICS_BIND.rpartition(":")
+    start_http_server(int(port), addr=host or "127.0.0.1", registry=process_registry())
 
 
 app.conf.beat_schedule = {

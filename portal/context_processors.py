@@ -1,10 +1,6 @@
-"""The main navigation, built once per request from the URL names that exist.
+"""The main navigation, built once per request."""
 
-Areas are built by different people and may not be installed yet; a missing URL name simply leaves
-its link out instead of breaking every page.
-"""
-
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 # (label, URL name, URL names that count as "this section" for aria-current)
 NAV = [
@@ -29,11 +25,8 @@ def navigation(request):
         return {"nav_links": []}
     match = getattr(request, "resolver_match", None)
     url_name = (match.url_name if match else "") or ""
-    links = []
-    for label, name, prefixes in NAV:
-        try:
-            url = reverse(name)
-        except NoReverseMatch:
-            continue
-        links.append({"label": label, "url": url, "current": _current(url_name, prefixes)})
+    links = [
+        {"label": label, "url": reverse(name), "current": _current(url_name, prefixes)}
+        for label, name, prefixes in NAV
+    ]
     return {"nav_links": links}

@@ -270,11 +270,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# Each worker thread keeps up to 4 messages reserved (8 threads: 32 per process). At 1, a thread
-# that finished a task sat idle until the consumer fetched its next message, one broker round trip
-# each: the sync cycle of 1,000 tenants took 19 s instead of 12 (bench/sync.py). Tasks are small,
-# so holding a few more does not starve other workers; with acks_late an unfinished one is
-# redelivered if its worker dies.
+# 4 messages reserved per thread: at 1, each task waited a broker round trip (bench/README.md).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
@@ -287,10 +283,7 @@ CELERY_TASK_ALWAYS_EAGER = _read("CELERY_TASK_ALWAYS_EAGER", "bool", default=Fal
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Unset, Celery's Django fixup closes every database connection after every task, so a threaded
-# worker opens a new PostgreSQL connection (a backend fork and a login, ~12 ms) for each task.
-# Set, it only recycles one now and then; `portal/celery.py` lets Django's own rules decide the
-# rest after each task, as after a request (CONN_MAX_AGE, health checks, broken connections).
+# Unset, Celery reconnects for every task (bench/README.md); portal/celery.py applies Django's.
 CELERY_DB_REUSE_MAX = 1000
 # The schedule itself lives in portal/celery.py, in one place.
 
@@ -332,6 +325,15 @@ CONNECT_BUDGET_BURST_WINDOW_S = _read("CONNECT_BUDGET_BURST_WINDOW_S", "int", de
 OUTBOUND_ALLOWED_HOSTS = _read(
     "OUTBOUND_ALLOWED_HOSTS", "list", default=["127.0.0.1", "localhost"] if DEBUG else []
 )
+
+# --- Metrics (portal/metrics.py) ------------------------------------------------------------------
+# `/metrics` answers only requests bearing this token; empty turns the endpoint off.
+METRICS_TOKEN = _read("METRICS_TOKEN", "str", default="")
+# portal_docusign_rate_limit_remaining shows the accounts with the fewest calls left, this many.
+METRICS_TOP_ACCOUNTS = _read("METRICS_TOP_ACCOUNTS", "int", default=20)
+# host:port where each Celery worker serves its own metrics (empty: none), for workers that do not
+# share PROMETHEUS_MULTIPROC_DIR with the web processes (a container each). Internal address only.
+WORKER_METRICS_BIND = _read("WORKER_METRICS_BIND", "str", default="")
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -11,6 +11,7 @@ import urllib.request
 import requests
 from django.conf import settings
 
+from common.metrics import docusign_call_observe
 from docusign_api import DocuSignClient
 from tenants.models import Integration
 
@@ -46,10 +47,7 @@ def docusign_client_for(integration: Integration) -> DocuSignClient:
             session.mount("http://", adapter)
             trusted_ca = ca_bundle
             if not _proxy_environment_set():
-                # Without proxies to honour, requests has little to read from the environment,
-                # and letting it look costs file system calls on every request; worse, a ~/.netrc
-                # entry for the host would replace our Bearer header. The one other thing it
-                # would read, a CA bundle variable, is read here once, as requests would.
+                # A ~/.netrc entry would replace our Bearer header; the CA variable is read once.
                 session.trust_env = False
                 trusted_ca = ca_bundle or _ca_bundle_from_environment()
             client = DocuSignClient(
@@ -57,6 +55,7 @@ def docusign_client_for(integration: Integration) -> DocuSignClient:
                 session=session,
                 timeout=timeout,
                 ca_bundle=trusted_ca,
+                observer=docusign_call_observe,
             )
             _clients[key] = client
     return client

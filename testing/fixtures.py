@@ -1,9 +1,24 @@
 """Fixtures every app's tests can use (registered through the root conftest.py)."""
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from accounts.roles import Role
 from testing.browser import browser  # noqa: F401  (the fixture, for browser tests)
+
+
+def pytest_sessionstart(session):
+    # prometheus-client's multiprocess mode (pytest-env names the folder, as bin/run does): it
+    # must exist, start empty, and be the same absolute path for the worker processes tests start.
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        folder = str(Path(folder).resolve())
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)

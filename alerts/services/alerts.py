@@ -10,10 +10,12 @@ enqueues one `alert_notify` per alert that has a notice due.
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -212,7 +214,9 @@ def alerts_digest_send(*, now: datetime | None = None) -> int | None:
 
 
 @transaction.atomic
-def alert_mute(*, tenant: Tenant, reason: str, days: int, actor, request=None) -> AlertMute:
+def alert_mute(
+    *, tenant: Tenant, reason: str, days: int, actor: Any, request: HttpRequest | None = None
+) -> AlertMute:
     if reason not in REASON_LABELS:
         raise ValueError("Unknown reason.")
     until = timezone.now() + timedelta(days=days)
@@ -232,7 +236,9 @@ def alert_mute(*, tenant: Tenant, reason: str, days: int, actor, request=None) -
 
 
 @transaction.atomic
-def alert_unmute(*, tenant: Tenant, reason: str, actor, request=None) -> None:
+def alert_unmute(
+    *, tenant: Tenant, reason: str, actor: Any, request: HttpRequest | None = None
+) -> None:
     deleted, _ = AlertMute.objects.filter(tenant=tenant, reason=reason).delete()
     if deleted:
         audit_record(

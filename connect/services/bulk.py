@@ -13,14 +13,14 @@ from connect.services.reconcile import connect_tenant_reconcile
 from connect.services.sync import TRANSIENT_ERRORS
 
 Item = BulkOperationItem.Outcome
-_ITEM_OUTCOMES = {
+_ITEM_OUTCOMES: dict[str, str] = {
     SyncRecord.Outcome.IN_SYNC: Item.SUCCEEDED,
     SyncRecord.Outcome.CHANGED: Item.SUCCEEDED,
     SyncRecord.Outcome.DRIFT: Item.SUCCEEDED,
     SyncRecord.Outcome.FAILED: Item.FAILED,
     SyncRecord.Outcome.SKIPPED: Item.SKIPPED,
 }
-_SUMMARIES = {
+_SUMMARIES: dict[str, str] = {
     SyncRecord.Outcome.IN_SYNC: "Already in sync.",
     SyncRecord.Outcome.CHANGED: "Pushed: {n} change(s).",
     SyncRecord.Outcome.DRIFT: "Drift reported (template set to report only).",

@@ -1,5 +1,7 @@
 """Offboarding's Connect step: remove every configuration the portal owns from the account."""
 
+from typing import cast
+
 from django.utils import timezone
 
 from common.services import audit_record
@@ -36,9 +38,9 @@ def connect_offboard(*, tenant_id: int) -> int:
         base_uri=token.base_uri, account_id=token.account_id, access_token=token.token
     )
     ours = [c for c in api.list() if c.name.startswith(CONFIG_NAME_PREFIX)]
-    changes = []
+    changes: list[dict] = []
     for config in ours:
-        api.delete(config.connect_id)
+        api.delete(cast(str, config.connect_id))  # a listed configuration always has its id
         changes.append(
             {
                 "template": "",

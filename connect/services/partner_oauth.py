@@ -7,8 +7,10 @@ DocuSign is called outside the transaction and the result written after.
 """
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from common.models import AuditEvent
 from common.services import audit_record
 from connect.models import PartnerConnectOAuth
@@ -38,8 +40,8 @@ def partner_oauth_store(
     client_secret: str,
     scope: str,
     custom_parameters: dict[str, str],
-    actor,
-    request=None,
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> PartnerConnectOAuth:
     """Save the settings; an empty `client_secret` keeps the stored one (write-only field)."""
     row, _ = PartnerConnectOAuth.objects.select_for_update().get_or_create(
@@ -108,7 +110,9 @@ def _partner_api(row: PartnerConnectOAuth) -> ConnectAPI:
     )
 
 
-def _result(row: PartnerConnectOAuth, *, state: str, message: str, actor, action: str) -> None:
+def _result(
+    row: PartnerConnectOAuth, *, state: str, message: str, actor: User | None, action: str
+) -> None:
     PartnerConnectOAuth.objects.filter(pk=row.pk).update(
         state=state, last_result=message[:500], last_checked_at=timezone.now()
     )
@@ -124,7 +128,7 @@ def _result(row: PartnerConnectOAuth, *, state: str, message: str, actor, action
     )
 
 
-def _failed(row: PartnerConnectOAuth, exc: Exception, *, actor, action: str) -> None:
+def _failed(row: PartnerConnectOAuth, exc: Exception, *, actor: User | None, action: str) -> None:
     _result(
         row,
         state=PartnerConnectOAuth.State.FAILED,
@@ -141,7 +145,7 @@ def _message(exc: Exception) -> str:
     return str(exc)
 
 
-def partner_oauth_push(*, row: PartnerConnectOAuth, actor) -> PartnerConnectOAuth:
+def partner_oauth_push(*, row: PartnerConnectOAuth, actor: User | None) -> PartnerConnectOAuth:
     """Create or update the configuration on DocuSign (which fetches a token from the server at
     once; a bad configuration fails here, API.md 2.3)."""
     if not row.client_secret:
@@ -181,7 +185,7 @@ def partner_oauth_push(*, row: PartnerConnectOAuth, actor) -> PartnerConnectOAut
     return row
 
 
-def partner_oauth_check(*, row: PartnerConnectOAuth, actor) -> dict | None:
+def partner_oauth_check(*, row: PartnerConnectOAuth, actor: User | None) -> dict | None:
     """Read the configuration DocuSign holds; returns its non-secret fields (or None)."""
     try:
         current = _partner_api(row).oauth_get()
@@ -217,7 +221,7 @@ def partner_oauth_check(*, row: PartnerConnectOAuth, actor) -> dict | None:
     return current.managed_fields()
 
 
-def partner_oauth_delete(*, row: PartnerConnectOAuth, actor) -> PartnerConnectOAuth:
+def partner_oauth_delete(*, row: PartnerConnectOAuth, actor: User | None) -> PartnerConnectOAuth:
     try:
         _partner_api(row).oauth_delete()
     except DocuSignNotFound:

@@ -9,6 +9,7 @@ written afterwards in one (`connect.services.sync`).
 """
 
 import logging
+from typing import cast
 
 from django.utils import timezone
 
@@ -26,6 +27,8 @@ from connect.services.sync import (
 )
 from connect.services.templates import CONFIG_NAME_PREFIX
 from docusign_api import ConnectConfiguration, DocuSignError
+from docusign_api.client import DocuSignClient
+from docusign_api.connect import ConnectAPI
 from tenants.docusign import docusign_client_for
 from tenants.models import Tenant
 from tenants.services.tokens import (
@@ -139,7 +142,7 @@ def _skip_reason(tenant: Tenant) -> str:
     return ""
 
 
-def _stop_if_docusign_says_spent(client, account_id: str, *, calls: int) -> None:
+def _stop_if_docusign_says_spent(client: DocuSignClient, account_id: str, *, calls: int) -> None:
     """DocuSign's own count (X-RateLimit-Remaining, X-BurstLimit-Remaining) covers the client's
     other apps too: when the list's response says fewer calls are left than the writes need,
     stop before writing. Only this fresh reading is trusted; our own budget guards the list."""
@@ -158,7 +161,9 @@ def _stop_if_docusign_says_spent(client, account_id: str, *, calls: int) -> None
         )
 
 
-def _execute(api, steps: list[Step], *, calls: int) -> tuple[list[dict], list[str], int]:
+def _execute(
+    api: ConnectAPI, steps: list[Step], *, calls: int
+) -> tuple[list[dict], list[str], int]:
     """Run the writes in plan order; one template's rejection does not stop the others."""
     changes: list[dict] = []
     errors: list[str] = []
@@ -180,23 +185,26 @@ def _execute(api, steps: list[Step], *, calls: int) -> tuple[list[dict], list[st
             continue
         if step.report_only:
             continue
+        # The plan gives create/update/reenable a `config`, and reenable/delete a `connect_id`.
+        config = cast(ConnectConfiguration, step.config)
+        connect_id = cast(str, step.connect_id)
         try:
             if step.action == "create":
                 calls += 1
-                created = api.create(step.config)
+                created = api.create(config)
                 change["connect_id"] = created.connect_id or ""
             elif step.action == "update":
                 calls += 1
-                api.update(step.config)
+                api.update(config)
             elif step.action == "reenable":
                 calls += 1
-                created = api.create(step.config)
+                created = api.create(config)
                 calls += 1
-                api.delete(step.connect_id)
+                api.delete(connect_id)
                 change["connect_id"] = created.connect_id or ""
             else:  # delete_duplicate, delete_orphan
                 calls += 1
-                api.delete(step.connect_id)
+                api.delete(connect_id)
             change["applied"] = True
         except TRANSIENT_ERRORS:
             raise

@@ -6,11 +6,15 @@ The reconcile itself is `connect.services.reconcile`; offboarding is `connect.se
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from django.db import connection, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
+from common.metrics import CONNECT_SYNCS
 from common.services import audit_record
 from connect.models import SyncDailyStat, SyncRecord, TenantConnectState
 from connect.plan import Step
@@ -61,6 +65,7 @@ def connect_sync_finish(
 ) -> SyncResult:
     """Write how a sync ended, in one transaction: the history row, the tenant's current state and
     the day's count; a first success makes a consented tenant active."""
+    status: str
     with transaction.atomic():
         record = SyncRecord.objects.create(
             tenant=tenant,
@@ -93,6 +98,7 @@ def connect_sync_finish(
             )
         # Last before the commit: the rollup row stays locked only from here to the commit.
         _daily_stat_bump(outcome=outcome, day=record.finished_at.date())
+    CONNECT_SYNCS.labels(outcome).inc()
     first_success = (
         outcome in (Outcome.IN_SYNC, Outcome.CHANGED)
         and trigger != SyncRecord.Trigger.OFFBOARD
@@ -219,7 +225,9 @@ def _status(outcome: str, *, state: TenantConnectState, changes: list[dict]) -> 
 NOT_CARRIED_ACTIONS = ("delete_duplicate", "delete_orphan")
 
 
-def _carried(steps, versions: dict, changes, previous_versions: dict):
+def _carried(
+    steps: list[Step], versions: dict, changes: list[dict], previous_versions: dict
+) -> tuple[dict[str, str], dict[str, Any]]:
     """Which connectId and template version each template has on the account now. `versions`
     are the desired versions by template slug."""
     # A deleted duplicate carries the template's slug too: its connectId is gone, never carried.
@@ -228,7 +236,8 @@ def _carried(steps, versions: dict, changes, previous_versions: dict):
         for c in changes
         if c["applied"] and c["template"] and c["action"] not in NOT_CARRIED_ACTIONS
     }
-    connect_ids, carried_versions = {}, {}
+    connect_ids: dict[str, str] = {}
+    carried_versions: dict[str, Any] = {}
     for step in steps:
         if not step.slug or step.action in ("delete_duplicate", "render_error"):
             continue
@@ -258,7 +267,7 @@ _STATE_FIELDS = [
 ]
 
 
-def _daily_stat_bump(*, outcome: str, day) -> None:
+def _daily_stat_bump(*, outcome: str, day: date) -> None:
     """Add one to the day's count for `outcome` in one statement. The ORM has no "insert, or add
     one on conflict", and an update-then-create would need a savepoint and a retry when a sibling
     creates the row first; PostgreSQL and SQLite both speak INSERT ... ON CONFLICT DO UPDATE."""
@@ -302,7 +311,9 @@ def connect_sync_queued_mark(*, tenant_ids: list[int]) -> None:
     TenantConnectState.objects.filter(tenant_id__in=tenant_ids).update(queued_at=now)
 
 
-def connect_sync_request(*, tenant: Tenant, actor, request=None) -> None:
+def connect_sync_request(
+    *, tenant: Tenant, actor: User | None, request: HttpRequest | None = None
+) -> None:
     """ "Sync now" from the tenant page: enqueue after commit, audited."""
     from connect.tasks import connect_tenant_sync
 

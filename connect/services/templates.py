@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 
+from accounts.models import User
 from common.services import audit_record
 from connect.models import ConnectAssignment, ConnectTemplate, ConnectTemplateVersion
 from connect.validation import publish_url_errors, url_fill
@@ -55,14 +57,14 @@ def _clean_settings(settings: dict[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def connect_template_create(
     *,
-    actor,
+    actor: User | None,
     name: str,
     slug: str,
     integration: Integration,
     policy: str,
     applies_to: str,
     settings: dict[str, Any],
-    request=None,
+    request: HttpRequest | None = None,
 ) -> ConnectTemplate:
     template = ConnectTemplate.objects.create(
         name=name,
@@ -92,13 +94,13 @@ def connect_template_create(
 def connect_template_update(
     *,
     template: ConnectTemplate,
-    actor,
+    actor: User | None,
     name: str,
     policy: str,
     applies_to: str,
     is_active: bool,
     settings: dict[str, Any],
-    request=None,
+    request: HttpRequest | None = None,
 ) -> ConnectTemplateVersion:
     """Save a new version (every save does, so tenants can tell which one they carry)."""
     locked = ConnectTemplate.objects.select_for_update().get(pk=template.pk)
@@ -143,7 +145,11 @@ def connect_template_update(
 
 @transaction.atomic
 def connect_assignment_set(
-    *, template: ConnectTemplate, tenant_ids: Iterable[int], actor, request=None
+    *,
+    template: ConnectTemplate,
+    tenant_ids: Iterable[int],
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> None:
     """The chosen tenants of a template: rows are added or removed; overrides of tenants that
     stay are kept. For an "all tenants" template, rows only carry overrides."""
@@ -182,8 +188,8 @@ def connect_override_set(
     tenant: Tenant,
     url_to_publish_to: str,
     events: list[str] | None,
-    actor,
-    request=None,
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> ConnectAssignment:
     """Per-tenant overrides; empty values mean "use the template's"."""
     overrides: dict[str, Any] = {}

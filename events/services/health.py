@@ -3,14 +3,16 @@
 
 import logging
 import uuid
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from common.services import audit_record
 from docusign_api import DocuSignError, DocuSignRateLimited, DocuSignUnavailable
 from events.errors import EventsError
@@ -73,7 +75,7 @@ def _test_arrival_record(event: ConnectEvent) -> None:
         health.save(update_fields=["test_arrived_at", "test_arrival_ms"])
 
 
-def test_arrival_ms(requested_at, received_at) -> int | None:
+def test_arrival_ms(requested_at: datetime | None, received_at: datetime) -> int | None:
     if requested_at is None:
         return None
     return max(0, int((received_at - requested_at).total_seconds() * 1000))
@@ -92,7 +94,9 @@ def connect_events_unprocessed(*, older_than_s: int = 120, limit: int = 1000) ->
 # --- failures DocuSign reports ----------------------------------------------------------------
 
 
-def tenant_connect_failures_refresh(*, tenant_id: int, actor=None, actor_label: str = "scheduler"):
+def tenant_connect_failures_refresh(
+    *, tenant_id: int, actor: User | None = None, actor_label: str = "scheduler"
+) -> int | None:
     """Fetch the account's `/connect/failures` (last 30 days) and store how many there are.
 
     Transient DocuSign errors propagate (the task retries them); anything else is recorded on the
@@ -145,7 +149,11 @@ def tenants_due_for_failures_check() -> list[int]:
 
 
 def tenant_test_event_send(
-    *, tenant: Tenant, actor, event: str = "envelope-completed", request=None
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    event: str = "envelope-completed",
+    request: HttpRequest | None = None,
 ) -> TenantEventHealth:
     """Ask the emulator to publish one event for the tenant's account and remember the envelope id,
     so the panel can show when it arrived. Real DocuSign has no such call: a test envelope is

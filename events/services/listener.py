@@ -13,9 +13,11 @@ from datetime import timedelta
 import jwt
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from common.services import audit_record
 from events.errors import EventsError
 from events.models import ListenerSettings, PartnerHmacKey
@@ -36,7 +38,12 @@ def listener_settings_get(*, integration_id: int) -> ListenerSettings:
 
 @transaction.atomic
 def hmac_key_add(
-    *, integration: Integration, label: str, secret: str, actor, request=None
+    *,
+    integration: Integration,
+    label: str,
+    secret: str,
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> PartnerHmacKey:
     """Store one more active key; older keys stay active until deactivated (rotation)."""
     secret = secret.strip()
@@ -69,7 +76,7 @@ def hmac_key_add(
 
 @transaction.atomic
 def hmac_key_deactivate(
-    *, integration: Integration, key_id: int, actor, request=None
+    *, integration: Integration, key_id: int, actor: User | None, request: HttpRequest | None = None
 ) -> PartnerHmacKey:
     key = (
         PartnerHmacKey.objects.select_for_update()
@@ -100,7 +107,7 @@ def hmac_key_deactivate(
 def listener_settings_update(
     *,
     integration: Integration,
-    actor,
+    actor: User | None,
     require_hmac: bool,
     basic_username: str,
     basic_password: str = "",
@@ -109,7 +116,7 @@ def listener_settings_update(
     oauth_client_id: str,
     oauth_client_secret: str = "",
     oauth_token_ttl_s: int = 900,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> ListenerSettings:
     """Save the listener settings. A blank password or client secret keeps the stored one
     (write-only fields); `basic_clear` removes the Basic credentials."""
@@ -162,7 +169,9 @@ def listener_settings_update(
 
 
 @transaction.atomic
-def listener_signing_secret_rotate(*, integration: Integration, actor, request=None) -> None:
+def listener_signing_secret_rotate(
+    *, integration: Integration, actor: User | None, request: HttpRequest | None = None
+) -> None:
     """A new token-signing secret: every Bearer token issued so far stops working at once."""
     row, _ = ListenerSettings.objects.select_for_update().get_or_create(integration=integration)
     row.oauth_signing_secret = secrets.token_urlsafe(48)

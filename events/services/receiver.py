@@ -15,14 +15,15 @@ import hmac
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import FilteredRelation, Q
+from django.db.models import FilteredRelation, Q, UniqueConstraint
 from django.utils import timezone
 
 from events.errors import EventRejected
@@ -132,7 +133,11 @@ def _store_once(event: ConnectEvent) -> int | None:
 
 
 def _identity_lookup(event: ConnectEvent) -> dict:
-    (constraint,) = (c for c in ConnectEvent._meta.constraints if c.name == "connect_event_once")
+    (constraint,) = (
+        c
+        for c in ConnectEvent._meta.constraints
+        if isinstance(c, UniqueConstraint) and c.name == "connect_event_once"
+    )
     return {name: getattr(event, name) for name in constraint.fields}
 
 
@@ -160,7 +165,7 @@ def _parse(body: bytes) -> dict:
     return payload
 
 
-def _no_constant(name: str):
+def _no_constant(name: str) -> NoReturn:
     # NaN and Infinity are not JSON (RFC 8259), though Python's parser accepts them.
     raise ValueError(f"{name} is not a JSON value")
 
@@ -176,7 +181,7 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
 
 
-def _holds_nul(value) -> bool:
+def _holds_nul(value: object) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
@@ -191,12 +196,13 @@ def _holds_nul(value) -> bool:
     return False
 
 
-def _depth_exceeds(value, limit: int) -> bool:
-    stack = [(value, 1)]
+def _depth_exceeds(value: object, limit: int) -> bool:
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > limit:
             return True
+        children: Iterable[object]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

@@ -2,9 +2,11 @@
 Connect configuration of the emulator and say what happened, on both sides."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from django.conf import settings
+from django.http import HttpRequest
 from django.urls import reverse
 
 from events.models import ConnectEvent
@@ -62,7 +64,9 @@ def _signature_count(integration: Integration, envelope_id: str) -> int | None:
     return None
 
 
-def webhook_auth_check(*, integration: Integration, actor, request=None) -> CheckResult:
+def webhook_auth_check(
+    *, integration: Integration, actor: Any, request: HttpRequest | None = None
+) -> CheckResult:
     if integration.environment != Integration.Environment.EMULATOR:
         return CheckResult(
             False,
@@ -78,11 +82,14 @@ def webhook_auth_check(*, integration: Integration, actor, request=None) -> Chec
             fix_url=reverse("connect-template-list"),
             fix_label="Connect templates",
         )
-    health = None
-    for event in TEST_EVENTS:  # the first event some configuration of the account publishes
-        health = tenant_test_event_send(tenant=tenant, actor=actor, event=event, request=request)
+    # The first event some configuration of the account publishes.
+    health = tenant_test_event_send(
+        tenant=tenant, actor=actor, event=TEST_EVENTS[0], request=request
+    )
+    for event in TEST_EVENTS[1:]:
         if not health.test_error.startswith(NO_CONFIGURATION):
             break
+        health = tenant_test_event_send(tenant=tenant, actor=actor, event=event, request=request)
     signatures = _signature_count(integration, health.test_envelope_id)
     if health.test_error:
         why = delivery_failure_explain(integration=integration, error=health.test_error)

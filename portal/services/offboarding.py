@@ -8,7 +8,9 @@ It lives here, above `tenants` and `connect`, because it is the one place that n
 import logging
 
 from django.db import DatabaseError
+from django.http import HttpRequest
 
+from accounts.models import User
 from connect.services.offboard import connect_offboard
 from docusign_api import DocuSignError
 from tenants.models import Tenant
@@ -26,7 +28,13 @@ class OffboardIncomplete(Exception):
         super().__init__("; ".join(problems))
 
 
-def tenant_offboard(*, tenant: Tenant, actor=None, request=None, force: bool = False) -> list[str]:
+def tenant_offboard(
+    *,
+    tenant: Tenant,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    force: bool = False,
+) -> list[str]:
     """Remove the portal from the client's account, then forget the tokens and the link.
 
     The cleanup calls DocuSign outside any transaction. If it fails, nothing is forgotten (so it

@@ -61,6 +61,7 @@ def demo(tmp_path):
         FILESYSTEM_BROKER_DIR=str(tmp_path / "broker"),
         EMULATOR_SEED=str(tmp_path / "emulator-seed.json"),
         EMULATOR_STATE_FILE=str(tmp_path / "emulator-state.json"),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
         PYTHONUNBUFFERED="1",
     )
     log = tmp_path / "run.log"

@@ -18,7 +18,15 @@ from tenants.tests.factories import IntegrationFactory, InviteFactory, TenantFac
 
 # Pages for people who are not staff: sign-in, health probes, the client admin's consent pages and
 # the endpoints DocuSign itself calls (Connect events and the OAuth-for-Connect token endpoint).
-PUBLIC_NAMES = {"login", "logout", "healthz", "readyz", "connect-hook", "connect-oauth-token"}
+PUBLIC_NAMES = {
+    "login",
+    "logout",
+    "healthz",
+    "readyz",
+    "metrics",
+    "connect-hook",
+    "connect-oauth-token",
+}
 PUBLIC_PREFIXES = ("consent-",)
 # Pages every signed-in staff member has for themselves, whatever the role.
 SELF_SERVICE_NAMES = {"password-change"}

@@ -3,11 +3,12 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from portal.views import audit, auth, health, staff
+from portal.views import audit, auth, health, metrics, staff
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (JSON, the admin).
     path("favicon.ico", RedirectView.as_view(url=static("portal/favicon.svg"), permanent=True)),
     path("accounts/login/", auth.StaffLoginView.as_view(), name="login"),

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
@@ -43,7 +43,7 @@ from portal.forms.connect import (
     OverrideForm,
     PartnerOAuthForm,
 )
-from portal.views.mixins import StaffRequiredMixin
+from portal.views.mixins import StaffRequiredMixin, TenantActionView
 from tenants.models import Tenant
 
 
@@ -226,10 +226,7 @@ class ConnectBulkView(StaffRequiredMixin, View):
             request,
             f"Started for {operation.total} tenant{'s' if operation.total != 1 else ''}.",
         )
-        try:
-            return redirect(reverse("bulk-detail", kwargs={"operation_id": operation.pk}))
-        except NoReverseMatch:
-            return redirect("connect-template-list")
+        return redirect("bulk-detail", operation_id=operation.pk)
 
 
 class PartnerOAuthView(StaffRequiredMixin, TemplateView):
@@ -322,18 +319,11 @@ class PartnerOAuthView(StaffRequiredMixin, TemplateView):
         return redirect(f"{reverse('connect-partner-oauth')}?integration={self.integration.pk}")
 
 
-class TenantConnectSyncView(StaffRequiredMixin, View):
+class TenantConnectSyncView(TenantActionView):
     """ "Sync now" on the tenant page."""
 
     permission = Perm.OPERATE
-    action_permission = Perm.OPERATE
-    http_method_names = ["post"]
 
-    def post(self, request, tenant_id: int):
-        tenant = get_object_or_404(Tenant, pk=tenant_id)
-        connect_sync_request(tenant=tenant, actor=request.user, request=request)
+    def act(self, request):
+        connect_sync_request(tenant=self.tenant, actor=request.user, request=request)
         messages.success(request, "A Connect sync is on its way; its result shows in the history.")
-        try:
-            return redirect(reverse("tenant-detail", kwargs={"tenant_id": tenant.pk}))
-        except NoReverseMatch:
-            return redirect("connect-template-list")

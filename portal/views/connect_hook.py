@@ -12,6 +12,11 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from common.metrics import (
+    CONNECT_EVENTS_RECEIVED,
+    CONNECT_EVENTS_REJECTED,
+    connect_event_rejected_count,
+)
 from events.errors import EventRejected
 from events.services.receiver import connect_event_receive
 
@@ -44,19 +49,23 @@ class ConnectHookView(JsonPostOnlyView):
             received = connect_event_receive(body=body, meta=request.META)
         except EventRejected as exc:
             logger.info("Connect event rejected (%s): %s", exc.status, exc.message)
+            connect_event_rejected_count(status=exc.status)
             return json_error(exc.message, exc.status)
         except DataError:
             # A value the database refuses (an unpaired UTF-16 surrogate in a string): retrying
             # cannot help, so not a 503.
             logger.info("Connect event rejected (400): a value the database cannot store")
+            CONNECT_EVENTS_REJECTED.labels("unstorable").inc()
             return json_error("The message holds a value that cannot be stored.", 400)
         except DatabaseError:
             logger.exception("Connect event not stored: database unavailable")
+            CONNECT_EVENTS_REJECTED.labels("database_unavailable").inc()
             # DocuSign retries anything but 2xx, so nothing is lost while the database is down.
             return json_error(
                 "The event could not be stored; retry later.", 503, **{"Retry-After": "60"}
             )
         status = "duplicate" if received.duplicate else "stored"
+        CONNECT_EVENTS_RECEIVED.labels(status).inc()
         return JsonResponse({"status": status, "id": received.event_id})
 
 

@@ -9,7 +9,7 @@ from django.views.generic import TemplateView
 
 from common.charts import Series, bar_chart, stacked_bar_chart
 from common.selectors import worker_heartbeat_latest
-from portal.views.fleet import optional_selector
+from connect.selectors import connect_health_counts, connect_sync_outcomes_by_day
 from portal.views.mixins import StaffRequiredMixin
 from tenants.selectors.attention import ANY_ATTENTION, tenant_attention_summary
 from tenants.selectors.fleet import (
@@ -39,12 +39,9 @@ def _tenant_list_url(**params) -> str:
     return f"{reverse('tenant-list')}?{urlencode(params)}"
 
 
-def _sync_chart(days: int):
-    """Stacked bars from Connect's daily rollup, or None while Connect is not installed."""
-    selector = optional_selector("connect.selectors.connect_sync_outcomes_by_day")
-    if selector is None:
-        return None
-    rows = selector(days=days)
+def _sync_chart(days: int) -> dict:
+    """Stacked bars from Connect's daily rollup."""
+    rows = connect_sync_outcomes_by_day(days=days)
     labels = [f"{row['date']:%d %b}" for row in rows]
     series = [
         Series(label, css, [int(row.get(key, 0)) for row in rows])
@@ -68,11 +65,8 @@ def _sync_chart(days: int):
     }
 
 
-def _health_counts() -> list[dict] | None:
-    selector = optional_selector("connect.selectors.connect_health_counts")
-    if selector is None:
-        return None
-    counts = selector()
+def _health_counts() -> list[dict]:
+    counts = connect_health_counts()
     return [
         {
             "label": label,

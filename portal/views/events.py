@@ -10,7 +10,6 @@ from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -44,7 +43,7 @@ from portal.forms.events import (
     TestEventForm,
 )
 from portal.views.connect_hook import JsonPostOnlyView, json_error
-from portal.views.mixins import StaffRequiredMixin
+from portal.views.mixins import StaffRequiredMixin, TenantActionView, TenantMixin
 from tenants.models import Integration, Tenant
 
 logger = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ class ConnectOAuthTokenView(JsonPostOnlyView):
 
 
 def _client_credentials(request) -> tuple[str, str]:
-    scheme, _, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "basic" and encoded:
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
@@ -255,35 +254,24 @@ class IntegrationHmacKeysView(StaffRequiredMixin, View):
 # --- the tenant panel actions -----------------------------------------------------------------
 
 
-class _TenantPanelMixin(StaffRequiredMixin):
-    def dispatch(self, request, *args, **kwargs):
-        self.tenant = get_object_or_404(
-            Tenant.objects.select_related("integration"), pk=kwargs["tenant_id"]
-        )
-        return super().dispatch(request, *args, **kwargs)
-
-    def panel_response(self, request):
-        data = events_tenant_panel(tenant=self.tenant)
-        return render(
-            request, "events/_tenant_panel.html", {**data, "panel": data, "tenant": self.tenant}
-        )
+def _panel_response(request, tenant: Tenant):
+    data = events_tenant_panel(tenant=tenant)
+    return render(request, "events/_tenant_panel.html", {**data, "panel": data, "tenant": tenant})
 
 
-class TenantEventPanelView(_TenantPanelMixin, View):
+class TenantEventPanelView(TenantMixin, View):
     """The panel alone, for htmx polling while a test event is on its way."""
 
     permission = Perm.VIEW
 
     def get(self, request, tenant_id):
-        return self.panel_response(request)
+        return _panel_response(request, self.tenant)
 
 
-class TenantSendTestEventView(_TenantPanelMixin, View):
+class TenantSendTestEventView(TenantActionView):
     permission = Perm.OPERATE
-    action_permission = Perm.OPERATE
-    http_method_names = ["post"]
 
-    def post(self, request, tenant_id):
+    def act(self, request):
         # The tenant page's plain "Send a test event" button posts no event: use the default.
         form = TestEventForm({"event": request.POST.get("event") or TEST_EVENTS[0]})
         if not form.is_valid():
@@ -306,6 +294,9 @@ class TenantSendTestEventView(_TenantPanelMixin, View):
                         f"Test event {health.test_event} requested for "
                         f"envelope {health.test_envelope_id}.",
                     )
+
+    def done(self, request):
+        # htmx swaps the panel in place; a plain form post goes back to the tenant page.
         if request.htmx:
-            return self.panel_response(request)
-        return redirect(reverse("tenant-detail", kwargs={"tenant_id": self.tenant.pk}))
+            return _panel_response(request, self.tenant)
+        return super().done(request)

@@ -1,33 +1,25 @@
-"""The fleet pages: the tenant list with bulk actions, the tenant page, and bulk progress.
-
-Other areas contribute panels to the tenant page and figures to the dashboard. Each is looked up
-when a page renders (`optional_selector`), so an area that is not installed leaves its panel out
-instead of breaking the page.
-"""
-
-import importlib
-import inspect
-from collections.abc import Callable
-from functools import cache
+"""The fleet pages: the tenant list with bulk actions, the tenant page, and bulk progress."""
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template import TemplateDoesNotExist
 from django.template.defaultfilters import pluralize
-from django.template.loader import get_template, render_to_string
-from django.urls import NoReverseMatch, resolve, reverse
+from django.template.loader import render_to_string
+from django.urls import resolve, reverse
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView, View
 
 from accounts.roles import Perm
+from alerts.selectors import alerts_tenant_panel
 from common.bulk import bulk_operation_start
 from common.models import BulkOperation, BulkOperationItem
 from common.selectors import audit_event_list, bulk_operation_get, bulk_operation_items
+from connect.selectors import connect_tenant_panel
+from events.selectors import events_tenant_panel
 from portal.forms.fleet import FILTER_FIELDS, BulkStartForm, TenantFilterForm, bulk_kind_choices
-from portal.views.mixins import StaffRequiredMixin
+from portal.views.mixins import StaffRequiredMixin, TenantMixin
 from tenants.models import Tenant
 from tenants.selectors.fleet import (
     PAGE_SIZE,
@@ -35,26 +27,14 @@ from tenants.selectors.fleet import (
     tenant_fleet_ids,
     tenant_fleet_list,
     tenant_fleet_row,
-    tenant_for_page,
     tenant_ids_named,
     tenant_status_changes,
 )
+from tenants.selectors.tenants import tenant_consent_panel
+from tenants.selectors.tokens import token_tenant_panel
 
-# The tenant page's panels, in page order: (selector, partial template). A selector takes
-# `tenant=` (and `viewer=` when it names that parameter) and returns the partial's context.
-TENANT_PANELS = [
-    ("alerts.selectors.alerts_tenant_panel", "alerts/_tenant_panel.html"),
-    ("tenants.selectors.tenants.tenant_consent_panel", "tenants/_tenant_panel.html"),
-    ("tenants.selectors.tokens.token_tenant_panel", "tenants/_token_panel.html"),
-    ("connect.selectors.connect_tenant_panel", "connect/_tenant_panel.html"),
-    ("events.selectors.events_tenant_panel", "events/_tenant_panel.html"),
-]
-
-# Buttons on the tenant page: (URL name, label, style). Each is shown only when its URL name
-# exists and the viewer holds the permission the target view itself demands for a POST.
-# Edit is a form page, so it is a link; the others act on POST.
-# The tenant's lifecycle actions. Invites, re-consent, Connect sync and test events sit in the
-# panel they concern, next to the state they change, so each appears once on the page.
+# The tenant's lifecycle buttons: (URL name, label, style), each shown only to a viewer holding the
+# permission its view demands. Invites, re-consent, sync and test events sit in their own panels.
 TENANT_ACTIONS = [
     ("tenant-edit", "Edit", "link"),
     ("tenant-archive", "Archive…", "link"),
@@ -63,41 +43,28 @@ TENANT_ACTIONS = [
 ]
 
 
-def optional_selector(path: str) -> Callable | None:
-    """The function at `module.name`, or None while its area is not installed."""
-    module_name, _, attr = path.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    return getattr(module, attr, None)
-
-
-@cache
-def _template_exists(name: str) -> bool:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
-
-
 def tenant_panels_render(*, tenant: Tenant, request) -> list[dict]:
-    """Each installed area's panel rendered to HTML, for the page to print as is."""
-    panels = []
-    for path, template in TENANT_PANELS:
-        selector = optional_selector(path)
-        if selector is None or not _template_exists(template):
-            continue
-        kwargs = {"tenant": tenant}
-        if "viewer" in inspect.signature(selector).parameters:
-            kwargs["viewer"] = request.user
-        data = selector(**kwargs)
-        html = render_to_string(
-            template, {**data, "panel": data, "tenant": tenant}, request=request
-        )
-        panels.append({"key": path.rsplit(".", 1)[-1], "html": html})
-    return panels
+    """Each area's panel rendered to HTML, in page order, for the page to print as is."""
+    panels = [
+        ("alerts_tenant_panel", "alerts/_tenant_panel.html", alerts_tenant_panel(tenant=tenant)),
+        (
+            "tenant_consent_panel",
+            "tenants/_tenant_panel.html",
+            tenant_consent_panel(tenant=tenant, viewer=request.user),
+        ),
+        ("token_tenant_panel", "tenants/_token_panel.html", token_tenant_panel(tenant=tenant)),
+        ("connect_tenant_panel", "connect/_tenant_panel.html", connect_tenant_panel(tenant=tenant)),
+        ("events_tenant_panel", "events/_tenant_panel.html", events_tenant_panel(tenant=tenant)),
+    ]
+    return [
+        {
+            "key": key,
+            "html": render_to_string(
+                template, {**data, "panel": data, "tenant": tenant}, request=request
+            ),
+        }
+        for key, template, data in panels
+    ]
 
 
 def _has_account(tenant: Tenant) -> bool:
@@ -150,11 +117,8 @@ SORTABLE = {
 
 
 def _allowed_link(name: str, user, kwargs: dict | None = None) -> str:
-    """The URL of `name` if it exists and the user may use what it leads to, else ""."""
-    try:
-        url = reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return ""
+    """The URL of `name` if the user may use what it leads to, else ""."""
+    url = reverse(name, kwargs=kwargs)
     view_class = getattr(resolve(url).func, "view_class", None)
     needed = getattr(view_class, "action_permission", None) or getattr(
         view_class, "permission", Perm.MANAGE_TENANTS
@@ -303,17 +267,6 @@ class BulkProgressView(BulkOperationMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(**self.progress_context(), **kwargs)
-
-
-class TenantMixin(StaffRequiredMixin):
-    """Loads the tenant once (with its account, token and Connect state) after the access check."""
-
-    @cached_property
-    def tenant(self) -> Tenant:
-        try:
-            return tenant_for_page(tenant_id=self.kwargs["tenant_id"])
-        except ObjectDoesNotExist:
-            raise Http404("No such tenant.") from None
 
 
 class TenantDetailView(TenantMixin, TemplateView):

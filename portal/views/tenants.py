@@ -2,11 +2,9 @@
 
 from django.contrib import messages
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -15,7 +13,7 @@ from common.csvexport import csv_rows
 from common.services import audit_record
 from portal.forms.tenants import TenantForm, TenantImportForm, TenantOffboardForm
 from portal.services.offboarding import OffboardIncomplete, tenant_offboard
-from portal.views.mixins import StaffRequiredMixin
+from portal.views.mixins import StaffRequiredMixin, TenantActionView, TenantMixin
 from tenants.models import Invite, Tenant
 from tenants.selectors.tenants import (
     EXPORT_HEADER,
@@ -34,32 +32,6 @@ from tenants.services.tenants import (
 )
 
 
-def tenant_home_url(tenant: Tenant) -> str:
-    """The fleet's tenant page when it exists, else the edit page (which shows consent too)."""
-    try:
-        return reverse("tenant-detail", kwargs={"tenant_id": tenant.pk})
-    except NoReverseMatch:
-        return reverse("tenant-edit", kwargs={"tenant_id": tenant.pk})
-
-
-def _back(request, tenant: Tenant) -> str:
-    target = request.POST.get("next", "")
-    # Only our own paths: never an open redirect.
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return tenant_home_url(tenant)
-
-
-class TenantMixin(StaffRequiredMixin):
-    """Loads the tenant once per request (STYLE 14)."""
-
-    @cached_property
-    def tenant(self) -> Tenant:
-        return get_object_or_404(
-            Tenant.objects.select_related("integration"), pk=self.kwargs["tenant_id"]
-        )
-
-
 class TenantCreateView(StaffRequiredMixin, TemplateView):
     template_name = "tenants/tenant_form.html"
     permission = Perm.MANAGE_TENANTS
@@ -74,7 +46,7 @@ class TenantCreateView(StaffRequiredMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         tenant = tenant_create(actor=request.user, request=request, **form.cleaned_data)
         messages.success(request, f"Tenant “{tenant.name}” was registered. Send the invite next.")
-        return redirect(tenant_home_url(tenant))
+        return redirect("tenant-detail", tenant_id=tenant.pk)
 
 
 class TenantEditView(TenantMixin, TemplateView):
@@ -108,16 +80,16 @@ class TenantEditView(TenantMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class TenantArchiveView(TenantMixin, TemplateView):
-    """A confirmation page (GET), then the archive (POST); the tenant page offers Restore after."""
+class TenantArchiveView(TenantActionView):
+    """GET: a confirmation page; POST: the archive (the tenant page then offers Restore)."""
 
-    template_name = "tenants/tenant_archive.html"
     permission = Perm.MANAGE_TENANTS
+    http_method_names = ["get", "post"]
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(tenant=self.tenant, **kwargs)
+    def get(self, request, *args, **kwargs):
+        return render(request, "tenants/tenant_archive.html", {"tenant": self.tenant})
 
-    def post(self, request, tenant_id):
+    def act(self, request):
         try:
             tenant_archive(tenant=self.tenant, actor=request.user, request=request)
         except TenantRuleError as exc:
@@ -128,26 +100,24 @@ class TenantArchiveView(TenantMixin, TemplateView):
                 f"Tenant “{self.tenant.name}” was archived. If that was a mistake, Restore "
                 "brings it back.",
             )
-        return redirect(tenant_home_url(self.tenant))
 
 
-class TenantUnarchiveView(TenantMixin, View):
+class TenantUnarchiveView(TenantActionView):
     permission = Perm.MANAGE_TENANTS
 
-    def post(self, request, tenant_id):
+    def act(self, request):
         tenant_unarchive(tenant=self.tenant, actor=request.user, request=request)
         messages.success(
             request,
             f"Tenant “{self.tenant.name}” is back in the list. Its old invite links stay void: "
             "send a new invite.",
         )
-        return redirect(tenant_home_url(self.tenant))
 
 
-class TenantInviteView(TenantMixin, View):
+class TenantInviteView(TenantActionView):
     permission = Perm.OPERATE
 
-    def post(self, request, tenant_id):
+    def act(self, request):
         kind = request.POST.get("kind") or Invite.Kind.CONSENT
         if kind not in Invite.Kind.values:
             kind = Invite.Kind.CONSENT
@@ -168,7 +138,6 @@ class TenantInviteView(TenantMixin, View):
                     "The invite was created but the email could not be sent; copy the link "
                     "from the tenant page instead.",
                 )
-        return redirect(_back(request, self.tenant))
 
 
 class TenantOffboardView(TenantMixin, TemplateView):
@@ -207,7 +176,7 @@ class TenantOffboardView(TenantMixin, TemplateView):
             )
         else:
             messages.success(request, f"Tenant “{self.tenant.name}” was offboarded.")
-        return redirect(tenant_home_url(self.tenant))
+        return redirect(self.tenant_url())
 
 
 class TenantImportView(StaffRequiredMixin, TemplateView):

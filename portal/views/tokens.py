@@ -1,13 +1,9 @@
 """Token actions on the tenant page: send a re-consent invite, refresh the tokens now."""
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import NoReverseMatch, reverse
-from django.views import View
 
 from accounts.roles import Perm
-from portal.views.mixins import StaffRequiredMixin
-from tenants.models import Tenant
+from portal.views.mixins import TenantActionView
 from tenants.services.invites import invite_reconsent_send
 from tenants.services.tokens import (
     TokenReconsentRequired,
@@ -17,22 +13,13 @@ from tenants.services.tokens import (
 )
 
 
-def _back_to_tenant(tenant_id: int):
-    try:
-        return redirect(reverse("tenant-detail", kwargs={"tenant_id": tenant_id}))
-    except NoReverseMatch:
-        return redirect("dashboard")
-
-
-class TenantReconsentView(StaffRequiredMixin, View):
+class TenantReconsentView(TenantActionView):
     """One click: a new re-consent invite (superseding older links) emailed to the client admin."""
 
     permission = Perm.OPERATE
-    action_permission = Perm.OPERATE
-    http_method_names = ["post"]
 
-    def post(self, request, tenant_id: int):
-        tenant = get_object_or_404(Tenant, pk=tenant_id)
+    def act(self, request):
+        tenant = self.tenant
         try:
             sent = invite_reconsent_send(tenant_id=tenant.pk, actor=request.user, request=request)
         except ValueError as exc:
@@ -48,18 +35,15 @@ class TenantReconsentView(StaffRequiredMixin, View):
                     "The re-consent invite was created but the email could not be sent; "
                     "copy the link from the tenant page and send it yourself.",
                 )
-        return _back_to_tenant(tenant.pk)
 
 
-class TenantTokenRefreshView(StaffRequiredMixin, View):
+class TenantTokenRefreshView(TenantActionView):
     """Refresh the tenant's tokens now (after fixing an integration, or to test the grant)."""
 
     permission = Perm.OPERATE
-    action_permission = Perm.OPERATE
-    http_method_names = ["post"]
 
-    def post(self, request, tenant_id: int):
-        tenant = get_object_or_404(Tenant, pk=tenant_id)
+    def act(self, request):
+        tenant = self.tenant
         try:
             token = token_refresh(tenant_id=tenant.pk, force=True, actor=request.user)
         except TokenTemporarilyUnavailable:
@@ -81,4 +65,3 @@ class TenantTokenRefreshView(StaffRequiredMixin, View):
                 f"Tokens refreshed; the access token is valid until "
                 f"{token.expires_at:%Y-%m-%d %H:%M} UTC.",
             )
-        return _back_to_tenant(tenant.pk)

@@ -9,6 +9,7 @@ relations Connect declares (`connect_state`, `integration__connect_templates`,
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import (
@@ -241,7 +242,7 @@ def served_tenants() -> QuerySet[Tenant]:
     return Tenant.objects.filter(archived_at__isnull=True).exclude(status=Tenant.Status.OFFBOARDED)
 
 
-def one_to_one(tenant: Tenant, name: str):
+def one_to_one(tenant: Tenant, name: str) -> Any:
     """The joined one-to-one neighbour, or None; never a query (select_related filled the cache,
     with None where there is no row, which the descriptor would turn into an exception)."""
     return tenant._state.fields_cache.get(name)

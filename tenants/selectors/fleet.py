@@ -9,6 +9,7 @@ relation that Connect declares on Tenant, and its status values are spelled out 
 """
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
@@ -135,7 +136,7 @@ def tenant_silent_count() -> int:
     return served_tenants().filter(_silent_q(timezone.now())).count()
 
 
-def tenant_fleet_ids(**filters) -> list[tuple[int, str]]:
+def tenant_fleet_ids(**filters: Any) -> list[tuple[int, str]]:
     """(id, name) of every tenant matching the list's filters: the targets of "all matching"."""
     return list(tenant_fleet_list(**filters).values_list("pk", "name"))
 

@@ -8,10 +8,11 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.roles import Perm
 from tenants.models import ConsentAttempt, Integration, Invite, Tenant
 
-STATUS_BADGES = {
+STATUS_BADGES: dict[str, str] = {
     Tenant.Status.REGISTERED: "idle",
     Tenant.Status.INVITED: "info",
     Tenant.Status.CONSENTED: "ok",
@@ -52,7 +53,7 @@ def tenant_latest_invite(*, tenant: Tenant) -> Invite | None:
     return tenant.invites.order_by("-created_at", "-id").first()
 
 
-def tenant_consent_panel(*, tenant: Tenant, viewer) -> dict:
+def tenant_consent_panel(*, tenant: Tenant, viewer: User) -> dict:
     """Everything `tenants/_tenant_panel.html` shows: status, invite progress (the link only for
     staff allowed to see links), and the linked account. Values are final: the template only
     prints them."""
@@ -82,7 +83,9 @@ def tenant_consent_panel(*, tenant: Tenant, viewer) -> dict:
         "invite_failed_at": invite.failed_at if invite and not invite.completed_at else None,
         "invite_failure": _consent_failure_text(invite),
         "invite_sent_to": invite.sent_to if invite else "",
-        "invite_link": invite_link(invite) if usable and may_see_link else "",
+        "invite_link": invite_link(invite)
+        if invite is not None and usable and may_see_link
+        else "",
         "invite_link_hidden": usable and not may_see_link,
         "may_invite": bool(viewer and viewer.is_authenticated and viewer.can(Perm.OPERATE))
         and tenant.status != Tenant.Status.OFFBOARDED
@@ -171,7 +174,9 @@ def tenant_export_rows() -> Iterator[list]:
         ]
 
 
-def consent_attempt_for_choice(*, attempt_id: int | None, session_key: str | None):
+def consent_attempt_for_choice(
+    *, attempt_id: int | None, session_key: str | None
+) -> ConsentAttempt | None:
     """The attempt waiting for this browser to pick an account, or None."""
     from tenants.services.consent import session_hash
 

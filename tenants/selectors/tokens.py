@@ -3,7 +3,7 @@ panel of the tenant page. Nothing here ever returns a token value."""
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tenants.models import Tenant, TenantToken
@@ -11,7 +11,7 @@ from tenants.services.token_reminders import LAPSE_WARNING
 from tenants.services.tokens import KEEPALIVE_AFTER, REFRESH_AHEAD, USABLE_STATUSES
 
 
-def _kept_alive_tokens():
+def _kept_alive_tokens() -> QuerySet[TenantToken]:
     return TenantToken.objects.filter(
         tenant__status__in=USABLE_STATUSES,
         tenant__archived_at__isnull=True,

@@ -1,11 +1,14 @@
 """Writes to integrations: the partner's integration keys per DocuSign environment."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import transaction
+from django.http import HttpRequest
 
+from accounts.models import User
 from common.services import audit_record
 from tenants.models import Integration
 
@@ -57,7 +60,11 @@ def _integration_snapshot(integration: Integration) -> dict:
 
 @transaction.atomic
 def integration_save(
-    *, integration: Integration | None = None, actor=None, request=None, **fields
+    *,
+    integration: Integration | None = None,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    **fields: Any,
 ) -> Integration:
     """Create (no `integration`) or update one. A blank secret field keeps the stored secret:
     secrets are write-only, so the form never shows them back."""
@@ -87,7 +94,9 @@ def integration_save(
 
 
 @transaction.atomic
-def integration_keypair_generate(*, integration: Integration, actor=None, request=None) -> str:
+def integration_keypair_generate(
+    *, integration: Integration, actor: User | None = None, request: HttpRequest | None = None
+) -> str:
     """Replace the JWT key pair; returns the public key to paste into DocuSign."""
     pair = rsa_keypair_generate()
     integration.rsa_private_key = pair.private_pem

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from tenants.models import Invite, Tenant
 MAX_NUDGES = 2
 
 
-def _open_invites(now: datetime):
+def _open_invites(now: datetime) -> QuerySet[Invite]:
     """Invites the admin can still answer, of tenants still waiting for it."""
     return Invite.objects.filter(
         superseded_at__isnull=True,
@@ -31,7 +31,7 @@ def _open_invites(now: datetime):
 
 def _nudge_due(invite: Invite, now: datetime) -> bool:
     count = len(invite.nudges)
-    if count >= MAX_NUDGES:
+    if count >= MAX_NUDGES or invite.sent_at is None:
         return False
     last = datetime.fromisoformat(invite.nudges[-1]) if invite.nudges else invite.sent_at
     before_expiry = invite.expires_at - timedelta(hours=settings.INVITE_NUDGE_BEFORE_EXPIRY_HOURS)

@@ -14,9 +14,11 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.models import User
 from common.bulk import BulkResult
 from common.models import AuditEvent, BulkOperationItem
 from common.services import audit_record
@@ -73,9 +75,9 @@ def invite_send(
     *,
     tenant: Tenant,
     kind: str = Invite.Kind.CONSENT,
-    actor=None,
+    actor: User | None = None,
     actor_label: str = "",
-    request=None,
+    request: HttpRequest | None = None,
 ) -> InviteSent:
     """Issue a new invite (superseding every older one) and email it to the tenant's admin.
 
@@ -132,7 +134,9 @@ def invite_send(
 
 
 @transaction.atomic
-def _invite_create(*, tenant: Tenant, kind: str, actor, actor_label: str, request) -> Invite:
+def _invite_create(
+    *, tenant: Tenant, kind: str, actor: User | None, actor_label: str, request: HttpRequest | None
+) -> Invite:
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if tenant.status == Tenant.Status.OFFBOARDED or tenant.is_archived:
         raise ValueError("This tenant is offboarded or archived: it cannot be invited.")
@@ -201,7 +205,7 @@ def invite_resolve(*, token: str) -> Invite:
     return invite
 
 
-def invite_rejected_record(*, error: InviteInvalid, request=None) -> None:
+def invite_rejected_record(*, error: InviteInvalid, request: HttpRequest | None = None) -> None:
     """Audit a refused invite link (the token itself is never recorded)."""
     invite = error.invite
     audit_record(
@@ -214,7 +218,7 @@ def invite_rejected_record(*, error: InviteInvalid, request=None) -> None:
     )
 
 
-def invite_open(*, invite: Invite, request=None) -> None:
+def invite_open(*, invite: Invite, request: HttpRequest | None = None) -> None:
     """Track the first opening of the link (later openings are not news)."""
     opened = Invite.objects.filter(pk=invite.pk, opened_at__isnull=True).update(
         opened_at=timezone.now()
@@ -230,7 +234,13 @@ def invite_open(*, invite: Invite, request=None) -> None:
         )
 
 
-def invite_reconsent_send(*, tenant_id: int, actor=None, actor_label: str = "", request=None):
+def invite_reconsent_send(
+    *,
+    tenant_id: int,
+    actor: User | None = None,
+    actor_label: str = "",
+    request: HttpRequest | None = None,
+) -> InviteSent:
     """Send the tenant's admin a re-consent invite (one click on the tenant page, or one bulk
     item). Returns `InviteSent`."""
     tenant = Tenant.objects.get(pk=tenant_id)

@@ -7,13 +7,14 @@ offboarded. Every area records moves through `tenant_status_set`, so the history
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from common.services import audit_record
 from tenants.models import Tenant, TenantStatusChange
 
 
 @transaction.atomic
 def tenant_status_set(
-    *, tenant: Tenant, to_status: str, reason: str, actor=None, actor_label: str = ""
+    *, tenant: Tenant, to_status: str, reason: str, actor: User | None = None, actor_label: str = ""
 ) -> bool:
     """Move the tenant to `to_status`, recording why. Returns False (and writes nothing) when the
     tenant already has that status. The row is locked so two movers never interleave."""

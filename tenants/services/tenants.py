@@ -4,11 +4,14 @@ import csv
 import io
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from common.models import AuditEvent
 from common.services import audit_record
 from tenants.models import ConsentAttempt, Integration, Invite, Tenant, TenantAccount, TenantToken
@@ -35,7 +38,7 @@ def _snapshot(tenant: Tenant) -> dict:
         "admin_email": tenant.admin_email,
         "integration": tenant.integration.name if tenant.integration_id else "",
         "grant_mode": tenant.grant_mode,
-        "owner": tenant.owner.get_username() if tenant.owner_id else "",
+        "owner": tenant.owner.get_username() if tenant.owner is not None else "",
         "notes_length": len(tenant.notes),
     }
 
@@ -56,9 +59,9 @@ def tenant_create(
     integration: Integration,
     grant_mode: str = Tenant.GrantMode.AUTHORIZATION_CODE,
     notes: str = "",
-    owner=None,
-    actor=None,
-    request=None,
+    owner: User | None = None,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> Tenant:
     _check_grant_mode(grant_mode=grant_mode, integration=integration)
     tenant = Tenant(
@@ -79,7 +82,9 @@ def tenant_create(
 
 
 @transaction.atomic
-def tenant_update(*, tenant: Tenant, actor=None, request=None, **fields) -> Tenant:
+def tenant_update(
+    *, tenant: Tenant, actor: User | None = None, request: HttpRequest | None = None, **fields: Any
+) -> Tenant:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
@@ -116,7 +121,9 @@ def tenant_update(*, tenant: Tenant, actor=None, request=None, **fields) -> Tena
 
 
 @transaction.atomic
-def tenant_archive(*, tenant: Tenant, actor=None, request=None) -> Tenant:
+def tenant_archive(
+    *, tenant: Tenant, actor: User | None = None, request: HttpRequest | None = None
+) -> Tenant:
     """Hide a tenant that was never linked (or was offboarded); its invite links stop working."""
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if tenant.is_archived:
@@ -136,7 +143,9 @@ def tenant_archive(*, tenant: Tenant, actor=None, request=None) -> Tenant:
 
 
 @transaction.atomic
-def tenant_unarchive(*, tenant: Tenant, actor=None, request=None) -> Tenant:
+def tenant_unarchive(
+    *, tenant: Tenant, actor: User | None = None, request: HttpRequest | None = None
+) -> Tenant:
     """Undo an archive: the tenant is back in the list. Its old invite links stay void; send a
     new invite."""
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -163,7 +172,11 @@ class ImportOutcome:
 
 
 def tenant_import_csv(
-    *, data: bytes, default_integration: Integration, actor=None, request=None
+    *,
+    data: bytes,
+    default_integration: Integration,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> ImportOutcome:
     """Import many tenants: every row valid, or nothing imported and each bad row reported."""
     outcome = ImportOutcome()
@@ -222,7 +235,7 @@ def _csv_rows(data: bytes, outcome: ImportOutcome) -> list[tuple[int, dict]] | N
         outcome.errors.append((1, f"Unknown column(s): {', '.join(unknown)}."))
         return None
     reader.fieldnames = header
-    rows = []
+    rows: list[tuple[int, dict]] = []
     try:
         for raw in reader:
             if len(rows) >= IMPORT_MAX_ROWS:
@@ -243,13 +256,15 @@ def _csv_rows(data: bytes, outcome: ImportOutcome) -> list[tuple[int, dict]] | N
     return rows
 
 
-def _validate_rows(rows, default_integration: Integration, outcome: ImportOutcome) -> list[Tenant]:
+def _validate_rows(
+    rows: list[tuple[int, dict]], default_integration: Integration, outcome: ImportOutcome
+) -> list[Tenant]:
     integrations = {i.name.lower(): i for i in Integration.objects.all()}
     seen_slugs: dict[str, int] = {}
     candidates = []
     for line, values in rows:
         problems = []
-        integration = default_integration
+        integration: Integration | None = default_integration
         if values.get("integration"):
             integration = integrations.get(values["integration"].lower())
             if integration is None:
@@ -294,7 +309,9 @@ def _validate_rows(rows, default_integration: Integration, outcome: ImportOutcom
 # --- offboarding ---------------------------------------------------------------------------
 
 
-def tenant_offboard_refused_record(*, tenant: Tenant, actor, request, problems: list[str]) -> None:
+def tenant_offboard_refused_record(
+    *, tenant: Tenant, actor: User | None, request: HttpRequest | None, problems: list[str]
+) -> None:
     """A cleanup step of offboarding failed and nothing was forgotten (so it can be retried)."""
     audit_record(
         action="tenant.offboard",
@@ -307,7 +324,9 @@ def tenant_offboard_refused_record(*, tenant: Tenant, actor, request, problems: 
 
 
 @transaction.atomic
-def tenant_offboard_forget(*, tenant: Tenant, actor, request, problems: list[str]) -> None:
+def tenant_offboard_forget(
+    *, tenant: Tenant, actor: User | None, request: HttpRequest | None, problems: list[str]
+) -> None:
     """Offboarding's last step: forget the tokens and the account link, close open invites and
     consent attempts, and mark the tenant offboarded. `problems` are cleanup failures forced past.
     """

@@ -14,11 +14,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
+from common.metrics import TOKEN_REFRESHES
 from common.services import audit_record
 from docusign_api import DocuSignError, TokenSet
 from tenants.docusign import docusign_client_for
@@ -107,20 +111,26 @@ def token_get_valid(*, tenant_id: int, actor_label: str = "portal") -> AccessTok
 
 
 def token_refresh(
-    *, tenant_id: int, force: bool = False, actor=None, actor_label: str = "scheduler"
+    *,
+    tenant_id: int,
+    force: bool = False,
+    actor: User | None = None,
+    actor_label: str = "scheduler",
 ) -> AccessToken:
     """Refresh the tenant's tokens if they are due (access token within REFRESH_AHEAD of expiry,
     or an ACG refresh token unused for KEEPALIVE_AFTER); with `force`, refresh now unless a sibling
     refreshed while this call waited for the lock. Safe to call twice."""
+    is_due: Callable[[TenantToken, datetime], bool]
     if force:
         seen = TenantToken.objects.filter(tenant_id=tenant_id).values_list("generation", flat=True)
         seen_generation = seen.first()
 
-        def is_due(locked: TenantToken, now: datetime) -> bool:
+        def is_due_forced(locked: TenantToken, now: datetime) -> bool:
             return locked.generation == seen_generation or not _has_time_left(
                 locked, now=now, margin=timedelta(0)
             )
 
+        is_due = is_due_forced
     else:
         is_due = _is_due_for_schedule
     return _refresh_under_lock(
@@ -135,7 +145,7 @@ def _refresh_under_lock(
     *,
     tenant_id: int,
     is_due: Callable[[TenantToken, datetime], bool],
-    actor=None,
+    actor: User | None = None,
     actor_label: str,
 ) -> AccessToken:
     used: tuple[int, str] | None = None
@@ -149,6 +159,7 @@ def _refresh_under_lock(
             _usable_check(tenant)
             now = timezone.now()
             if not is_due(row, now):
+                TOKEN_REFRESHES.labels("not_due").inc()
                 return _access_token(row)
             # What this attempt started from, to tell later whether someone else replaced it.
             used = (row.generation, row.refresh_token)
@@ -176,6 +187,7 @@ def _refresh_under_lock(
     except DocuSignError as exc:
         return _failure_handle(tenant_id=tenant_id, exc=exc, used=used, actor_label=actor_label)
     except _ConfigurationError as exc:
+        TOKEN_REFRESHES.labels("configuration_error").inc()
         token_configuration_error_record(
             tenant_id=tenant_id, message=str(exc), code=exc.code, actor_label=actor_label
         )
@@ -186,9 +198,11 @@ def _refresh_under_lock(
         # Another process has held the lock far longer than any DocuSign call may take (a stuck
         # connection): try later rather than queue up behind it.
         logger.warning("token refresh for tenant %s: lock wait timed out", tenant_id)
+        TOKEN_REFRESHES.labels("lock_timeout").inc()
         raise TokenTemporarilyUnavailable(
             "Another refresh of this tenant is still running.", code="lock_timeout"
         ) from None
+    TOKEN_REFRESHES.labels("refreshed").inc()
     if tenant.status == Tenant.Status.ERROR:
         token_recovered_record(tenant=tenant, actor_label=actor_label)
     return _access_token(row)
@@ -250,7 +264,7 @@ def _token_request(row: TenantToken) -> TokenSet:
 class _NoRefreshToken(DocuSignError):
     """Treated like DocuSign's `invalid_grant`: the tenant holds no grant to refresh."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("no refresh token is stored", error_code="invalid_grant")
 
 
@@ -302,6 +316,7 @@ def _failure_handle(
     caller should know; a terminal error after a sibling's success returns the sibling's token."""
     code = token_error_code(exc)
     if isinstance(exc, TRANSIENT_ERRORS):
+        TOKEN_REFRESHES.labels("transient").inc()
         token_failure_count(tenant_id=tenant_id, code=code)
         logger.warning("token refresh for tenant %s failed, will retry (%s)", tenant_id, code)
         raise TokenTemporarilyUnavailable(
@@ -317,14 +332,17 @@ def _failure_handle(
             ):
                 # A sibling refresh or a new consent stored new tokens meanwhile (consent does not
                 # bump the generation, hence the refresh token too): ours was simply stale.
+                TOKEN_REFRESHES.labels("sibling_refreshed").inc()
                 return _access_token(row)
             token_failure_count(tenant_id=tenant_id, code=code)
+        TOKEN_REFRESHES.labels("reconsent_required").inc()
         tenant_token_reconsent_flag(tenant=row.tenant, error_code=code, actor_label=actor_label)
         raise TokenReconsentRequired(
             "DocuSign no longer accepts this tenant's grant: the client admin must consent again.",
             code=code,
         ) from None
     message = f"DocuSign refused the token request ({code})."
+    TOKEN_REFRESHES.labels("refused").inc()
     token_configuration_error_record(
         tenant_id=tenant_id, message=message, code=code, actor_label=actor_label
     )
@@ -384,7 +402,7 @@ def _row_read(*, tenant_id: int) -> TenantToken:
     return _row_get(rows, tenant_id=tenant_id)
 
 
-def _row_get(rows, *, tenant_id: int) -> TenantToken:
+def _row_get(rows: QuerySet[TenantToken], *, tenant_id: int) -> TenantToken:
     try:
         return rows.get(tenant_id=tenant_id)
     except TenantToken.DoesNotExist:
@@ -437,7 +455,7 @@ def _access_token(row: TenantToken) -> AccessToken:
     account = _account(row.tenant)
     return AccessToken(
         token=row.access_token,
-        expires_at=row.access_expires_at,
+        expires_at=cast(datetime, row.access_expires_at),  # only rows holding a token come here
         account_id=account.account_id,
         base_uri=account.base_uri,
     )
