@@ -337,6 +337,7 @@ def test_tenant_page_shows_each_area_panel_in_order(staff_client, integration):
     )
 
     assert [p["key"] for p in response.context["panels"]] == [
+        "alerts_tenant_panel",
         "tenant_consent_panel",
         "token_tenant_panel",
         "connect_tenant_panel",
