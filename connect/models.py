@@ -37,6 +37,10 @@ class ConnectTemplate(TimeStampedModel):
     applies_to = models.CharField(max_length=8, choices=AppliesTo.choices, default=AppliesTo.ALL)
     is_active = models.BooleanField(default=True)
     current_version = models.PositiveIntegerField(default=0)
+    # The Basic password DocuSign sends with each delivery (the user name is in the version's
+    # settings); write-only. DocuSign never returns it, so each change bumps `basic_auth_rev` in
+    # the settings and the sync re-pushes it.
+    basic_auth_password = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["name"]

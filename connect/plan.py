@@ -21,6 +21,9 @@ class DesiredConfig:
     name: str
     config: ConnectConfiguration | None  # None when the template cannot render for this tenant
     error: str = ""
+    # The template version the tenant's account carries (None: unknown); only read for templates
+    # with a write-only secret, which drift cannot see.
+    carried_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,12 @@ def plan_reconcile(
                 )
             )
         fields = readable_diff(want.config, keeper)
+        if want.config.password and want.carried_version != want.version and not fields:
+            # DocuSign never returns the password (API.md 2.1), so a rotation is not drift it
+            # can show: the new version is pushed whole.
+            fields.append(
+                {"field": "password", "desired": "(changed, write-only)", "actual": "(not shown)"}
+            )
         if keeper.disabled_by:
             # A PUT does not clear disabledBy (read-only; API.md 2.1), so a configuration DocuSign
             # disabled is replaced: create the new one, then delete the old.

@@ -1,5 +1,6 @@
 """Reads of Connect state: desired configurations, the tenant panel, dashboard figures, due work."""
 
+import hmac
 import json
 from datetime import date, datetime, timedelta
 
@@ -8,6 +9,7 @@ from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from connect.envelope_notification import event_notification_json
 from connect.models import (
     ConnectAssignment,
     ConnectTemplate,
@@ -95,7 +97,9 @@ def _templates_for(tenant: Tenant) -> list[tuple[ConnectTemplate, dict, dict]]:
 
 
 # What a sync reads of each template (the rest of the row is for the staff pages).
-_TEMPLATE_FIELDS = ("name", "slug", "integration", "policy", "applies_to", "current_version")
+_TEMPLATE_FIELDS = (
+    "name", "slug", "integration", "policy", "applies_to", "current_version", "basic_auth_password"
+)  # fmt: skip
 
 
 def _render_context(tenant: Tenant, account_id: str) -> RenderContext:
@@ -111,7 +115,17 @@ def connect_desired_for_tenant(*, tenant: Tenant, account_id: str) -> list[Desir
     """The tenant's desired state: one rendered configuration per template that applies."""
     context = _render_context(tenant, account_id)
     desired = []
-    for template, template_settings, overrides in _templates_for(tenant):
+    templates = _templates_for(tenant)
+    # DocuSign never returns a Basic password, so a rotated one shows as no drift: a template
+    # with a password is re-pushed when the tenant carries an older version of it.
+    carried: dict = {}
+    if any(template.basic_auth_password for template, _, _ in templates):
+        carried = (
+            TenantConnectState.objects.filter(tenant=tenant)
+            .values_list("versions", flat=True)
+            .first()
+        ) or {}
+    for template, template_settings, overrides in templates:
         try:
             config, error = (
                 connect_config_render(
@@ -119,6 +133,7 @@ def connect_desired_for_tenant(*, tenant: Tenant, account_id: str) -> list[Desir
                     settings=template_settings,
                     overrides=overrides,
                     context=context,
+                    basic_auth_password=template.basic_auth_password,
                 ),
                 "",
             )
@@ -134,6 +149,7 @@ def connect_desired_for_tenant(*, tenant: Tenant, account_id: str) -> list[Desir
                 name=config_name(template.slug),
                 config=config,
                 error=error,
+                carried_version=carried.get(template.slug),
             )
         )
     return desired
@@ -161,12 +177,18 @@ def connect_template_preview(*, template: ConnectTemplate, tenant: Tenant | None
         )
     try:
         config = connect_config_render(
-            slug=template.slug, settings=template_settings, overrides=overrides, context=context
+            slug=template.slug,
+            settings=template_settings,
+            overrides=overrides,
+            context=context,
+            basic_auth_password=template.basic_auth_password,
         )
     except TemplateRenderError as exc:
         return {"json": "", "error": str(exc), "overrides": overrides}
     body = config.to_wire()
     body.pop("connectId", None)
+    if "password" in body:
+        body["password"] = "(write-only: sent to DocuSign, never shown)"  # noqa: S105
     return {"json": json.dumps(body, indent=2), "error": "", "overrides": overrides}
 
 
@@ -192,8 +214,28 @@ def connect_template_tenants(*, template: ConnectTemplate) -> list[dict]:
     return rows
 
 
+def connect_event_notifications_for_tenant(*, tenant: Tenant) -> list[dict]:
+    """For each template that applies, the tenant's envelope-level `eventNotification` (JSON ready
+    to paste into an envelope-create body), or why it cannot be rendered."""
+    account = TenantAccount.objects.filter(tenant=tenant).only("account_id").first()
+    if account is None:
+        return []
+    blocks = []
+    for want in connect_desired_for_tenant(tenant=tenant, account_id=account.account_id):
+        blocks.append(
+            {
+                "template": want.template_name,
+                "json": event_notification_json(want.config) if want.config else "",
+                "error": want.error,
+                "basic_dropped": bool(want.config and want.config.user_name),
+            }
+        )
+    return blocks
+
+
 def connect_tenant_panel(*, tenant: Tenant) -> dict:
-    """The tenant page's Connect panel: state, desired vs actual, the last syncs."""
+    """The tenant page's Connect panel: state, desired vs actual, the last syncs, and the
+    envelope-level eventNotification blocks."""
     state = TenantConnectState.objects.filter(tenant=tenant).first()
     records = list(SyncRecord.objects.filter(tenant=tenant).order_by("-finished_at", "-id")[:5])
     last = records[0] if records else None
@@ -250,6 +292,7 @@ def connect_tenant_panel(*, tenant: Tenant) -> dict:
         ],
         "sync_url": reverse("tenant-connect-sync", kwargs={"tenant_id": tenant.pk}),
         "cannot_sync": _sync_blocker(tenant),
+        "event_notifications": connect_event_notifications_for_tenant(tenant=tenant),
     }
 
 
@@ -353,6 +396,26 @@ def connect_tenant_ids_for_bulk(*, template: ConnectTemplate | None) -> list[tup
     return list(tenants.order_by("name").values_list("pk", "name"))
 
 
+def connect_template_basic_verify(*, integration_id: int, username: str, password: str) -> bool:
+    """Whether a delivery's Basic credentials are those an active template of the integration
+    pushes (compared in constant time, every candidate checked)."""
+    ok = False
+    rows = ConnectTemplateVersion.objects.filter(
+        template__integration_id=integration_id,
+        template__is_active=True,
+        number=F("template__current_version"),
+    ).select_related("template")
+    for version in rows.only("settings", "template__basic_auth_password"):
+        user = (version.settings or {}).get("basic_auth_user", "")
+        secret = version.template.basic_auth_password
+        if not user or not secret:
+            continue
+        user_ok = hmac.compare_digest(user.encode("utf-8"), username.encode("utf-8"))
+        pass_ok = hmac.compare_digest(secret.encode("utf-8"), password.encode("utf-8"))
+        ok |= user_ok and pass_ok
+    return ok
+
+
 def connect_template_auth_list(*, integration: Integration) -> list[dict]:
     """How each active template of the integration asks DocuSign to authenticate its messages
     (the webhook authentication section of the integration's listener page)."""
@@ -368,7 +431,8 @@ def connect_template_auth_list(*, integration: Integration) -> list[dict]:
             "url": v.settings.get("url_to_publish_to", ""),
             "hmac": bool(v.settings.get("include_hmac")),
             "oauth": bool(v.settings.get("include_oauth")),
-            "basic": bool(v.settings.get("basic_username") or v.settings.get("user_name")),
+            "basic": bool(v.settings.get("basic_auth_user")),
+            "mtls": bool(v.settings.get("require_mutual_tls")),
         }
         for v in sorted(versions, key=lambda v: v.template.name)
     ]

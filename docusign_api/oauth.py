@@ -49,9 +49,11 @@ class OAuthAPI:
         code_challenge: str | None = None,
         prompt: str | None = None,
         login_hint: str | None = None,
+        admin_consent_scopes: Sequence[str] | None = None,
     ) -> str:
         """The Authorization Code Grant consent URL (API.md 1.2). Pass ``Pkce.challenge`` as
-        ``code_challenge`` and keep the verifier for ``exchange_code``."""
+        ``code_challenge`` and keep the verifier for ``exchange_code``. An organization admin's
+        consent for its users asks ``["openid"]`` with ``admin_consent_scopes`` (API.md 7)."""
         params = {
             "response_type": "code",
             "scope": _scope_string(scopes),
@@ -67,6 +69,8 @@ class OAuthAPI:
         if login_hint is not None:
             # Unconfirmed that DocuSign honours it (API.md 1.2); harmless if ignored.
             params["login_hint"] = login_hint
+        if admin_consent_scopes:
+            params["admin_consent_scope"] = _scope_string(admin_consent_scopes)
         return self._auth_url(params)
 
     def impersonation_consent_url(

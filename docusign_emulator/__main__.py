@@ -22,6 +22,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a local CA")
     parser.add_argument("--tls-dir", default="var/emulator-tls")
+    parser.add_argument(
+        "--connect-ca-file",
+        default="",
+        help="CA bundle for listeners' certificates on Connect deliveries (default: system CAs)",
+    )
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--state-file", help="persist state as JSON and reload it on start")
     parser.add_argument(
@@ -71,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
 
     context, ca_file = server_context(args.tls_dir) if args.tls else (None, None)
     server = make_server(store, args.host, args.port, context, args.public_url)
+    # The Connect client certificate (mTLS) comes from the same local CA as --tls.
+    server.app.publisher.tls_dir = args.tls_dir
+    server.app.publisher.listener_ca = args.connect_ca_file
     server.app.publisher.start()
     if persister is not None:
         persister.start()

@@ -12,6 +12,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from docusign_emulator import envelopes
 from docusign_emulator import errors as e
 from docusign_emulator.state import ConnectConfig, LogEntry, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
@@ -215,8 +216,17 @@ def dispatch(app: Emulator, req: Request, shard: str, account_id: str, rest: str
             error = app.publisher.check_oauth(coerce_oauth(_body(req), require=True))
             if error:
                 raise bad(f"Unable to obtain a token from authorizationServerUrl: {error}")
-        with store.lock:
-            response = _route(app, req, account_id, rest, token)
+        if rest.rstrip("/") == "/envelopes" and req.method == "POST":
+            with store.lock:
+                response, envelope_id, status = envelopes.create(store, req, account_id, token)
+            if status == "sent":
+                # Delivered before answering (DocuSign does it shortly after): tests need no wait.
+                app.publisher.publish(
+                    account_id, "envelope-sent", envelope_id=envelope_id, user_id=token.user_id
+                )
+        else:
+            with store.lock:
+                response = _route(app, req, account_id, rest, token)
     except e.RestError as err:
         response = json_response(err.status, err.body(), err.headers)
     with store.lock:
@@ -401,6 +411,8 @@ def create_config(store: Store, req: Request, account_id: str, token: Token) -> 
     fields = coerce_fields(_body(req), reject_unknown=bool(store.config["reject_unknown_fields"]))
     for name in READ_ONLY:
         fields.pop(name, None)
+    # API.md 7: a recorded create without configurationType was accepted and answered "custom".
+    fields.setdefault("configurationType", "custom")
     wire = build_wire(fields, "0")
     validate(wire)
     wire["connectId"] = store.allocate_connect_id()
@@ -423,7 +435,7 @@ def update_config(store: Store, req: Request, account_id: str) -> Response:
     for name in READ_ONLY:
         fields.pop(name, None)
     if store.config["connect_put_mode"] == "replace":
-        merged = fields
+        merged = {"configurationType": "custom", **fields}
         if "disabledBy" in config.wire:
             merged["disabledBy"] = config.wire["disabledBy"]
     else:

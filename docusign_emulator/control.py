@@ -172,6 +172,8 @@ def set_config(app: Emulator, req: Request, _: dict) -> dict:
             raise ControlError("connect_put_mode is merge or replace")
         if data.get("connect_oauth_client_auth", "basic") not in ("basic", "body"):
             raise ControlError("connect_oauth_client_auth is basic or body")
+        if data.get("admin_consent_redirect", "code") not in ("code", "state_only"):
+            raise ControlError("admin_consent_redirect is code or state_only")
         store.config.update(data)
         store.touch()
         return dict(store.config)
@@ -300,10 +302,15 @@ def revoke_tokens(app: Emulator, req: Request, _: dict) -> dict:
 
 @route("POST", "/consents/revoke")
 def revoke_consent(app: Emulator, req: Request, _: dict) -> dict:
+    """`{"user_id", "client_id"}`, or `{"organization_id", "client_id"}` for an org grant."""
     data = _json(req)
     store = app.store
     with store.lock:
-        removed = store.consents.pop(f"{data['user_id']}|{data['client_id']}", None)
+        if data.get("organization_id"):
+            key = f"{data['organization_id']}|{data['client_id']}"
+            removed = store.org_consents.pop(key, None)
+        else:
+            removed = store.consents.pop(f"{data['user_id']}|{data['client_id']}", None)
         store.touch()
         return {"revoked": sorted(removed or [])}
 
@@ -312,9 +319,19 @@ def revoke_consent(app: Emulator, req: Request, _: dict) -> dict:
 def grant_consent(app: Emulator, req: Request, _: dict) -> dict:
     data = _json(req)
     scopes = data.get("scopes") or ["signature", "impersonation"]
-    with app.store.lock:
-        app.store.grant_consent(data["user_id"], data["client_id"], scopes)
-        return {"scopes": sorted(app.store.consents[f"{data['user_id']}|{data['client_id']}"])}
+    store = app.store
+    with store.lock:
+        if data.get("organization_id"):
+            if data["organization_id"] not in store.organizations:
+                raise ControlError(f"unknown organization {data['organization_id']}", status=404)
+            store.grant_org_consent(data["organization_id"], data["client_id"], scopes)
+            return {
+                "scopes": sorted(
+                    store.org_consents[f"{data['organization_id']}|{data['client_id']}"]
+                )
+            }
+        store.grant_consent(data["user_id"], data["client_id"], scopes)
+        return {"scopes": sorted(store.consents[f"{data['user_id']}|{data['client_id']}"])}
 
 
 # --- Connect drift -------------------------------------------------------------------------

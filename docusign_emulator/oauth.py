@@ -89,8 +89,13 @@ def authorize_get(app: Emulator, req: Request) -> Response:
         method = params.get("code_challenge_method")
         if (challenge is not None or method is not None) and (method != "S256" or not challenge):
             return fail(e.INVALID_REQUEST, "PKCE requires code_challenge_method=S256.")
+        admin_scopes = params.get("admin_consent_scope", "").split()
+        if "admin_consent_scope" in params and ("openid" not in scopes or not admin_scopes):
+            # API.md 7: admin consent asks scope=openid with the per-user scopes beside it.
+            return fail("invalid_scope", "admin_consent_scope needs scope=openid and scopes.")
         request_id = secrets.token_urlsafe(24)
         store.auth_requests[request_id] = {
+            "admin_consent_scopes": admin_scopes,
             "client_id": key.client_id,
             "client_name": key.name or key.client_id,
             "redirect_uri": redirect_uri,
@@ -151,6 +156,12 @@ def authorize_post(app: Emulator, req: Request) -> Response:
             decision = form.get("decision")
             if decision == "allow":
                 store.grant_consent(user.user_id, pending["client_id"], pending["scopes"])
+                if pending.get("organization_id"):
+                    store.grant_org_consent(
+                        pending["organization_id"],
+                        pending["client_id"],
+                        pending["admin_consent_scopes"],
+                    )
                 return _issue_code(store, request_id, user)
             if decision == "deny":
                 # API.md 1.2: the denial redirect is UNCONFIRMED; RFC 6749 4.1.2.1 shape.
@@ -166,6 +177,8 @@ def authorize_post(app: Emulator, req: Request) -> Response:
 def _after_login(store: Store, request_id: str, user: User) -> Response:
     pending = store.auth_requests[request_id]
     pending["user_id"] = user.user_id
+    if pending.get("admin_consent_scopes"):
+        return _admin_consent(store, request_id, user)
     if store.has_consent(user.user_id, pending["client_id"], pending["scopes"]):
         return _issue_code(store, request_id, user)
     return html_response(
@@ -179,8 +192,48 @@ def _after_login(store: Store, request_id: str, user: User) -> Response:
     )
 
 
+def _admin_consent(store: Store, request_id: str, user: User) -> Response:
+    """Organization admin consent (API.md 7). The refusals for the two prerequisites are the
+    emulator's wording (UNCONFIRMED at DocuSign; README)."""
+    pending = store.auth_requests[request_id]
+
+    def refuse(error: str, description: str) -> Response:
+        store.auth_requests.pop(request_id, None)
+        out = {"error": error, "error_description": description}
+        if pending["state"] is not None:
+            out["state"] = pending["state"]
+        return redirect(_with_params(pending["redirect_uri"], out))
+
+    orgs = store.organizations_administered(user.user_id)
+    if not orgs:
+        return refuse(
+            "unauthorized_client", "The signed-in user is not an organization administrator."
+        )
+    org = next((o for o in orgs if o.claimed_domains), None)
+    if org is None:
+        return refuse(
+            "invalid_request",
+            "The organization has no claimed domain; claim a domain before granting consent.",
+        )
+    pending["organization_id"] = org.organization_id
+    return html_response(
+        200,
+        templates.admin_consent_page(
+            auth_request=request_id,
+            client_name=pending["client_name"],
+            user_email=user.email,
+            organization_name=org.name or org.organization_id,
+            claimed_domains=org.claimed_domains,
+            scopes=pending["admin_consent_scopes"],
+        ),
+    )
+
+
 def _issue_code(store: Store, request_id: str, user: User) -> Response:
     pending = store.auth_requests.pop(request_id)
+    if pending.get("organization_id") and store.config["admin_consent_redirect"] == "state_only":
+        out_state = {} if pending["state"] is None else {"state": pending["state"]}
+        return redirect(_with_params(pending["redirect_uri"], out_state))
     code = AuthCode(
         code=new_token(),
         client_id=pending["client_id"],

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import requests
 
 from docusign_emulator.state import ConnectConfig, Failure, LogEntry, Store
+from docusign_emulator.tls import client_certificate
 
 MAX_LOGS = 100  # API.md 2: at most 100 active logs per account
 ENVELOPE_STATUS = {
@@ -63,6 +64,7 @@ class Delivery:
     oauth: dict | None = None
     oauth_missing: bool = False
     basic: tuple[str, str] | None = None
+    mutual_tls: bool = False
     failure_id: str | None = None
     retry_count: int = 0
     generated_at: float = 0.0
@@ -70,8 +72,14 @@ class Delivery:
 
 
 class Publisher:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, *, tls_dir: str = "var/emulator-tls", listener_ca: str = ""):
         self.store = store
+        # Where the Connect client certificate lives (made on first need) and the CA bundle that
+        # listeners' server certificates are checked against (empty: the system's).
+        self.tls_dir = tls_dir
+        self.listener_ca = listener_ca
+        self._client_cert: tuple[str, str] | None = None
+        self._client_cert_lock = threading.Lock()
         self._tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._tokens_lock = threading.Lock()
         self._stop = threading.Event()
@@ -220,7 +228,13 @@ class Publisher:
         if wire.get("userName") or wire.get("password"):
             # API.md 3.3: userName/password as Basic credentials is UNCONFIRMED.
             basic = (wire.get("userName", ""), wire.get("password", ""))
+        # API.md 3.3: with mutual TLS required, DocuSign presents a client certificate.
+        mutual_tls = "true" in (
+            wire.get("requireMutualTls"),
+            wire.get("signMessageWithX509Certificate"),
+        )
         return Delivery(
+            mutual_tls=mutual_tls,
             account_id=account_id,
             connect_id=cfg.connect_id,
             url=wire["urlToPublishTo"],
@@ -268,6 +282,10 @@ class Publisher:
                 (c for c in store.connect.values() if c.account_id == account_id),
                 key=lambda c: int(c.connect_id),
             )
+            envelope = store.envelopes.get(envelope_id)
+            if envelope is not None and envelope.notification is not None:
+                # The envelope's own eventNotification is delivered as well (API.md 2.1).
+                configs.append(envelope.notification)
             specs = [
                 self._spec(c, event, envelope_id, recipient_id, user_id)
                 for c in configs
@@ -277,6 +295,12 @@ class Publisher:
                 and event in (c.wire.get("events") or [])
             ]
         return [self._deliver(spec) for spec in specs]
+
+    def client_certificate(self) -> tuple[str, str]:
+        with self._client_cert_lock:
+            if self._client_cert is None:
+                self._client_cert = client_certificate(self.tls_dir)
+            return self._client_cert
 
     def process_due(self) -> list[dict]:
         """Retry queued failures whose time has come (by the emulator clock)."""
@@ -327,7 +351,13 @@ class Publisher:
                 headers["Authorization"] = "Bearer " + self._oauth_token(spec.oauth, spec.timeout)
             auth = spec.basic if spec.oauth is None else None
             resp = requests.post(
-                spec.url, data=spec.body, headers=headers, auth=auth, timeout=spec.timeout
+                spec.url,
+                data=spec.body,
+                headers=headers,
+                auth=auth,
+                timeout=spec.timeout,
+                cert=self.client_certificate() if spec.mutual_tls else None,
+                verify=self.listener_ca or True,
             )
             status_code = resp.status_code
             if not 200 <= resp.status_code < 300:

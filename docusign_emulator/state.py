@@ -50,6 +50,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "max_refresh_tokens": 5,
     # API.md 2: POST /connect is 201 in the spec but a recorded demo call answered 200.
     "connect_create_status": 200,
+    # API.md 7: what the redirect after an organization admin's consent carries is UNCONFIRMED:
+    # "code" sends a code as for ACG, "state_only" sends back only the state.
+    "admin_consent_redirect": "code",
 }
 
 AUTH_REQUEST_TTL_S = 1800
@@ -91,6 +94,20 @@ class Account:
     hmac_keys: list[str] = field(default_factory=list)
     connect_oauth: dict | None = None
     is_partner: bool = False
+
+
+@dataclass
+class Organization:
+    """A DocuSign organization: its admins may consent for every user of its claimed domains."""
+
+    organization_id: str
+    name: str = ""
+    claimed_domains: list[str] = field(default_factory=list)
+    admin_user_ids: list[str] = field(default_factory=list)
+
+    def covers(self, email: str) -> bool:
+        domain = email.rpartition("@")[2].strip().lower()
+        return bool(domain) and domain in {d.lower() for d in self.claimed_domains}
 
 
 @dataclass
@@ -154,6 +171,17 @@ class ConnectConfig:
 
 
 @dataclass
+class Envelope:
+    envelope_id: str
+    account_id: str
+    status: str
+    created: float
+    user_id: str = ""
+    # The envelope-level eventNotification, stored as an account-level wire config.
+    notification: ConnectConfig | None = None
+
+
+@dataclass
 class Failure:
     failure_id: str
     account_id: str
@@ -207,9 +235,13 @@ class Store:
             self.refresh_tokens_by_grant: dict[tuple[str, str], list[Token]] = {}
             self.codes: dict[str, AuthCode] = {}
             self.consents: dict[str, set[str]] = {}  # "user|client" -> union of granted scopes
+            self.organizations: dict[str, Organization] = {}
+            # "organization|client" -> per-user scopes an org admin granted (API.md 7)
+            self.org_consents: dict[str, set[str]] = {}
             self.auth_requests: dict[str, dict] = {}
             self.sessions: dict[str, str] = {}  # browser cookie -> user_id
             self.connect: dict[str, ConnectConfig] = {}  # connectId -> config
+            self.envelopes: dict[str, Envelope] = {}
             self.next_connect_id = 22210600
             self.failures: dict[str, Failure] = {}
             self.logs: dict[str, LogEntry] = {}
@@ -274,6 +306,14 @@ class Store:
                 if user.memberships and not any(m.is_default for m in user.memberships):
                     user.memberships[0].is_default = True
                 self.users[user.user_id] = user
+            for raw in data.get("organizations", []):
+                org = Organization(
+                    organization_id=raw["organization_id"],
+                    name=raw.get("name", ""),
+                    claimed_domains=list(raw.get("claimed_domains", [])),
+                    admin_user_ids=list(raw.get("admin_user_ids", [])),
+                )
+                self.organizations[org.organization_id] = org
             for raw in data.get("consents", []):
                 self.grant_consent(raw["user_id"], raw["client_id"], raw.get("scopes", []))
             self.touch()
@@ -288,7 +328,24 @@ class Store:
         self.touch()
 
     def has_consent(self, user_id: str, client_id: str, scopes: list[str]) -> bool:
-        return set(scopes) <= self.consents.get(f"{user_id}|{client_id}", set())
+        if set(scopes) <= self.consents.get(f"{user_id}|{client_id}", set()):
+            return True
+        # An org admin's consent covers every user whose email is in a claimed domain (API.md 7).
+        user = self.users.get(user_id)
+        if user is None:
+            return False
+        return any(
+            org.covers(user.email)
+            and set(scopes) <= self.org_consents.get(f"{org.organization_id}|{client_id}", set())
+            for org in self.organizations.values()
+        )
+
+    def grant_org_consent(self, organization_id: str, client_id: str, scopes: list[str]) -> None:
+        self.org_consents.setdefault(f"{organization_id}|{client_id}", set()).update(scopes)
+        self.touch()
+
+    def organizations_administered(self, user_id: str) -> list[Organization]:
+        return [o for o in self.organizations.values() if user_id in o.admin_user_ids]
 
     # --- tokens --------------------------------------------------------------------------
     def issue_token(
@@ -375,8 +432,11 @@ class Store:
                 "tokens": [asdict(t) for t in self.tokens.values()],
                 "codes": [asdict(c) for c in self.codes.values()],
                 "consents": {k: sorted(v) for k, v in self.consents.items()},
+                "organizations": [asdict(o) for o in self.organizations.values()],
+                "org_consents": {k: sorted(v) for k, v in self.org_consents.items()},
                 "connect": [asdict(c) for c in self.connect.values()],
                 "next_connect_id": self.next_connect_id,
+                "envelopes": [asdict(v) for v in self.envelopes.values()],
                 "failures": [asdict(f) for f in self.failures.values()],
                 "logs": [asdict(entry) for entry in self.logs.values()],
                 "deliveries": list(self.deliveries[-200:]),
@@ -398,10 +458,19 @@ class Store:
             self._refresh_tokens_index()
             self.codes = {c["code"]: AuthCode(**c) for c in data.get("codes", [])}
             self.consents = {k: set(v) for k, v in data.get("consents", {}).items()}
+            self.organizations = {
+                o["organization_id"]: Organization(**o) for o in data.get("organizations", [])
+            }
+            self.org_consents = {k: set(v) for k, v in data.get("org_consents", {}).items()}
             self.connect = {
                 c["wire"]["connectId"]: ConnectConfig(**c) for c in data.get("connect", [])
             }
             self.next_connect_id = int(data.get("next_connect_id", self.next_connect_id))
+            for raw in data.get("envelopes", []):
+                notification = raw.pop("notification", None)
+                self.envelopes[raw["envelope_id"]] = Envelope(
+                    notification=ConnectConfig(**notification) if notification else None, **raw
+                )
             self.failures = {f["failure_id"]: Failure(**f) for f in data.get("failures", [])}
             self.logs = {e["log_id"]: LogEntry(**e) for e in data.get("logs", [])}
             self.deliveries = list(data.get("deliveries", []))

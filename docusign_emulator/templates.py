@@ -65,6 +65,36 @@ def consent_page(*, auth_request: str, client_name: str, user_email: str, scopes
     )
 
 
+def admin_consent_page(
+    *,
+    auth_request: str,
+    client_name: str,
+    user_email: str,
+    organization_name: str,
+    claimed_domains: list[str],
+    scopes: list[str],
+) -> str:
+    items = "".join(
+        f"<li><strong>{escape(s)}</strong>: {escape(SCOPE_TEXT.get(s, 'Access: ' + s))}</li>"
+        for s in scopes
+    )
+    domains = ", ".join(escape(d) for d in claimed_domains)
+    return _page(
+        "Allow access for your organization?",
+        f"""<p>Signed in as {escape(user_email)}, administrator of
+<strong>{escape(organization_name)}</strong>.</p>
+<p><strong>{escape(client_name)}</strong> is requesting permission, for every user whose email is
+in your claimed domains (<span class="domains">{domains}</span>), to:</p>
+<ul class="scopes">{items}</ul>
+<form method="post" action="/oauth/auth">
+<input type="hidden" name="auth_request" value="{escape(auth_request)}">
+<input type="hidden" name="step" value="consent">
+<button type="submit" name="decision" value="allow">Allow access</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>""",
+    )
+
+
 def error_page(*, error: str, description: str) -> str:
     return _page(
         "Something went wrong",

@@ -32,6 +32,9 @@ __all__ = [
     "TEST_NON_ADMIN_EMAIL",
     "TEST_NON_ADMIN_PASSWORD",
     "TEST_NON_ADMIN_USER_ID",
+    "TEST_ORGANIZATION_ID",
+    "TEST_ORG_SEED",
+    "TEST_OUTSIDER_USER_ID",
     "TEST_PARTNER_ACCOUNT_ID",
     "TEST_PARTNER_ADMIN_EMAIL",
     "TEST_PARTNER_ADMIN_PASSWORD",
@@ -43,6 +46,8 @@ __all__ = [
     "TEST_SINGLE_ADMIN_EMAIL",
     "TEST_SINGLE_ADMIN_PASSWORD",
     "TEST_SINGLE_ADMIN_USER_ID",
+    "TEST_SYSTEM_USER_EMAIL",
+    "TEST_SYSTEM_USER_ID",
     "EmulatorControl",
     "EmulatorServer",
 ]
@@ -157,6 +162,46 @@ TEST_SEED: dict[str, Any] = {
             "memberships": [
                 {"account_id": TEST_ACCOUNT_1_ID, "is_admin": False, "is_default": True}
             ],
+        },
+    ],
+}
+
+# Organization admin consent (API.md 7), seeded on top of TEST_SEED when a test needs it: the
+# two-account admin administers an organization that claimed "client.test"; a service user of
+# account 1 is in that domain, a contractor of account 1 is not; the single-account admin
+# administers an organization with no claimed domain.
+TEST_SYSTEM_USER_ID = "aaaaaaaa-1111-4222-8333-000000000005"
+TEST_SYSTEM_USER_EMAIL = "hr.dept@client.test"
+TEST_OUTSIDER_USER_ID = "aaaaaaaa-1111-4222-8333-000000000006"
+TEST_ORG_SEED: dict[str, Any] = {
+    "organizations": [
+        {
+            "organization_id": TEST_ORGANIZATION_ID,
+            "name": "Client Group",
+            "claimed_domains": ["client.test"],
+            "admin_user_ids": [TEST_ADMIN_USER_ID],
+        },
+        {
+            "organization_id": "55555555-aaaa-4bbb-8ccc-000000000005",
+            "name": "Client Two Holdings",
+            "claimed_domains": [],
+            "admin_user_ids": [TEST_SINGLE_ADMIN_USER_ID],
+        },
+    ],
+    "users": [
+        {
+            "user_id": TEST_SYSTEM_USER_ID,
+            "email": TEST_SYSTEM_USER_EMAIL,
+            "password": "hr-dept-password",
+            "name": "HR Dept",
+            "memberships": [{"account_id": TEST_ACCOUNT_1_ID, "is_default": True}],
+        },
+        {
+            "user_id": TEST_OUTSIDER_USER_ID,
+            "email": "contractor@elsewhere.test",
+            "password": "contractor-password",
+            "name": "Cy Contractor",
+            "memberships": [{"account_id": TEST_ACCOUNT_1_ID, "is_default": True}],
         },
     ],
 }
@@ -405,6 +450,26 @@ class EmulatorControl:
                 "client_id": client_id,
                 "scopes": scopes or ["signature", "impersonation"],
             },
+        )
+
+    def grant_org_consent(
+        self, organization_id: str, client_id: str, scopes: list[str] | None = None
+    ) -> Any:
+        return self._call(
+            "POST",
+            "/consents/grant",
+            {
+                "organization_id": organization_id,
+                "client_id": client_id,
+                "scopes": scopes or ["signature", "impersonation"],
+            },
+        )
+
+    def revoke_org_consent(self, organization_id: str, client_id: str) -> Any:
+        return self._call(
+            "POST",
+            "/consents/revoke",
+            {"organization_id": organization_id, "client_id": client_id},
         )
 
     # Connect drift

@@ -16,6 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+CLIENT_CERT = "connect-client.pem"
+CLIENT_KEY = "connect-client-key.pem"
+
 
 def _write(path: str, data: bytes) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -25,12 +28,16 @@ def _write(path: str, data: bytes) -> None:
 
 
 def ensure_certificates(tls_dir: str) -> tuple[str, str, str]:
-    """Return (ca.pem, server.pem, server-key.pem), creating them if missing."""
+    """Return (ca.pem, server.pem, server-key.pem), creating them (and the Connect client
+    certificate beside them) if missing."""
     os.makedirs(tls_dir, exist_ok=True)
     ca_path = os.path.join(tls_dir, "ca.pem")
     cert_path = os.path.join(tls_dir, "server.pem")
     key_path = os.path.join(tls_dir, "server-key.pem")
-    if all(os.path.exists(p) for p in (ca_path, cert_path, key_path)):
+    client_path = os.path.join(tls_dir, CLIENT_CERT)
+    client_key_path = os.path.join(tls_dir, CLIENT_KEY)
+    paths = (ca_path, cert_path, key_path, client_path, client_key_path)
+    if all(os.path.exists(p) for p in paths):
         return ca_path, cert_path, key_path
 
     now = dt.datetime.now(dt.UTC)
@@ -92,6 +99,34 @@ def ensure_certificates(tls_dir: str) -> tuple[str, str, str]:
         .sign(ca_key, hashes.SHA256())
     )
 
+    # What Connect presents to a listener that requires mutual TLS (API.md 3.3).
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client_cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "DocuSign Connect (emulator)")])
+        )
+        .issuer_name(ca_name)
+        .public_key(client_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=825))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write(
+        client_key_path,
+        client_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    _write(client_path, client_cert.public_bytes(serialization.Encoding.PEM))
     _write(
         key_path,
         server_key.private_bytes(
@@ -103,6 +138,12 @@ def ensure_certificates(tls_dir: str) -> tuple[str, str, str]:
     _write(cert_path, server_cert.public_bytes(serialization.Encoding.PEM))
     _write(ca_path, ca_cert.public_bytes(serialization.Encoding.PEM))
     return ca_path, cert_path, key_path
+
+
+def client_certificate(tls_dir: str) -> tuple[str, str]:
+    """(client.pem, client-key.pem): the certificate Connect deliveries present for mTLS."""
+    ensure_certificates(tls_dir)
+    return os.path.join(tls_dir, CLIENT_CERT), os.path.join(tls_dir, CLIENT_KEY)
 
 
 def server_context(tls_dir: str) -> tuple[ssl.SSLContext, str]:

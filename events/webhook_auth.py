@@ -104,8 +104,6 @@ def integration_webhook_auth(*, integration: Integration, templates: list[dict])
             )
         if t["oauth"] and not oauth_ready:
             problems.append(f"“{t['name']}” includes OAuth, but OAuth for Connect is not set up.")
-        if t["basic"] and not basic_ready:
-            problems.append(f"“{t['name']}” sends Basic credentials the portal does not hold.")
         if t["url"] and not t["url"].startswith(listener_url()):
             problems.append(
                 f"“{t['name']}” posts to {t['url']}, not to this portal's listener: events go "

@@ -5,6 +5,7 @@ scrape time with a fixed number of queries."""
 import logging
 import os
 from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -118,7 +119,7 @@ def _queue_lengths() -> Iterator[tuple[str, int]]:
 
     with app.connection_for_read() as connection:
         connection.ensure_connection(max_retries=1, timeout=2)
-        channel = connection.default_channel
+        channel: Any = connection.default_channel  # kombu's virtual channel: queue_declare
         for queue in CELERY_QUEUES:
             try:
                 _, count, _ = channel.queue_declare(queue=queue, passive=True)

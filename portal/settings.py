@@ -205,7 +205,8 @@ SESSION_COOKIE_AGE = _read("SESSION_COOKIE_AGE", "int", default=8 * 3600)
 SESSION_COOKIE_SECURE = _read("SESSION_COOKIE_SECURE", "bool", default=not DEBUG)
 CSRF_COOKIE_SECURE = _read("CSRF_COOKIE_SECURE", "bool", default=not DEBUG)
 SECURE_SSL_REDIRECT = _read("SECURE_SSL_REDIRECT", "bool", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes, and Prometheus scraping over the internal network, call the processes over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = _read("SECURE_HSTS_SECONDS", "int", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _read("SECURE_HSTS_INCLUDE_SUBDOMAINS", "bool", default=not DEBUG)
 SECURE_HSTS_PRELOAD = _read("SECURE_HSTS_PRELOAD", "bool", default=not DEBUG)
@@ -311,6 +312,9 @@ INVITE_NUDGE_BEFORE_EXPIRY_HOURS = _read("INVITE_NUDGE_BEFORE_EXPIRY_HOURS", "in
 WORK_WAITING_MINUTES = _read("WORK_WAITING_MINUTES", "int", default=15)
 CONSENT_STATE_TTL_S = _read("CONSENT_STATE_TTL_S", "int", default=600)
 TOKEN_REFRESH_MARGIN_S = _read("TOKEN_REFRESH_MARGIN_S", "int", default=600)
+# The CA bundle the TLS proxy in front of the Connect receiver verifies DocuSign's client
+# certificate with; a template may require mutual TLS only when it is set (README).
+CONNECT_MTLS_CLIENT_CA = _read("CONNECT_MTLS_CLIENT_CA", "str", default="")
 CONNECT_EVENT_MAX_BYTES = _read("CONNECT_EVENT_MAX_BYTES", "int", default=1024 * 1024)
 # Connect configuration sync (connect/): how often each tenant is reconciled, and the share of
 # DocuSign's per-account budgets (API.md 4) the portal allows itself, leaving room for the client's

@@ -25,7 +25,7 @@ from docusign_emulator.testing import (
 )
 from tenants.models import Tenant
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("emulator_put_mode")]
 SCHEDULE = SyncRecord.Trigger.SCHEDULE
 LIST = "GET /restapi/connect"
 

@@ -69,6 +69,37 @@ def test_unset_fields_come_back_as_recorded_defaults(emulator_server, admin_toke
     assert "events" not in data
 
 
+def test_create_without_configuration_type_defaults_to_custom(emulator_server, admin_token):
+    # API.md 7: DocuSign accepted the recorded create without configurationType (JSON booleans
+    # too) and answered "custom".
+    body = {"name": "Recorded", "urlToPublishTo": "https://hooks.example/x", "allUsers": True}
+    resp = web.post(connect_url(emulator_server), json=body, headers=bearer(admin_token))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["configurationType"] == "custom"
+    assert resp.json()["allUsers"] == "true"
+
+
+def test_put_in_replace_mode_drops_what_the_body_leaves_out(emulator, emulator_server, admin_token):
+    emulator.config(connect_put_mode="replace")
+    cid = create(emulator_server, admin_token, pausePublish=True).json()["connectId"]
+    resp = web.put(
+        connect_url(emulator_server),
+        json={
+            "connectId": cid,
+            "name": "Replaced",
+            "urlToPublishTo": "https://hooks.example/new",
+            "allUsers": "true",
+        },
+        headers=bearer(admin_token),
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["name"] == "Replaced"
+    assert body["pausePublish"] == "false"  # back to the default: the body did not carry it
+    assert body["configurationType"] == "custom"
+    assert body["eventData"] == {"version": "", "includeData": []}
+
+
 def test_list_has_total_records_as_string(emulator_server, admin_token):
     create(emulator_server, admin_token, name="A")
     create(emulator_server, admin_token, name="B")

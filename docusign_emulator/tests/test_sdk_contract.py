@@ -28,6 +28,7 @@ from docusign_emulator.testing import (
     TEST_ADMIN_USER_ID,
     TEST_CLIENT_ID,
     TEST_NON_ADMIN_USER_ID,
+    TEST_PARTNER_ACCOUNT_ID,
     TEST_PRIVATE_KEY_PEM,
 )
 
@@ -207,6 +208,16 @@ def test_create_response_fits_model_and_records_client_id(sdk, emulator_tls):
     assert stored[0]["_client_id"] == TEST_CLIENT_ID
 
 
+def test_create_without_configuration_type_answers_custom(sdk):
+    # API.md 7: the SDK leaves configuration_type out of the body when it is None.
+    api = ConnectApi(sdk)
+    created = api.create_configuration(
+        TEST_ACCOUNT_1_ID, connect_custom_configuration=_sdk_config(configuration_type=None)
+    )
+    assert created.configuration_type == "custom"
+    assert created.connect_id.isdigit()
+
+
 def test_connect_oauth_config_calls_through_connect_api(sdk):
     api = ConnectApi(sdk)
     config = ConnectOAuthConfig(
@@ -247,3 +258,40 @@ def test_sdk_error_body_is_docusign_error_details(sdk):
     body = json.loads(info.value.body)
     assert set(body) == {"errorCode", "message"}
     assert_fits_model(body, "ErrorDetails")
+
+
+def test_create_envelope_with_event_notification_publishes_to_it(sdk, emulator_tls, listener):
+    from docusign_esign import EnvelopeDefinition, EnvelopesApi, EventNotification
+    from docusign_esign.models import EnvelopeSummary
+
+    emulator_tls.set_partner_hmac_keys(TEST_PARTNER_ACCOUNT_ID, ["partner-key"])
+    notification = EventNotification(
+        url=listener.hook_url,
+        delivery_mode="SIM",
+        events=["envelope-sent", "envelope-completed"],
+        event_data=ConnectEventData(version="restv2.1", format="json", include_data=[]),
+        logging_enabled="true",
+        require_acknowledgment="true",
+        include_hmac="true",
+        integrator_managed="true",
+    )
+    definition = EnvelopeDefinition(
+        email_subject="Please sign", status="sent", event_notification=notification
+    )
+    api = EnvelopesApi(sdk)
+    summary = api.create_envelope(TEST_ACCOUNT_1_ID, envelope_definition=definition)
+
+    assert isinstance(summary, EnvelopeSummary)
+    assert summary.status == "sent"
+    raw = api.create_envelope(
+        TEST_ACCOUNT_1_ID,
+        envelope_definition=EnvelopeDefinition(email_subject="Draft", status="created"),
+        _preload_content=False,
+    )
+    assert_fits_model(_raw(raw), "EnvelopeSummary")
+    [received] = listener.requests
+    message = received.json()
+    assert message["event"] == "envelope-sent"
+    assert message["data"]["envelopeId"] == summary.envelope_id
+    assert isinstance(message["configurationId"], int)
+    assert received.headers["X-DocuSign-Signature-1"]  # the partner's key: integratorManaged

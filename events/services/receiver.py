@@ -26,6 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import FilteredRelation, Q, UniqueConstraint
 from django.utils import timezone
 
+from connect.selectors import connect_template_basic_verify
 from events.errors import EventRejected
 from events.models import ConnectEvent, ListenerSettings
 from events.services.listener import listener_basic_verify, listener_bearer_verify
@@ -311,8 +312,12 @@ def _authenticate(*, body: bytes, meta: Mapping[str, str], route: _Route) -> str
         elif scheme == "basic" and credentials:
             username, password = _basic_credentials(credentials)
             listener = route.listener
-            if listener is None or not listener_basic_verify(
+            listener_ok = listener is not None and listener_basic_verify(
                 listener=listener, username=username, password=password
+            )
+            # Or the credentials a Connect template pushes with its configuration.
+            if not listener_ok and not connect_template_basic_verify(
+                integration_id=route.integration_id, username=username, password=password
             ):
                 raise EventRejected("The Basic credentials are not valid.", status=401)
             header_method = ConnectEvent.AuthMethod.BASIC

@@ -3,6 +3,7 @@
 import re
 
 from django import forms
+from django.conf import settings as django_settings
 
 from connect.models import ConnectTemplate
 from connect.services.templates import CONFIG_NAME_PREFIX, config_name
@@ -99,6 +100,28 @@ class ConnectTemplateForm(forms.Form):
     allow_envelope_publish = forms.BooleanField(required=False, initial=True)
     include_hmac = forms.BooleanField(required=False, initial=True, label="Include HMAC")
     include_oauth = forms.BooleanField(required=False, label="Include OAuth")
+    basic_auth_user = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Basic authentication user name",
+        help_text="DocuSign sends it with the password in an Authorization: Basic header on "
+        "every delivery. Empty: no Basic authentication.",
+    )
+    basic_auth_password = forms.CharField(
+        max_length=200,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        label="Basic authentication password",
+        help_text="Write-only: stored encrypted, never shown again. Leave empty to keep the "
+        "current one; a new one is pushed to every tenant at its next sync.",
+    )
+    require_mutual_tls = forms.BooleanField(
+        required=False,
+        label="Require mutual TLS (requireMutualTls)",
+        help_text="DocuSign presents its client certificate; the TLS proxy in front of the "
+        "listener must verify it (README, Connect: mutual TLS).",
+    )
 
     def __init__(self, *args, template: ConnectTemplate | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,6 +172,22 @@ class ConnectTemplateForm(forms.Form):
             self.add_error("events", "SIM delivery needs at least one event.")
         if mode == "Aggregate" and events:
             self.add_error("events", "Event names only work with SIM delivery (API.md 2.2).")
+        has_password = bool(self.template is not None and self.template.basic_auth_password)
+        user = data.get("basic_auth_user", "").strip()
+        if user and not data.get("basic_auth_password") and not has_password:
+            self.add_error(
+                "basic_auth_password",
+                "Enter the password: DocuSign sends the user name and password together. "
+                "Or clear the user name to turn Basic authentication off.",
+            )
+        if data.get("require_mutual_tls") and not django_settings.CONNECT_MTLS_CLIENT_CA:
+            self.add_error(
+                "require_mutual_tls",
+                "No client certificate authority is configured for the listener, so DocuSign's "
+                "certificate could not be verified. Set CONNECT_MTLS_CLIENT_CA to the CA bundle "
+                "your TLS proxy verifies it with (README, Connect: mutual TLS), then turn this "
+                "on.",
+            )
         return data
 
     def settings(self) -> dict:
@@ -164,6 +203,8 @@ class ConnectTemplateForm(forms.Form):
             "allow_envelope_publish": data["allow_envelope_publish"],
             "include_hmac": data["include_hmac"],
             "include_oauth": data["include_oauth"],
+            "basic_auth_user": data["basic_auth_user"].strip(),
+            "require_mutual_tls": data["require_mutual_tls"],
         }
 
     @staticmethod

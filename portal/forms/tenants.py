@@ -6,6 +6,7 @@ from django.utils.text import slugify
 
 from portal.forms import formfield_assuming_https
 from tenants.models import Integration, Tenant
+from tenants.services.tenant_import import MAX_BYTES as EXISTING_IMPORT_MAX_BYTES
 from tenants.services.tenants import IMPORT_MAX_BYTES, NOTES_MAX_LENGTH
 
 SLUG_RULE = "Lower-case letters, digits and single hyphens (not at either end)."
@@ -65,7 +66,7 @@ class TenantForm(forms.ModelForm):
         cleaned = super().clean()
         integration = cleaned.get("integration")
         if (
-            cleaned.get("grant_mode") == Tenant.GrantMode.JWT
+            cleaned.get("grant_mode") in (Tenant.GrantMode.JWT, Tenant.GrantMode.ORG_ADMIN)
             and integration
             and not integration.has_rsa_private_key
         ):
@@ -89,6 +90,27 @@ class TenantImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > IMPORT_MAX_BYTES:
             raise ValidationError(f"The file is larger than {IMPORT_MAX_BYTES // 1024} KB.")
+        return upload
+
+
+class ExistingClientImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: name, slug, admin_email, grant_mode (acg, jwt or org_jwt), "
+        "integration (a name; default below), account_id, refresh_token (acg), user_id (JWT).",
+    )
+    integration = forms.ModelChoiceField(
+        queryset=Integration.objects.filter(is_active=True),
+        empty_label=None,
+        label="Default integration",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > EXISTING_IMPORT_MAX_BYTES:
+            raise ValidationError(
+                f"The file is larger than {EXISTING_IMPORT_MAX_BYTES // 1024} KB."
+            )
         return upload
 
 

@@ -2,16 +2,22 @@
 worker process, an event taken by the receiver) every family is there, the worker's counts added
 to the web process's through prometheus-client's multiprocess folder."""
 
+import json
+import re
 import signal
+import socket
 import subprocess
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import requests
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from connect.models import SyncRecord, TenantConnectState
@@ -102,6 +108,30 @@ def test_a_scrape_costs_the_same_queries_for_a_larger_fleet(client):
     assert samples[("portal_connect_sync_oldest_queued_seconds", ())] >= 14 * 60
 
 
+@pytest.mark.django_db
+@override_settings(METRICS_TOKEN=TOKEN)
+def test_the_grafana_dashboard_queries_only_families_the_portal_exposes(client):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    scraped = {f.name for f in text_string_to_metric_families(response.content.decode())}
+    # A counter no process has touched yet is absent from a multiprocess scrape; it is defined.
+    defined = {family.name for family in REGISTRY.collect()}
+    exposed = scraped | defined
+    dashboard = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
+    exprs = [
+        target["expr"]
+        for panel in json.loads(dashboard.read_text())["panels"]
+        for target in panel["targets"]
+    ]
+
+    used = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for expr in exprs
+        for name in re.findall(r"\bportal_[a-z_]+", expr)
+    }
+    assert used
+    assert used <= exposed
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
 @pytest.mark.django_db(transaction=True)
@@ -119,8 +149,15 @@ def test_each_family_is_exposed_after_a_refresh_a_sync_and_an_event(client, cons
     before = _scrape(client)
 
     queue = f"test-{uuid.uuid4().hex[:8]}"  # only this test's worker takes these tasks
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     worker = celery_worker_start(
-        queues=queue, concurrency=2, env=child_env(), stdout=subprocess.PIPE, text=True
+        queues=queue,
+        concurrency=2,
+        env=child_env(WORKER_METRICS_BIND=f"127.0.0.1:{port}"),
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         app.send_task("tenants.tasks.token_refresh", args=[tenant.pk], queue=queue)
@@ -135,6 +172,9 @@ def test_each_family_is_exposed_after_a_refresh_a_sync_and_an_event(client, cons
             timeout=60,
             what="the worker to reconcile the tenant",
         )
+        # The worker's own endpoint (WORKER_METRICS_BIND), for workers in containers of their own.
+        own = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'portal_token_refreshes_total{outcome="refreshed"}' in own
     finally:
         worker.send_signal(signal.SIGTERM)
         try:

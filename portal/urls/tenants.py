@@ -23,6 +23,11 @@ urlpatterns = [
     ),
     path("tenants/new/", tenants.TenantCreateView.as_view(), name="tenant-create"),
     path("tenants/import/", tenants.TenantImportView.as_view(), name="tenant-import"),
+    path(
+        "tenants/import-existing/",
+        tenants.ExistingClientImportView.as_view(),
+        name="tenant-import-existing",
+    ),
     path("tenants/export.csv", tenants.TenantExportView.as_view(), name="tenant-export"),
     path("tenants/<int:tenant_id>/edit/", tenants.TenantEditView.as_view(), name="tenant-edit"),
     path(
@@ -37,6 +42,11 @@ urlpatterns = [
     ),
     path(
         "tenants/<int:tenant_id>/invite/", tenants.TenantInviteView.as_view(), name="tenant-invite"
+    ),
+    path(
+        "tenants/<int:tenant_id>/system-user/",
+        tenants.TenantSystemUserView.as_view(),
+        name="tenant-system-user",
     ),
     path(
         "tenants/<int:tenant_id>/offboard/",

@@ -89,6 +89,7 @@ class ConnectTemplateCreateView(StaffRequiredMixin, FormView):
             policy=data["policy"],
             applies_to=data["applies_to"],
             settings=form.settings(),
+            basic_auth_password=data["basic_auth_password"],
             request=self.request,
         )
         messages.success(
@@ -128,6 +129,7 @@ class ConnectTemplateEditView(StaffRequiredMixin, TemplateMixin, FormView):
             applies_to=data["applies_to"],
             is_active=data["is_active"],
             settings=form.settings(),
+            basic_auth_password=data["basic_auth_password"],
             request=self.request,
         )
         messages.success(self.request, f"Saved as version {version.number}.")

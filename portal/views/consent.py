@@ -17,6 +17,7 @@ from tenants.services.consent import (
     consent_callback,
     consent_scope_explanations,
     consent_start,
+    consent_system_user_check,
 )
 from tenants.services.invites import (
     InviteInvalid,
@@ -80,6 +81,27 @@ def _ensure_session(request) -> str:
     return request.session.session_key
 
 
+def _landing(request, token, invite, *, system_user_id: str = "", error: str = ""):
+    tenant = invite.tenant
+    return render(
+        request,
+        "consent/landing.html",
+        {
+            "token": token,
+            "tenant": tenant,
+            "partner_name": settings.PARTNER_NAME,
+            "scopes": consent_scope_explanations(tenant=tenant),
+            "is_reconsent": invite.kind == Invite.Kind.RECONSENT,
+            "is_jwt": tenant.uses_jwt,
+            "is_org": tenant.grant_mode == tenant.GrantMode.ORG_ADMIN,
+            "expires_at": invite.expires_at,
+            "system_user_id": system_user_id,
+            "system_user_error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
 class ConsentLandingView(View):
     def get(self, request, token):
         try:
@@ -87,20 +109,7 @@ class ConsentLandingView(View):
         except InviteInvalid as error:
             return _invite_error(request, error)
         invite_open(invite=invite, request=request)
-        tenant = invite.tenant
-        return render(
-            request,
-            "consent/landing.html",
-            {
-                "token": token,
-                "tenant": tenant,
-                "partner_name": settings.PARTNER_NAME,
-                "scopes": consent_scope_explanations(tenant=tenant),
-                "is_reconsent": invite.kind == Invite.Kind.RECONSENT,
-                "is_jwt": tenant.grant_mode == tenant.GrantMode.JWT,
-                "expires_at": invite.expires_at,
-            },
-        )
+        return _landing(request, token, invite)
 
 
 class ConsentStartView(View):
@@ -109,9 +118,19 @@ class ConsentStartView(View):
             invite = invite_resolve(token=token)
         except InviteInvalid as error:
             return _invite_error(request, error)
+        typed = request.POST.get("system_user_id", "")[:100]
+        try:
+            system_user_id = consent_system_user_check(tenant=invite.tenant, system_user_id=typed)
+        except ValueError as error:
+            return _landing(request, token, invite, system_user_id=typed, error=str(error))
         session_key = _ensure_session(request)
         try:
-            url = consent_start(invite=invite, session_key=session_key, request=request)
+            url = consent_start(
+                invite=invite,
+                session_key=session_key,
+                system_user_id=system_user_id,
+                request=request,
+            )
         except ConsentError as error:
             return _consent_error(request, error, status=503)
         return redirect(url)

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
@@ -11,7 +12,12 @@ from django.views.generic import TemplateView
 from accounts.roles import Perm
 from common.csvexport import csv_rows
 from common.services import audit_record
-from portal.forms.tenants import TenantForm, TenantImportForm, TenantOffboardForm
+from portal.forms.tenants import (
+    ExistingClientImportForm,
+    TenantForm,
+    TenantImportForm,
+    TenantOffboardForm,
+)
 from portal.services.offboarding import OffboardIncomplete, tenant_offboard
 from portal.views.mixins import StaffRequiredMixin, TenantActionView, TenantMixin
 from tenants.models import Invite, Tenant
@@ -22,6 +28,8 @@ from tenants.selectors.tenants import (
     tenant_status_history,
 )
 from tenants.services.invites import invite_send
+from tenants.services.system_user import SystemUserError, tenant_system_user_set
+from tenants.services.tenant_import import tenant_import_existing_csv
 from tenants.services.tenants import (
     TenantRuleError,
     tenant_archive,
@@ -140,6 +148,28 @@ class TenantInviteView(TenantActionView):
                 )
 
 
+class TenantSystemUserView(TenantActionView):
+    """Staff name the user a JWT tenant impersonates; verified by DocuSign before it switches."""
+
+    permission = Perm.OPERATE
+
+    def act(self, request):
+        try:
+            account = tenant_system_user_set(
+                tenant=self.tenant,
+                user_id=request.POST.get("user_id", "")[:64],
+                actor=request.user,
+                request=request,
+            )
+        except SystemUserError as exc:
+            messages.error(request, f"The system user was not changed. {exc.message}")
+        else:
+            messages.success(
+                request,
+                f"Verified: the portal now acts as {account.user_email or account.user_id}.",
+            )
+
+
 class TenantOffboardView(TenantMixin, TemplateView):
     template_name = "tenants/tenant_offboard.html"
     permission = Perm.MANAGE_TENANTS
@@ -205,6 +235,37 @@ class TenantImportView(StaffRequiredMixin, TemplateView):
             request, f"Imported {len(outcome.created)} tenant{pluralize(len(outcome.created))}."
         )
         return redirect("tenant-import")
+
+
+class ExistingClientImportView(StaffRequiredMixin, TemplateView):
+    """Bring in clients whose grant the partner already holds; each row verified with DocuSign."""
+
+    template_name = "tenants/existing_import.html"
+    permission = Perm.MANAGE_TENANTS
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", ExistingClientImportForm())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request):
+        form = ExistingClientImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        outcome = tenant_import_existing_csv(
+            data=form.cleaned_data["file"].read(),
+            default_integration=form.cleaned_data["integration"],
+            actor=request.user,
+            request=request,
+        )
+        context = self.get_context_data(
+            form=form,
+            outcome=outcome,
+            imported=[
+                (t.name, reverse("tenant-detail", kwargs={"tenant_id": t.pk}))
+                for t in outcome.imported
+            ],
+        )
+        return self.render_to_response(context, status=400 if outcome.errors else 200)
 
 
 class TenantExportView(StaffRequiredMixin, View):

@@ -63,6 +63,8 @@ class ConsentAttempt(models.Model):
     session_key_hash = models.CharField(max_length=64)
     code_verifier = EncryptedTextField()
     scopes = models.CharField(max_length=200)
+    # JWT tenants: the DocuSign user id the client admin named as the system user, if any.
+    system_user_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)

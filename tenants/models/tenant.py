@@ -23,6 +23,7 @@ class Tenant(TimeStampedModel):
     class GrantMode(models.TextChoices):
         AUTHORIZATION_CODE = "acg", "Authorization Code Grant (refresh tokens)"
         JWT = "jwt", "JWT impersonation"
+        ORG_ADMIN = "org_jwt", "Organization admin consent (JWT)"
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=63, unique=True)
@@ -59,6 +60,11 @@ class Tenant(TimeStampedModel):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
+    @property
+    def uses_jwt(self) -> bool:
+        """Tokens come from JWT impersonation (no refresh token), after either kind of consent."""
+        return self.grant_mode in (self.GrantMode.JWT, self.GrantMode.ORG_ADMIN)
+
 
 class TenantStatusChange(models.Model):
     """The history of a tenant's status, with the reason for each move."""
@@ -79,16 +85,31 @@ class TenantStatusChange(models.Model):
 
 
 class TenantAccount(TimeStampedModel):
-    """The DocuSign account a tenant's admin linked through consent, and who consented."""
+    """The DocuSign account a tenant's admin linked through consent, the user the portal acts as,
+    and who granted the consent (an individual user, or an organization admin for every user of
+    the organization's claimed domains)."""
+
+    class ConsentLevel(models.TextChoices):
+        INDIVIDUAL = "individual", "individual"
+        ORGANIZATION = "organization", "organization"
+        IMPORTED = "imported", "imported (existing grant)"
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="account")
     # One DocuSign account belongs to one tenant: Connect events are routed by this id.
     account_id = models.CharField(max_length=64, unique=True)
     account_name = models.CharField(max_length=200, blank=True)
     base_uri = models.URLField(max_length=300)
-    user_id = models.CharField(max_length=64, help_text="The consenting user's DocuSign id (sub).")
+    # The user the portal acts as (sub): the consenting user, or for JWT the designated system user.
+    user_id = models.CharField(max_length=64, help_text="The DocuSign user the portal acts as.")
     user_email = models.EmailField(blank=True)
     user_name = models.CharField(max_length=200, blank=True)
+    consent_level = models.CharField(
+        max_length=16, choices=ConsentLevel.choices, default=ConsentLevel.INDIVIDUAL
+    )
+    # Who granted the consent; empty when DocuSign did not tell (imports, some admin grants).
+    granted_by_user_id = models.CharField(max_length=64, blank=True)
+    granted_by_email = models.EmailField(blank=True)
+    granted_by_name = models.CharField(max_length=200, blank=True)
     scopes = models.CharField(max_length=200, blank=True)
     consented_at = models.DateTimeField()
     # JWT tenants: the last proof that impersonation works for this user.

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Perm
-from tenants.models import ConsentAttempt, Integration, Invite, Tenant
+from tenants.models import ConsentAttempt, Integration, Invite, Tenant, TenantAccount
 
 STATUS_BADGES: dict[str, str] = {
     Tenant.Status.REGISTERED: "idle",
@@ -98,7 +98,11 @@ def tenant_consent_panel(*, tenant: Tenant, viewer: User) -> dict:
         "account_user_email": account.user_email if account else "",
         "account_consented_at": account.consented_at if account else None,
         "account_scopes": account.scopes if account else "",
-        "is_jwt": tenant.grant_mode == Tenant.GrantMode.JWT,
+        "is_jwt": tenant.uses_jwt,
+        "impersonation": _impersonation_line(tenant, account),
+        "may_set_system_user": bool(viewer and viewer.is_authenticated and viewer.can(Perm.OPERATE))
+        and tenant.uses_jwt
+        and account is not None,
         "jwt_verified_at": account.jwt_verified_at if account else None,
         "jwt_last_error": account.jwt_last_error if account else "",
     }
@@ -111,6 +115,26 @@ def _consent_failure_text(invite: Invite | None) -> str:
 
     advice = CONSENT_FAILURE_ADVICE.get(invite.failure_code, CONSENT_FAILURE_DEFAULT_ADVICE)
     return f"The client admin's last try failed ({invite.failure_code}). {advice}"
+
+
+def _impersonation_line(tenant: Tenant, account: TenantAccount | None) -> str:
+    """'Impersonates X, consent granted by Y (individual)': the line the tenant page prints."""
+    if account is None:
+        return ""
+    level = account.get_consent_level_display()
+    granted_by = account.granted_by_email or account.granted_by_name or account.granted_by_user_id
+    if not granted_by:
+        granted_by = (
+            "an organization administrator"
+            if account.consent_level == TenantAccount.ConsentLevel.ORGANIZATION
+            else "someone DocuSign did not name"
+        )
+    if not tenant.uses_jwt:
+        return f"Acts as {account.user_email or account.user_id} ({level} consent)"
+    who = account.user_email or account.user_id
+    if account.user_name and account.user_email:
+        who = f"{account.user_name} <{account.user_email}>"
+    return f"Impersonates {who}, consent granted by {granted_by} ({level})"
 
 
 def _has_account(tenant: Tenant) -> bool:

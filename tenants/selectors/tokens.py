@@ -65,7 +65,7 @@ def token_tenant_panel(*, tenant: Tenant) -> dict:
         "tenant_id": tenant.pk,
         "has_tokens": row is not None and bool(row.access_token or row.refresh_token),
         "grant_mode": tenant.get_grant_mode_display(),
-        "is_jwt": tenant.grant_mode == Tenant.GrantMode.JWT,
+        "is_jwt": tenant.uses_jwt,
         "needs_reconsent": needs_reconsent,
         "can_reconsent": tenant.status != Tenant.Status.OFFBOARDED and not tenant.is_archived,
         "can_refresh": tenant.status in USABLE_STATUSES and not tenant.is_archived,

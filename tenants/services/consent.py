@@ -10,33 +10,39 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 
 from common.models import AuditEvent
 from common.services import audit_record
-from docusign_api import (
-    DocuSignError,
-    DocuSignUnavailable,
-    base_uri_host_allowed,
-)
+from docusign_api import base_uri_host_allowed
 from tenants.docusign import docusign_client_for
-from tenants.models import ConsentAttempt, Invite, Tenant, TenantAccount, TenantToken
-from tenants.services.status import tenant_status_set
+from tenants.models import ConsentAttempt, Invite, Tenant, TenantAccount
+from tenants.services.consent_errors import ConsentError, docusign_detail
+from tenants.services.consent_finish import (
+    ACTOR,
+    REFRESH_TOKEN_LIFETIME,
+    ConsentResult,
+    Grant,
+    Tokens,
+    code_exchange,
+    consent_finish,
+    reconsent_account_id,
+)
+from tenants.services.system_user import (
+    USER_ID_RE,
+    SystemUserError,
+    system_user_verify,
+)
 
-ACTOR = "client-admin"
+__all__ = ["ConsentError", "ConsentResult"]
+
 # Our state is 43 characters; DocuSign hands it back unchanged. Longer is not ours.
 STATE_MAX_LENGTH = 200
 CODE_MAX_LENGTH = 4096
-JWT_SCOPES = ("signature", "impersonation")
-# DocuSign documents refresh tokens as lasting "typically 30 days" and sends no lifetime field
-# (API.md 1.4); with `extended` each refresh renews it.
-REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 
 SCOPE_EXPLANATIONS = {
     "signature": "Work with envelopes in your DocuSign account and set up the Connect "
@@ -45,164 +51,15 @@ SCOPE_EXPLANATIONS = {
     "again every 30 days.",
     "impersonation": "Act on your behalf in the background (DocuSign's JWT grant), so "
     "{partner} can keep your configuration up to date while you are not signed in.",
+    "openid": "Confirm who you are, so the consent can be given for your whole organization.",
 }
-
-
-class ConsentError(Exception):
-    """A consent step failed. `code` names the case; `title`, `message` and `advice` say it to
-    the client admin in plain words (the page escapes `detail`, which may come from DocuSign)."""
-
-    TEXTS: dict[str, tuple[str, str, str]] = {
-        "missing_state": (
-            "This page was opened without its sign-in details",
-            "The address is missing the information that ties it to your sign-in.",
-            "Open the invitation link from your email again and click Continue to DocuSign.",
-        ),
-        "bad_state": (
-            "This sign-in cannot be recognised",
-            "The address does not carry a sign-in we started.",
-            "Open the invitation link from your email again and start over.",
-        ),
-        "unknown_state": (
-            "This sign-in cannot be recognised",
-            "We did not start this sign-in, or it was already cleaned up.",
-            "Open the invitation link from your email again and start over.",
-        ),
-        "session_mismatch": (
-            "Please finish in the same browser",
-            "We could not find the sign-in you started in this browser (cookies may be blocked, "
-            "or the link was opened in another browser or window).",
-            "Open the invitation link again in this browser, with cookies allowed, and click "
-            "Continue to DocuSign.",
-        ),
-        "expired_state": (
-            "This sign-in took too long",
-            "For your security, a sign-in must be finished within a few minutes.",
-            "Open the invitation link again and click Continue to DocuSign.",
-        ),
-        "reused_state": (
-            "This sign-in was already used",
-            "The response from DocuSign was received once already (perhaps the page was "
-            "reloaded or submitted twice).",
-            "If your account is not connected yet, open the invitation link again and start over.",
-        ),
-        "access_denied": (
-            "You chose not to allow access",
-            "DocuSign reports that access was declined, so nothing was connected.",
-            "If that was a mistake, open the invitation link again and choose Allow access. "
-            "If you have questions, contact {partner}.",
-        ),
-        "docusign_error": (
-            "DocuSign could not complete the sign-in",
-            "DocuSign reported an error, so nothing was connected.",
-            "Open the invitation link again and retry. If it keeps failing, send {partner} the "
-            "message below.",
-        ),
-        "missing_code": (
-            "DocuSign did not send an authorisation",
-            "The response from DocuSign is incomplete, so nothing was connected.",
-            "Open the invitation link again and retry.",
-        ),
-        "code_rejected": (
-            "DocuSign did not accept the authorisation",
-            "The authorisation was refused by DocuSign (it may have expired or been used "
-            "already), so nothing was connected.",
-            "Open the invitation link again and retry; finish within two minutes of signing in.",
-        ),
-        "docusign_unavailable": (
-            "DocuSign did not answer in time",
-            "DocuSign could not be reached or answered with an error, so nothing was connected.",
-            "Wait a few minutes, then open the invitation link again and retry.",
-        ),
-        "token_error": (
-            "The connection could not be completed",
-            "DocuSign refused to issue access for this integration, so nothing was connected.",
-            "Contact {partner}: their DocuSign integration settings need attention.",
-        ),
-        "userinfo_failed": (
-            "Your DocuSign account details could not be read",
-            "DocuSign did not return your account details, so nothing was connected.",
-            "Wait a few minutes, then open the invitation link again and retry.",
-        ),
-        "no_accounts": (
-            "Your DocuSign login has no account",
-            "The DocuSign user you signed in with does not belong to any DocuSign account.",
-            "Sign in with the DocuSign user that administers your company's account.",
-        ),
-        "base_uri_not_allowed": (
-            "This account cannot be connected",
-            "DocuSign reported an account address outside DocuSign's known servers for this "
-            "environment, so we did not send it any credentials.",
-            "Contact {partner} and mention this message.",
-        ),
-        "wrong_account": (
-            "A different DocuSign account was used",
-            "This invitation is to reconnect the account already linked, but the DocuSign user "
-            "you signed in with does not have access to it. Nothing was changed.",
-            "Sign in to DocuSign with a user of the linked account, then open the invitation "
-            "link again.",
-        ),
-        "other_account_chosen": (
-            "Another account was chosen",
-            "This invitation is to reconnect the account already linked, but a different "
-            "account was chosen. Nothing was changed.",
-            "Open the invitation link again and choose the account that is already linked.",
-        ),
-        "account_taken": (
-            "This account is already connected",
-            "This DocuSign account is already linked to another client of {partner}.",
-            "Choose another account, or contact {partner}.",
-        ),
-        "integration_inactive": (
-            "Connecting is paused",
-            "{partner} has paused new connections for this DocuSign environment.",
-            "Contact {partner}.",
-        ),
-        "invalid_choice": (
-            "Choose one of your accounts",
-            "The account chosen is not one of the accounts offered.",
-            "Go back and choose an account from the list.",
-        ),
-    }
-
-    def __init__(self, code: str, *, tenant: Tenant | None = None, detail: str = ""):
-        self.code = code
-        self.tenant = tenant
-        self.detail = detail[:300]
-        super().__init__(code)
-
-    def _text(self, index: int) -> str:
-        return self.TEXTS[self.code][index].format(partner=settings.PARTNER_NAME)
-
-    @property
-    def title(self) -> str:
-        return self._text(0)
-
-    @property
-    def message(self) -> str:
-        return self._text(1)
-
-    @property
-    def advice(self) -> str:
-        return self._text(2)
-
-
-@dataclass(frozen=True)
-class ConsentResult:
-    tenant: Tenant
-    attempt_id: int
-    choose_account: bool = False
-    account_id: str = ""
-    account_name: str = ""
-    jwt_error: str = ""
-
-
-@dataclass(frozen=True)
-class _Tokens:
-    access_token: str
-    refresh_token: str
-    expires_at: datetime
-    refresh_expires_at: datetime | None
+# DocuSign "obtaining admin consent for an external application" (API.md 7): `scope=openid` plus
+# the per-user scopes in `admin_consent_scope`.
+ADMIN_CONSENT_SCOPES = ("signature", "impersonation")
+ORG_SCOPE_EXPLANATION = (
+    "For every user whose email is in your organization's claimed domains: {scopes}. {partner} "
+    "then acts as the system user without that user signing in."
+)
 
 
 def session_hash(session_key: str) -> str:
@@ -214,6 +71,8 @@ def state_hash(state: str) -> str:
 
 
 def consent_scopes(*, tenant: Tenant) -> list[str]:
+    if tenant.grant_mode == Tenant.GrantMode.ORG_ADMIN:
+        return ["openid"]
     scopes = ["signature", "extended"]
     if tenant.grant_mode == Tenant.GrantMode.JWT:
         scopes.append("impersonation")
@@ -221,17 +80,44 @@ def consent_scopes(*, tenant: Tenant) -> list[str]:
 
 
 def consent_scope_explanations(*, tenant: Tenant) -> list[tuple[str, str]]:
-    return [
-        (scope, SCOPE_EXPLANATIONS[scope].format(partner=settings.PARTNER_NAME))
+    partner = settings.PARTNER_NAME
+    explained = [
+        (scope, SCOPE_EXPLANATIONS[scope].format(partner=partner))
         for scope in consent_scopes(tenant=tenant)
     ]
+    if tenant.grant_mode == Tenant.GrantMode.ORG_ADMIN:
+        scopes = " and ".join(ADMIN_CONSENT_SCOPES)
+        explained.append(
+            ("admin_consent_scope", ORG_SCOPE_EXPLANATION.format(scopes=scopes, partner=partner))
+        )
+    return explained
+
+
+def consent_system_user_check(*, tenant: Tenant, system_user_id: str) -> str:
+    """The named system user id, normalised; ValueError with what to do when it is malformed."""
+    value = (system_user_id or "").strip().lower()
+    if value and not tenant.uses_jwt:
+        raise ValueError("Only background (JWT) connections impersonate a system user.")
+    if value and not USER_ID_RE.match(value):
+        raise ValueError(
+            "Enter the user's API user id, a GUID such as 4799e5e9-1559-4915-9862-cf4713bbcacc "
+            "(DocuSign Admin → Users → the user's profile), or leave the field empty."
+        )
+    return value
 
 
 # --- start ---------------------------------------------------------------------------------
 
 
-def consent_start(*, invite: Invite, session_key: str, request=None) -> str:
-    """Record a new attempt for this browser session and return DocuSign's consent URL."""
+def consent_start(
+    *,
+    invite: Invite,
+    session_key: str,
+    system_user_id: str = "",
+    request: HttpRequest | None = None,
+) -> str:
+    """Record a new attempt for this browser session and return DocuSign's consent URL.
+    `system_user_id` (JWT tenants) must have passed consent_system_user_check."""
     tenant = invite.tenant
     integration = tenant.integration
     if not integration.is_active:
@@ -249,6 +135,7 @@ def consent_start(*, invite: Invite, session_key: str, request=None) -> str:
         session_key_hash=session_hash(session_key),
         code_verifier=pkce.verifier,
         scopes=" ".join(scopes),
+        system_user_id=system_user_id,
         created_at=now,
         expires_at=now + timedelta(seconds=settings.CONSENT_STATE_TTL_S),
     )
@@ -265,6 +152,9 @@ def consent_start(*, invite: Invite, session_key: str, request=None) -> str:
         scopes=scopes,
         state=state,
         code_challenge=pkce.challenge,
+        admin_consent_scopes=ADMIN_CONSENT_SCOPES
+        if tenant.grant_mode == Tenant.GrantMode.ORG_ADMIN
+        else None,
     )
 
 
@@ -272,7 +162,7 @@ def consent_start(*, invite: Invite, session_key: str, request=None) -> str:
 
 
 def consent_callback(
-    *, params: Mapping[str, str], session_key: str | None, request=None
+    *, params: Mapping[str, str], session_key: str | None, request: HttpRequest | None = None
 ) -> ConsentResult:
     """Handle DocuSign's redirect. Raises ConsentError (after an audit row) on any bad input;
     nothing is stored for the tenant unless consent completes."""
@@ -295,7 +185,7 @@ def _attempt_claim(*, params: Mapping[str, str], session_key: str | None) -> Con
     if error and not state:
         raise ConsentError(
             "access_denied" if error == "access_denied" else "docusign_error",
-            detail=_docusign_detail(params),
+            detail=docusign_detail(params),
         )
     if not state:
         raise ConsentError("missing_state")
@@ -334,53 +224,46 @@ class _AttemptError(ConsentError):
         self.attempt = attempt
 
 
-def _callback_claimed(*, attempt: ConsentAttempt, params: Mapping[str, str], request):
+def _callback_claimed(
+    *, attempt: ConsentAttempt, params: Mapping[str, str], request: HttpRequest | None
+) -> ConsentResult:
     tenant = attempt.tenant
-    integration = tenant.integration
+    is_org = tenant.grant_mode == Tenant.GrantMode.ORG_ADMIN
     error = params.get("error", "")
     if error:
-        code = "access_denied" if error == "access_denied" else "docusign_error"
-        raise ConsentError(code, tenant=tenant, detail=_docusign_detail(params))
-    code = params.get("code", "")
-    if not code or len(code) > CODE_MAX_LENGTH:
-        raise ConsentError("missing_code", tenant=tenant)
-
-    client = docusign_client_for(integration)
-    try:
-        token_set = client.oauth.exchange_code(
-            client_id=integration.integration_key,
-            client_secret=integration.secret_key,
-            code=code,
-            code_verifier=attempt.code_verifier,
-            redirect_uri=integration.redirect_uri,
-        )
-    except DocuSignUnavailable as exc:
         raise ConsentError(
-            "docusign_unavailable", tenant=tenant, detail=_error_label(exc)
-        ) from None
-    except DocuSignError as exc:
-        reason = (
-            "token_error"
-            if exc.error_code in ("invalid_client", "unauthorized_client")
-            or (exc.message in ("invalid_client", "unauthorized_client"))
-            else "code_rejected"
+            _redirect_error_code(params, is_org=is_org),
+            tenant=tenant,
+            detail=docusign_detail(params),
         )
-        raise ConsentError(reason, tenant=tenant, detail=_error_label(exc)) from None
-    tokens = _Tokens(
-        access_token=token_set.access_token,
-        refresh_token=token_set.refresh_token or "",
-        expires_at=token_set.expires_at,
-        refresh_expires_at=token_set.refresh_expires_at
-        or (timezone.now() + REFRESH_TOKEN_LIFETIME if token_set.refresh_token else None),
-    )
-    try:
-        info = client.oauth.userinfo(tokens.access_token)
-    except DocuSignError as exc:
-        raise ConsentError("userinfo_failed", tenant=tenant, detail=_error_label(exc)) from None
+    code = params.get("code", "")
+    if len(code) > CODE_MAX_LENGTH or (not code and not is_org):
+        raise ConsentError("missing_code", tenant=tenant)
+    # What an organization grant's redirect carries is unconfirmed (API.md 7): with a code, the
+    # code names the admin who granted it; without one, only the named system user is known.
+    tokens, info = code_exchange(attempt=attempt, code=code) if code else (None, None)
+    granted_by = {"sub": info.sub, "name": info.name, "email": info.email} if info else {}
+    if is_org:
+        target = attempt.system_user_id or granted_by.get("sub", "")
+        if not target:
+            raise ConsentError("system_user_required", tenant=tenant)
+        try:
+            verified = system_user_verify(integration=tenant.integration, user_id=target)
+        except SystemUserError as exc:
+            code_name = exc.code if exc.code in ConsentError.TEXTS else "jwt_failed"
+            raise ConsentError(code_name, tenant=tenant, detail=exc.detail) from None
+        info = verified.info
+        token_set = verified.token_set
+        tokens = Tokens(token_set.access_token, "", token_set.expires_at, None)
+        grant = Grant(level=TenantAccount.ConsentLevel.ORGANIZATION, user=granted_by)
+    elif tokens is None or info is None:
+        raise ConsentError("missing_code", tenant=tenant)
+    else:
+        grant = Grant(level=TenantAccount.ConsentLevel.INDIVIDUAL, user=granted_by)
 
     if not info.accounts:
         raise ConsentError("no_accounts", tenant=tenant)
-    allowed_hosts = integration.allowed_base_uri_hosts
+    allowed_hosts = tenant.integration.allowed_base_uri_hosts
     choices = [
         {
             "account_id": a.account_id,
@@ -391,21 +274,20 @@ def _callback_claimed(*, attempt: ConsentAttempt, params: Mapping[str, str], req
         }
         for a in info.accounts
     ]
-    user = {"sub": info.sub, "name": info.name, "email": info.email}
-    expected = _reconsent_account_id(attempt)
+    expected = reconsent_account_id(attempt)
     if expected:
         match = next((c for c in choices if c["account_id"] == expected), None)
         if match is None:
             raise ConsentError("wrong_account", tenant=tenant)
         # Re-consent reconnects the linked account; there is nothing to choose.
-        return _consent_finish(
-            attempt=attempt, choice=match, user=user, tokens=tokens, request=request
+        return consent_finish(
+            attempt=attempt, choice=match, grant=grant, tokens=tokens, request=request
         )
     if not any(c["allowed"] for c in choices):
         raise ConsentError("base_uri_not_allowed", tenant=tenant)
     if len(choices) == 1:
-        return _consent_finish(
-            attempt=attempt, choice=choices[0], user=user, tokens=tokens, request=request
+        return consent_finish(
+            attempt=attempt, choice=choices[0], grant=grant, tokens=tokens, request=request
         )
     # Several accounts: the admin chooses (never silently the default). The tokens wait,
     # encrypted, on the attempt; the choice gets a fresh TTL of its own.
@@ -413,7 +295,7 @@ def _callback_claimed(*, attempt: ConsentAttempt, params: Mapping[str, str], req
     ConsentAttempt.objects.filter(pk=attempt.pk).update(
         outcome=ConsentAttempt.Outcome.CHOOSING_ACCOUNT,
         account_choices=choices,
-        userinfo=user,
+        userinfo={**granted_by, "level": grant.level},
         expires_at=now + timedelta(seconds=settings.CONSENT_STATE_TTL_S),
     )
     # update() skips field preparation, so the encrypted fields are saved through the model.
@@ -433,8 +315,27 @@ def _callback_claimed(*, attempt: ConsentAttempt, params: Mapping[str, str], req
     return ConsentResult(tenant=tenant, attempt_id=attempt.pk, choose_account=True)
 
 
+def _redirect_error_code(params: Mapping[str, str], *, is_org: bool) -> str:
+    error = params.get("error", "")
+    if error == "access_denied":
+        return "access_denied"
+    if is_org:
+        # The emulator's answers for the two organization prerequisites (UNCONFIRMED at DocuSign;
+        # docusign_emulator/README.md); the JWT check after a grant catches what slips through.
+        description = params.get("error_description", "").lower()
+        if "claimed" in description or "reserved domain" in description:
+            return "no_claimed_domain"
+        if error == "unauthorized_client" or "organization administrator" in description:
+            return "org_admin_required"
+    return "docusign_error"
+
+
 def consent_account_choose(
-    *, attempt: ConsentAttempt, session_key: str | None, account_id: str, request=None
+    *,
+    attempt: ConsentAttempt,
+    session_key: str | None,
+    account_id: str,
+    request: HttpRequest | None = None,
 ) -> ConsentResult:
     """The admin picked one of the offered accounts. Single use, like the callback."""
     tenant = attempt.tenant
@@ -460,7 +361,7 @@ def consent_account_choose(
             raise ConsentError("reused_state", tenant=tenant)
         if attempt.expires_at <= now:
             raise ConsentError("expired_state", tenant=tenant)
-        tokens = _Tokens(
+        tokens = Tokens(
             access_token=attempt.pending_access_token,
             refresh_token=attempt.pending_refresh_token,
             expires_at=attempt.pending_access_expires_at or now,
@@ -468,8 +369,14 @@ def consent_account_choose(
             if attempt.pending_refresh_token
             else None,
         )
-        return _consent_finish(
-            attempt=attempt, choice=choice, user=attempt.userinfo, tokens=tokens, request=request
+        stored = dict(attempt.userinfo)
+        level = stored.pop("level", TenantAccount.ConsentLevel.INDIVIDUAL)
+        return consent_finish(
+            attempt=attempt,
+            choice=choice,
+            grant=Grant(level=level, user=stored),
+            tokens=tokens,
+            request=request,
         )
     except ConsentError as error:
         if error.code == "invalid_choice":
@@ -478,149 +385,6 @@ def consent_account_choose(
             _attempt_fail(attempt=attempt, code=error.code)
         _fail_audit(error, request=request, attempt=attempt)
         raise
-
-
-def _reconsent_account_id(attempt: ConsentAttempt) -> str:
-    if attempt.invite.kind != Invite.Kind.RECONSENT:
-        return ""
-    account = TenantAccount.objects.filter(tenant=attempt.tenant).first()
-    return account.account_id if account else ""
-
-
-def _consent_finish(
-    *, attempt: ConsentAttempt, choice: dict, user: dict, tokens: _Tokens, request
-) -> ConsentResult:
-    tenant = attempt.tenant
-    integration = tenant.integration
-    if not choice["allowed"]:
-        raise ConsentError("base_uri_not_allowed", tenant=tenant)
-    expected = _reconsent_account_id(attempt)
-    if expected and choice["account_id"] != expected:
-        raise ConsentError("other_account_chosen", tenant=tenant)
-    if (
-        TenantAccount.objects.filter(account_id=choice["account_id"])
-        .exclude(tenant=tenant)
-        .exists()
-    ):
-        raise ConsentError("account_taken", tenant=tenant)
-
-    jwt_error = ""
-    if tenant.grant_mode == Tenant.GrantMode.JWT:
-        # Prove impersonation works for the consenting user now, not at the first sync; the
-        # JWT access token (no refresh token) replaces the ACG pair.
-        try:
-            jwt_set = docusign_client_for(integration).oauth.jwt_user_token(
-                client_id=integration.integration_key,
-                user_id=user["sub"],
-                private_key_pem=integration.rsa_private_key,
-                scopes=JWT_SCOPES,
-            )
-        except DocuSignError as exc:
-            jwt_error = _error_label(exc)
-            tokens = _Tokens("", "", timezone.now(), None)
-        except ValueError:
-            jwt_error = "The integration's RSA private key is missing or not a usable PEM key."
-            tokens = _Tokens("", "", timezone.now(), None)
-        else:
-            tokens = _Tokens(jwt_set.access_token, "", jwt_set.expires_at, None)
-
-    try:
-        _consent_store(
-            attempt=attempt,
-            choice=choice,
-            user=user,
-            tokens=tokens,
-            jwt_error=jwt_error,
-            request=request,
-        )
-    except IntegrityError:
-        # Another tenant linked the same account between our check and our write.
-        raise ConsentError("account_taken", tenant=tenant) from None
-    return ConsentResult(
-        tenant=tenant,
-        attempt_id=attempt.pk,
-        account_id=choice["account_id"],
-        account_name=choice["account_name"],
-        jwt_error=jwt_error,
-    )
-
-
-@transaction.atomic
-def _consent_store(
-    *, attempt: ConsentAttempt, choice: dict, user: dict, tokens: _Tokens, jwt_error: str, request
-) -> None:
-    tenant = Tenant.objects.select_for_update().get(pk=attempt.tenant_id)
-    now = timezone.now()
-    is_jwt = tenant.grant_mode == Tenant.GrantMode.JWT
-    TenantAccount.objects.update_or_create(
-        tenant=tenant,
-        defaults={
-            "account_id": choice["account_id"],
-            "account_name": choice["account_name"][:200],
-            "base_uri": choice["base_uri"],
-            "user_id": user["sub"],
-            "user_email": user.get("email", "")[:254],
-            "user_name": user.get("name", "")[:200],
-            "scopes": attempt.scopes,
-            "consented_at": now,
-            "jwt_verified_at": now if is_jwt and not jwt_error else None,
-            "jwt_last_error": jwt_error[:300],
-        },
-    )
-    token_fields = {
-        "access_token": tokens.access_token,
-        "access_expires_at": tokens.expires_at if tokens.access_token else None,
-        "refresh_token": tokens.refresh_token,
-        "refresh_expires_at": tokens.refresh_expires_at,
-        "refreshed_at": now,
-        "failure_count": 0,
-        "last_error_code": "",
-        "last_error_at": None,
-        "lapse_reminder_sent_at": None,
-    }
-    TenantToken.objects.update_or_create(
-        tenant=tenant,
-        # A new grant replaces the tokens: waiters in the token service compare generations.
-        defaults={**token_fields, "generation": F("generation") + 1},
-        create_defaults={**token_fields, "generation": 1},
-    )
-    ConsentAttempt.objects.filter(pk=attempt.pk).update(
-        outcome=ConsentAttempt.Outcome.COMPLETED,
-        pending_access_token="",
-        pending_refresh_token="",
-        pending_access_expires_at=None,
-    )
-    Invite.objects.filter(pk=attempt.invite_id).update(completed_at=now)
-    account_label = f"{choice['account_name']} ({choice['account_id']})"
-    audit_record(
-        action="consent.complete",
-        actor_label=ACTOR,
-        target=tenant,
-        message=f"{user.get('email') or user['sub']} linked {account_label}"
-        + (f"; JWT check failed: {jwt_error}" if jwt_error else ""),
-        after={
-            "account_id": choice["account_id"],
-            "base_uri": choice["base_uri"],
-            "user_id": user["sub"],
-            "scopes": attempt.scopes,
-        },
-        request=request,
-    )
-    if jwt_error:
-        tenant_status_set(
-            tenant=tenant,
-            to_status=Tenant.Status.ERROR,
-            reason=f"Consent recorded, but JWT impersonation failed: {jwt_error}",
-            actor_label=ACTOR,
-        )
-    elif tenant.status not in (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED):
-        verb = "Re-consent" if attempt.invite.kind == Invite.Kind.RECONSENT else "Consent"
-        tenant_status_set(
-            tenant=tenant,
-            to_status=Tenant.Status.CONSENTED,
-            reason=f"{verb} given for account {account_label}",
-            actor_label=ACTOR,
-        )
 
 
 def _attempt_fail(*, attempt: ConsentAttempt, code: str) -> None:
@@ -642,7 +406,12 @@ def _attempt_fail(*, attempt: ConsentAttempt, code: str) -> None:
         )
 
 
-def _fail_audit(error: ConsentError, *, request=None, attempt: ConsentAttempt | None = None):
+def _fail_audit(
+    error: ConsentError,
+    *,
+    request: HttpRequest | None = None,
+    attempt: ConsentAttempt | None = None,
+) -> None:
     tenant = error.tenant or (attempt.tenant if attempt else None)
     message = f"Consent failed: {error.code}"
     if error.detail:
@@ -655,19 +424,6 @@ def _fail_audit(error: ConsentError, *, request=None, attempt: ConsentAttempt | 
         message=message,
         request=request,
     )
-
-
-def _docusign_detail(params: Mapping[str, str]) -> str:
-    error = params.get("error", "")[:64]
-    description = params.get("error_description", "")[:240]
-    return f"{error}: {description}" if description else error
-
-
-def _error_label(exc: DocuSignError) -> str:
-    """A short, secret-free description of a DocuSign failure (the client scrubs messages)."""
-    status = exc.status if exc.status is not None else "no response"
-    code = exc.error_code or type(exc).__name__
-    return f"{status} {code}: {exc.message}"[:300]
 
 
 # An attempt past its expiry is useless, but it may still hold encrypted tokens waiting for an

@@ -44,7 +44,8 @@ def _snapshot(tenant: Tenant) -> dict:
 
 
 def _check_grant_mode(*, grant_mode: str, integration: Integration) -> None:
-    if grant_mode == Tenant.GrantMode.JWT and not integration.has_rsa_private_key:
+    uses_jwt = grant_mode in (Tenant.GrantMode.JWT, Tenant.GrantMode.ORG_ADMIN)
+    if uses_jwt and not integration.has_rsa_private_key:
         raise ValidationError(
             {"grant_mode": "JWT needs an RSA private key on the integration; add or generate one."}
         )

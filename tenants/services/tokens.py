@@ -230,7 +230,7 @@ def _token_request(row: TenantToken) -> TokenSet:
     integration = tenant.integration
     account = _account(tenant)
     client = docusign_client_for(integration)
-    if tenant.grant_mode == Tenant.GrantMode.JWT:
+    if tenant.uses_jwt:
         if not integration.rsa_private_key:
             raise _ConfigurationError(
                 f"Integration '{integration.name}' has no RSA private key for JWT.",

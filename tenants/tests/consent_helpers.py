@@ -18,11 +18,13 @@ def send_invite(tenant: Tenant, kind: str = Invite.Kind.CONSENT) -> str:
     return invite_token(invite_send(tenant=tenant, kind=kind, actor_label="tests").invite)
 
 
-def portal_start(client, token: str) -> str:
-    """Open the landing page, press Continue: returns DocuSign's authorization URL."""
+def portal_start(client, token: str, *, system_user_id: str = "") -> str:
+    """Open the landing page, press Continue (naming a system user if given): returns DocuSign's
+    authorization URL."""
     landing = client.get(reverse("consent-landing", kwargs={"token": token}))
     assert landing.status_code == 200, landing.content[:500]
-    started = client.post(reverse("consent-start", kwargs={"token": token}))
+    data = {"system_user_id": system_user_id} if system_user_id else {}
+    started = client.post(reverse("consent-start", kwargs={"token": token}), data)
     assert started.status_code == 302, started.content[:500]
     return started["Location"]
 
