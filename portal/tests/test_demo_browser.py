@@ -181,6 +181,7 @@ def _demo_steps(demo, browser, staff):
     arrived = staff.wait_for_selector("text=/Test event .* arrived/")
     assert arrived is not None
     assert not staff.query_selector("[data-test-refused]")
+    assert "none yet" not in staff.inner_text(".panel-events_tenant_panel h2")
     screenshot(staff, "demo-tenant")
 
     staff.goto(f"{url}/")
