@@ -19,11 +19,12 @@ class Perm(StrEnum):
     MANAGE_CONNECT = "manage_connect"  # Connect templates, assignments, partner OAuth for Connect
     MANAGE_INTEGRATIONS = "manage_integrations"  # integration keys, RSA keys, HMAC secrets
     MANAGE_STAFF = "manage_staff"  # staff users and their roles
+    MANAGE_API_KEYS = "manage_api_keys"  # the partner's API keys (create, revoke)
     SEE_INVITE_LINKS = "see_invite_links"  # an invite link lets its holder link an account
 
 
 _OPERATOR = {Perm.VIEW, Perm.OPERATE, Perm.MANAGE_TENANTS, Perm.SEE_INVITE_LINKS}
-_ADMIN = _OPERATOR | {Perm.MANAGE_CONNECT, Perm.MANAGE_INTEGRATIONS}
+_ADMIN = _OPERATOR | {Perm.MANAGE_CONNECT, Perm.MANAGE_INTEGRATIONS, Perm.MANAGE_API_KEYS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.OWNER: frozenset(_ADMIN | {Perm.MANAGE_STAFF}),

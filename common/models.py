@@ -132,6 +132,9 @@ class BulkOperationItem(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
     message = models.CharField(max_length=500, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While pending: until when its task may take (WORK_LEASE_S, renewed when it starts or waits to
+    # retry); the bulk sweep re-enqueues a pending item whose lease ran out.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

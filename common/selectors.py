@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from common.models import AuditEvent, BulkOperation, BulkOperationItem, WorkerHeartbeat
 
@@ -49,3 +49,11 @@ def bulk_operation_get(*, operation_id: int) -> BulkOperation:
 
 def bulk_operation_items(*, operation_id: int) -> QuerySet[BulkOperationItem]:
     return BulkOperationItem.objects.filter(operation_id=operation_id).order_by("id")
+
+
+def bulk_items_overdue(*, now: datetime) -> tuple[int, datetime | None]:
+    """Pending bulk items past their lease: how many, and the earliest lease end."""
+    found = BulkOperationItem.objects.filter(
+        outcome=BulkOperationItem.Outcome.PENDING, lease_expires_at__lt=now
+    ).aggregate(n=Count("pk"), oldest=Min("lease_expires_at"))
+    return found["n"], found["oldest"]

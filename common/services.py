@@ -1,6 +1,7 @@
 """The one way to write the audit log."""
 
 import re
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -18,6 +19,9 @@ _SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
+# Who acts when no staff user does, for the length of one request of a non-staff interface (the
+# partner API sets its key's label), so every row written on its behalf names it.
+current_actor_label: ContextVar[str] = ContextVar("current_actor_label", default="")
 
 
 def _scrub(value: Any) -> Any:
@@ -51,7 +55,10 @@ def audit_record(
     """Append one audit row. `actor` is a staff user; other actors give `actor_label`
     ("scheduler", "client-admin", "docusign"). Secret-looking keys in before/after are redacted."""
     staff = actor if isinstance(actor, User) else None
-    label = staff.get_username() if staff is not None else actor_label or "anonymous"
+    if staff is not None:
+        label = staff.get_username()
+    else:
+        label = actor_label or current_actor_label.get() or "anonymous"
     if target is not None:
         target_type = target_type or target._meta.model_name or ""
         target_id = target.pk

@@ -113,8 +113,11 @@ class TenantConnectState(models.Model):
     # {template slug: version number} and {template slug: connectId} carried on DocuSign.
     versions = models.JSONField(default=dict, blank=True)
     connect_ids = models.JSONField(default=dict, blank=True)
-    # Set when a sync task is enqueued, so beat does not enqueue the same tenant twice.
+    # Set when a sync task is enqueued, so beat does not enqueue the same tenant twice; the lease
+    # says until when it may take (WORK_LEASE_S, renewed when it starts or waits to retry): after
+    # it, the sync counts as lost and the next beat tick enqueues it again. An ending clears both.
     queued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # DocuSign's own hourly count for the account (X-RateLimit-*), as the last sync saw it. It
     # covers the client's other apps too, which is why staff are warned when it runs low.
     rate_limit_limit = models.PositiveIntegerField(null=True, blank=True)

@@ -5,7 +5,7 @@ import json
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, FilteredRelation, Q, QuerySet
+from django.db.models import Count, F, FilteredRelation, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -61,6 +61,11 @@ def connect_template_list() -> QuerySet[ConnectTemplate]:
 
 def connect_template_get(*, template_id: int) -> ConnectTemplate:
     return ConnectTemplate.objects.select_related("integration").get(pk=template_id)
+
+
+def connect_assignment_list(*, template: ConnectTemplate) -> QuerySet[ConnectAssignment]:
+    """The template's assignment rows (membership and overrides), tenants joined in."""
+    return ConnectAssignment.objects.filter(template=template).select_related("tenant")
 
 
 def connect_template_current_settings(*, template: ConnectTemplate) -> dict:
@@ -347,30 +352,34 @@ def connect_sync_outcomes_by_day(*, days: int) -> list[dict]:
     return list(by_day.values())
 
 
+def connect_sync_overdue(*, now: datetime) -> tuple[int, datetime | None]:
+    """Syncs queued longer than their lease (lost, or stuck behind a backlog): how many, and the
+    earliest lease end. The next beat tick enqueues them again."""
+    found = TenantConnectState.objects.filter(
+        lease_expires_at__lt=now, tenant__archived_at__isnull=True
+    ).aggregate(n=Count("pk"), oldest=Min("lease_expires_at"))
+    return found["n"], found["oldest"]
+
+
 def connect_due_tenant_ids(*, now: datetime | None = None, limit: int | None = None) -> list[int]:
-    """Tenants whose last sync is older than CONNECT_SYNC_INTERVAL_S (or never ran), and that are
-    not already queued (a queue mark older than the interval is treated as lost)."""
+    """Tenants to enqueue: those whose sync was lost (queued, but the lease ran out), then those
+    whose last sync is older than CONNECT_SYNC_INTERVAL_S (or never ran) and not already queued."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.CONNECT_SYNC_INTERVAL_S)
     limit = limit or settings.CONNECT_SYNC_BATCH
     has_templates = ConnectTemplate.objects.filter(is_active=True).values("integration_id")
+    never_synced = Q(connect_state__isnull=True) | Q(connect_state__last_sync_at__isnull=True)
+    interval_passed = never_synced | Q(connect_state__last_sync_at__lt=cutoff)
+    not_queued = Q(connect_state__isnull=True) | Q(connect_state__lease_expires_at__isnull=True)
+    lease_ran_out = Q(connect_state__lease_expires_at__lt=now)
     tenants = (
         Tenant.objects.filter(
             archived_at__isnull=True,
             status__in=(Tenant.Status.CONSENTED, Tenant.Status.ACTIVE, Tenant.Status.ERROR),
             integration_id__in=has_templates,
         )
-        .filter(
-            Q(connect_state__isnull=True)
-            | Q(connect_state__last_sync_at__isnull=True)
-            | Q(connect_state__last_sync_at__lt=cutoff)
-        )
-        .filter(
-            Q(connect_state__isnull=True)
-            | Q(connect_state__queued_at__isnull=True)
-            | Q(connect_state__queued_at__lt=cutoff)
-        )
-        .order_by("connect_state__last_sync_at", "pk")
+        .filter((interval_passed & not_queued) | lease_ran_out)
+        .order_by(F("connect_state__lease_expires_at").asc(nulls_last=True), "pk")
     )
     return list(tenants.values_list("pk", flat=True)[:limit])
 

@@ -318,7 +318,9 @@ class Publisher:
             )
             specs = []
             for failure in due:
-                cfg = store.connect.get(failure.connect_id)
+                cfg = store.connect.get(failure.connect_id) or store.envelope_notification(
+                    failure.envelope_id, failure.connect_id
+                )
                 paused = cfg is not None and (
                     cfg.wire.get("pausePublish") == "true" or cfg.wire.get("disabledBy")
                 )

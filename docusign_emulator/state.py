@@ -416,6 +416,12 @@ class Store:
             return key.account_id
         return next((a.account_id for a in self.accounts.values() if a.is_partner), None)
 
+    def envelope_notification(self, envelope_id: str, connect_id: str) -> ConnectConfig | None:
+        """An envelope's own eventNotification, when `connect_id` is its id (failures retry it)."""
+        envelope = self.envelopes.get(envelope_id)
+        notification = envelope.notification if envelope else None
+        return notification if notification and notification.connect_id == connect_id else None
+
     def allocate_connect_id(self) -> str:
         self.next_connect_id += 1
         return str(self.next_connect_id)

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from docusign_api import DocuSignRateLimited, DocuSignUnavailable
-from events.services import health
+from events.services import health, retention
 
 
 @shared_task(name="events.tasks.connect_event_process", ignore_result=True)
@@ -42,3 +42,9 @@ def connect_failures_check_due() -> int:
 )
 def connect_failures_check(tenant_id: int) -> int | None:
     return health.tenant_connect_failures_refresh(tenant_id=tenant_id)
+
+
+@shared_task(name="events.tasks.connect_events_purge", ignore_result=True)
+def connect_events_purge() -> int:
+    """Beat: delete events past EVENT_RETENTION_DAYS (never one still being delivered)."""
+    return retention.connect_events_purge()

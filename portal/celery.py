@@ -71,12 +71,12 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
     },
-    # Tokens (tenants.tasks): refresh what expires within 30 minutes or idled for a week, every
-    # 5 minutes, so an 8-hour (ACG) or 1-hour (JWT) token is renewed several runs before it dies.
+    # Tokens (tenants.tasks): refresh what expires within 30 minutes or idled for a week, and
+    # refreshes whose lease ran out, every minute (a leased refresh is not enqueued twice).
     "token-refresh-due": {
         "task": "tenants.tasks.token_refresh_due",
-        "schedule": 300.0,
-        "options": {"queue": "refresh", "expires": 290},
+        "schedule": 60.0,
+        "options": {"queue": "refresh", "expires": 55},
     },
     "token-lapse-reminders-due": {
         "task": "tenants.tasks.token_lapse_reminders_due",
@@ -94,6 +94,19 @@ app.conf.beat_schedule = {
         "task": "events.tasks.connect_failures_check_due",
         "schedule": 6 * 3600.0,
         "options": {"queue": "default", "expires": 3600},
+    },
+    # Forwarding (forwarding.tasks): every 10 s, enqueue deliveries that are due and held by no
+    # live worker (retries beyond a countdown, a lost message, a killed worker); and purge events
+    # older than EVENT_RETENTION_DAYS in batches, hourly (events.tasks).
+    "forwarding-deliveries-due": {
+        "task": "forwarding.tasks.deliveries_due_enqueue",
+        "schedule": 10.0,
+        "options": {"queue": "default", "expires": 9},
+    },
+    "events-retention-purge": {
+        "task": "events.tasks.connect_events_purge",
+        "schedule": 3600.0,
+        "options": {"queue": "default", "expires": 3500},
     },
     # Connect sync (connect.tasks): every minute, enqueue one reconcile per tenant whose last sync
     # is older than CONNECT_SYNC_INTERVAL_S; tenants already queued are not enqueued again.
@@ -122,6 +135,20 @@ app.conf.beat_schedule = {
     },
     "alerts-digest": {
         "task": "alerts.tasks.alerts_digest",
+        "schedule": 3600.0,
+        "options": {"queue": "default", "expires": 3500},
+    },
+    # Bulk operations (common.tasks): pending items whose lease ran out are enqueued again, so
+    # every operation finishes even after a worker or the broker was lost.
+    "bulk-items-sweep": {
+        "task": "common.tasks.bulk_items_sweep",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
+    # The partner API (apikeys.tasks): forget idempotent answers past 24 hours and spent
+    # rate-limit windows of the database fallback.
+    "api-housekeeping": {
+        "task": "apikeys.tasks.api_housekeeping",
         "schedule": 3600.0,
         "options": {"queue": "default", "expires": 3500},
     },

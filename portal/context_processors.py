@@ -12,6 +12,7 @@ NAV = [
     ("Events", "event-list", ("event-",)),
     ("Audit log", "audit-list", ("audit-",)),
     ("Staff", "staff-list", ("staff-",)),
+    ("API keys", "api-key-list", ("api-key-",)),
 ]
 
 

@@ -103,12 +103,24 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    # Staff sign-in: second factors, OpenID Connect SSO and the list of each user's sessions.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.usersessions",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "common",
     "accounts",
+    "apikeys",
     "tenants",
     "connect",
     "events",
     "alerts",
+    "forwarding",
     "portal",
 ]
 
@@ -120,7 +132,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: a signed-in owner or admin without a second factor may only enrol one.
+    "portal.auth.middleware.MFAEnrolmentMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Axes must come last: it answers locked-out logins before any view runs.
@@ -180,6 +196,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Signs in the users SSO finds (allauth logs a user in through a backend that can load them).
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -197,6 +215,81 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+# --- Second factors, SSO and sessions (django-allauth) -----------------------------------------
+# Roles that must enrol a second factor (TOTP app or security key) before using the portal;
+# "owner,admin,operator,support" requires it of everyone.
+MFA_REQUIRED_ROLES = _read("MFA_REQUIRED_ROLES", "list", default=["owner", "admin"])
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = _read("MFA_TOTP_ISSUER", "str", default="DocuSign Partner Portal")
+MFA_RECOVERY_CODE_COUNT = 10
+MFA_ADAPTER = "portal.auth.adapters.StaffMFAAdapter"
+# Staff email addresses are set by an owner or the identity provider, never verified by mail.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+MFA_FORMS = {
+    "authenticate": "portal.auth.forms.StaffMFAAuthenticateForm",
+    "authenticate_webauthn": "portal.auth.forms.StaffWebAuthnAuthenticateForm",
+    "login_webauthn": "portal.auth.forms.StaffPasskeyLoginForm",
+}
+# WebAuthn needs a secure origin; plain-HTTP development (bin/run) is allowed with DEBUG only.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+ACCOUNT_ADAPTER = "portal.auth.adapters.StaffAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+# django-axes is the one lockout for passwords and second-factor codes (portal/auth/forms.py).
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+SOCIALACCOUNT_ADAPTER = "portal.auth.adapters.StaffSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+USERSESSIONS_TRACK_ACTIVITY = _read("USERSESSIONS_TRACK_ACTIVITY", "bool", default=False)
+# OpenID Connect single sign-on: unset issuer means no SSO button.
+OIDC_ISSUER = _read("OIDC_ISSUER", "str", default="").rstrip("/")
+OIDC_CLIENT_ID = _read("OIDC_CLIENT_ID", "str", default="")
+OIDC_CLIENT_SECRET = _read("OIDC_CLIENT_SECRET", "str", default="")
+OIDC_PROVIDER_NAME = _read("OIDC_PROVIDER_NAME", "str", default="single sign-on")
+OIDC_SCOPES = _read("OIDC_SCOPES", "list", default=["openid", "profile", "email"])
+# The ID token (or userinfo) claim that lists the user's groups, and which group grants which
+# role: "owner=portal-owners,admin=portal-admins,operator=portal-ops,support=portal-readers".
+OIDC_GROUPS_CLAIM = _read("OIDC_GROUPS_CLAIM", "str", default="groups")
+OIDC_ROLE_GROUPS = _read("OIDC_ROLE_GROUPS", "dict", default={})
+if OIDC_ISSUER and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET and OIDC_ROLE_GROUPS):
+    raise ImproperlyConfigured(
+        "OIDC_ISSUER is set: also set OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_ROLE_GROUPS."
+    )
+_unknown_roles = set(OIDC_ROLE_GROUPS) - {"owner", "admin", "operator", "support"}
+if _unknown_roles:
+    raise ImproperlyConfigured(
+        f"OIDC_ROLE_GROUPS names unknown roles: {', '.join(sorted(_unknown_roles))}."
+    )
+# With SSO in place, password sign-in can be refused to everyone but one break-glass owner.
+PASSWORD_LOGIN_DISABLED = _read("PASSWORD_LOGIN_DISABLED", "bool", default=False)
+BREAK_GLASS_USERNAME = _read("BREAK_GLASS_USERNAME", "str", default="")
+if PASSWORD_LOGIN_DISABLED and not (OIDC_ISSUER and BREAK_GLASS_USERNAME):
+    raise ImproperlyConfigured(
+        "PASSWORD_LOGIN_DISABLED needs OIDC_ISSUER (the way in for everyone) and "
+        "BREAK_GLASS_USERNAME (the owner who may still use a password)."
+    )
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        # allauth's OIDC provider plus a nonce and a signature check on every ID token.
+        "provider_class": "portal.auth.oidc.StaffOIDCProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": OIDC_PROVIDER_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_ISSUER, "scope": OIDC_SCOPES},
+            }
+        ]
+        if OIDC_ISSUER
+        else [],
+    }
+}
 # Lax, not Strict: the browser must send the session cookie on the top-level redirect back from
 # DocuSign's consent page, or the consent callback cannot find the state it issued.
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -246,6 +339,15 @@ ALERT_DIGEST_HOUR = _read("ALERT_DIGEST_HOUR", "int", default=7)
 
 # --- Celery ---------------------------------------------------------------------------------------
 REDIS_URL = _read("REDIS_URL", "str", default="")
+# Shared by every web process when Redis is there: used TOTP codes (replay), allauth's WebAuthn
+# and SSO state, used ID token ids. Without Redis (bin/run's single machine) process memory.
+CACHES = {
+    "default": _read(
+        "CACHE_URL",
+        "cache_url",
+        default=REDIS_URL.replace("redis", "rediscache", 1) or "locmemcache://",
+    )
+}
 # The embedded broker's folder; the test suite uses its own, so a running `bin/run` worker never
 # consumes (and runs against the development database) the messages of a test.
 BROKER_DIR = (BASE_DIR / _read("FILESYSTEM_BROKER_DIR", "str", default="var/broker")).resolve()
@@ -260,19 +362,31 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than any task time limit or countdown we schedule (at most one hour), so Redis never
-    # redelivers a task that is merely waiting.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 1800}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
 # Outcomes are written to PostgreSQL by the services; nothing reads Celery results.
 CELERY_TASK_IGNORE_RESULT = True
+# How lost work comes back, in one place (README "Production" has what each fault costs):
+# - Every queued unit of work (a tenant's sync, a token refresh, a bulk item) carries a lease in
+#   PostgreSQL, WORK_LEASE_S long, renewed when its task starts or schedules a retry; its message
+#   expires with the lease. The next beat tick re-enqueues work whose lease ran out, so a dead
+#   worker, a lost message or an emptied Redis costs one lease and one tick, not an hour.
+# - acks_late + reject_on_worker_lost: a message is acknowledged when its task ends, so one whose
+#   worker died is redelivered instead of dropped (once its lease ran out, the copy has expired
+#   and is discarded: the sweep's new message does the work).
+# - visibility_timeout (Redis, 30 min): must exceed the longest countdown a task schedules
+#   (retry backoff stops at 10 min; longer budget waits are left to the lease sweep), or Redis would
+#   hand a merely waiting message to a second worker. What a killed worker held comes back at
+#   the latest after it; the leases recover the work sooner.
+# - prefetch 4 per thread: a killed 8-thread worker strands at most 32 messages, each recovered
+#   by its lease. At 1 each task waited a broker round trip (bench/README.md).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# 4 messages reserved per thread: at 1, each task waited a broker round trip (bench/README.md).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+WORK_LEASE_S = _read("WORK_LEASE_S", "int", default=300)
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -308,8 +422,6 @@ INVITE_VALID_DAYS = _read("INVITE_VALID_DAYS", "int", default=7)
 # a second re-send goes out INVITE_NUDGE_BEFORE_EXPIRY_HOURS before it expires (two at most).
 INVITE_UNANSWERED_DAYS = _read("INVITE_UNANSWERED_DAYS", "int", default=3)
 INVITE_NUDGE_BEFORE_EXPIRY_HOURS = _read("INVITE_NUDGE_BEFORE_EXPIRY_HOURS", "int", default=24)
-# Queued work (a Connect sync) not done after this long means the workers need a look.
-WORK_WAITING_MINUTES = _read("WORK_WAITING_MINUTES", "int", default=15)
 CONSENT_STATE_TTL_S = _read("CONSENT_STATE_TTL_S", "int", default=600)
 TOKEN_REFRESH_MARGIN_S = _read("TOKEN_REFRESH_MARGIN_S", "int", default=600)
 # The CA bundle the TLS proxy in front of the Connect receiver verifies DocuSign's client
@@ -330,6 +442,15 @@ OUTBOUND_ALLOWED_HOSTS = _read(
     "OUTBOUND_ALLOWED_HOSTS", "list", default=["127.0.0.1", "localhost"] if DEBUG else []
 )
 
+# Forwarding events to the partner's application (forwarding/): the HTTP timeouts of one attempt,
+# how long a destination may fail without a single success before it is paused (and staff
+# alerted), how long a rotated signing secret keeps signing, and how long events are kept.
+FORWARDING_CONNECT_TIMEOUT_S = _read("FORWARDING_CONNECT_TIMEOUT_S", "float", default=3.05)
+FORWARDING_READ_TIMEOUT_S = _read("FORWARDING_READ_TIMEOUT_S", "float", default=10.0)
+FORWARDING_PAUSE_AFTER_S = _read("FORWARDING_PAUSE_AFTER_S", "int", default=24 * 3600)
+FORWARDING_SECRET_OVERLAP_S = _read("FORWARDING_SECRET_OVERLAP_S", "int", default=24 * 3600)
+EVENT_RETENTION_DAYS = _read("EVENT_RETENTION_DAYS", "int", default=30)
+
 # --- Metrics (portal/metrics.py) ------------------------------------------------------------------
 # `/metrics` answers only requests bearing this token; empty turns the endpoint off.
 METRICS_TOKEN = _read("METRICS_TOKEN", "str", default="")
@@ -338,6 +459,47 @@ METRICS_TOP_ACCOUNTS = _read("METRICS_TOP_ACCOUNTS", "int", default=20)
 # host:port where each Celery worker serves its own metrics (empty: none), for workers that do not
 # share PROMETHEUS_MULTIPROC_DIR with the web processes (a container each). Internal address only.
 WORKER_METRICS_BIND = _read("WORKER_METRICS_BIND", "str", default="")
+
+# --- Partner API (portal/api/) -------------------------------------------------------------------
+# Requests per API key per minute, counted across every web process (Redis, else the database).
+API_RATE_LIMIT_PER_MINUTE = _read("API_RATE_LIMIT_PER_MINUTE", "int", default=600)
+# The largest JSON body the API reads; a bigger one is refused before it is parsed.
+API_MAX_BODY_BYTES = _read("API_MAX_BODY_BYTES", "int", default=64 * 1024)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.auth.HasScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.auth.ApiKeyRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.problems.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["portal.api.problems.ApiJSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DocuSign Partner Portal API",
+    "DESCRIPTION": (
+        "Drive the portal from the partner's own systems: register tenants, get invite links, "
+        "read consent, token and Connect health, trigger work. Authenticate with "
+        "`Authorization: Bearer ppk_…` (keys are created by owners and admins under Settings → "
+        "API keys). Errors are RFC 9457 problem documents. Every POST accepts an "
+        "`Idempotency-Key` header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TenantStatusEnum": "tenants.models.Tenant.Status",
+        "TenantStatusFilterEnum": "portal.api.serializers.tenants.STATUS_FILTER_VALUES",
+        "ConnectHealthEnum": "portal.api.serializers.tenants.CONNECT_HEALTH_VALUES",
+        "ConnectHealthOrUntrackedEnum": "portal.api.serializers.tenants.CONNECT_HEALTH_CHOICES",
+        "InviteKindEnum": "tenants.models.Invite.Kind",
+        "BulkKindEnum": "common.models.BulkOperation.Kind",
+    },
+}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

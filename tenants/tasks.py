@@ -6,9 +6,17 @@ small task per tenant, routed to the `refresh` queue (CELERY_TASK_ROUTES).
 """
 
 import logging
+import random
 
 from celery import shared_task
 
+from common.leases import (
+    DATABASE_ERRORS,
+    database_backoff_s,
+    database_connection_discard,
+    lease_seconds,
+    retry_backoff_s,
+)
 from tenants.selectors.tokens import token_lapse_due_tenant_ids, token_refresh_due_tenant_ids
 from tenants.services import consent as consent_services
 from tenants.services import invite_nudges, token_failures, token_reminders
@@ -27,8 +35,11 @@ FAN_OUT_CHUNK = 100
 @shared_task(name="tenants.tasks.token_refresh_due", ignore_result=True)
 def token_refresh_due() -> int:
     """Enqueue one refresh per tenant whose access token expires soon or whose refresh token has
-    been idle for days. A tenant enqueued twice is harmless: the second run finds it fresh."""
+    been idle for days, unless one is already on its way (its lease has not run out). A tenant
+    enqueued twice is harmless: the second run finds it fresh."""
     tenant_ids = token_refresh_due_tenant_ids()
+    if tenant_ids:
+        token_services.token_refresh_queued_mark(tenant_ids=tenant_ids)
     if len(tenant_ids) <= FAN_OUT_CHUNK:
         _refresh_enqueue(tenant_ids)
     else:
@@ -47,32 +58,45 @@ def token_refresh_fan_out(tenant_ids: list[int]) -> None:
 def _refresh_enqueue(tenant_ids: list[int]) -> None:
     with token_refresh.app.producer_or_acquire() as producer:
         for tenant_id in tenant_ids:
-            # Expires before the next-but-one beat run: a backlog never piles refreshes up.
-            token_refresh.apply_async((tenant_id,), expires=600, producer=producer)
+            # Expires with its lease: after that the next beat run enqueues a new one.
+            token_refresh.apply_async((tenant_id,), expires=lease_seconds(), producer=producer)
 
 
-@shared_task(
-    bind=True,
-    name="tenants.tasks.token_refresh",
-    ignore_result=True,
-    autoretry_for=(token_services.TokenTemporarilyUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=REFRESH_MAX_RETRIES,
-)
-def token_refresh(self, tenant_id: int) -> None:
-    """Refresh one tenant if still due. Transient failures retry with backoff; a terminal one has
-    already flagged the tenant (needs re-consent) and is not retried."""
+@shared_task(bind=True, name="tenants.tasks.token_refresh", ignore_result=True, max_retries=None)
+def token_refresh(self, tenant_id: int, tries: int = 0, database_tries: int = 0) -> None:
+    """Refresh one tenant if still due. Transient DocuSign and database failures retry with
+    backoff (the lease renewed to cover the wait); a terminal one has already flagged the tenant
+    (needs re-consent) and is not retried."""
     try:
         token_services.token_refresh(tenant_id=tenant_id)
     except token_services.TokenTemporarilyUnavailable:
-        if self.request.retries >= self.max_retries:
+        if tries >= REFRESH_MAX_RETRIES:
             token_failures.token_refresh_gave_up(tenant_id=tenant_id)
-        raise
+            token_services.token_refresh_lease_release(tenant_id=tenant_id)
+            return  # the next beat run tries again
+        countdown = retry_backoff_s(tries) + random.uniform(0, 5)  # noqa: S311 - jitter
+        token_services.token_refresh_queued_mark(tenant_ids=[tenant_id], after_s=countdown)
+        raise self.retry(
+            countdown=countdown,
+            expires=countdown + lease_seconds(),
+            args=(),
+            kwargs={"tenant_id": tenant_id, "tries": tries + 1, "database_tries": database_tries},
+        ) from None
     except token_services.TokenUnavailable as exc:
         # Not retryable (needs re-consent, not consented, configuration): recorded by the service.
         logger.info("token refresh for tenant %s skipped: %s", tenant_id, exc.code)
+    except DATABASE_ERRORS as exc:
+        database_connection_discard()
+        logger.warning("token refresh for tenant %s: database error, retrying (%s)", tenant_id, exc)
+        if database_tries >= REFRESH_MAX_RETRIES:
+            return
+        countdown = database_backoff_s(database_tries)
+        raise self.retry(
+            countdown=countdown,
+            expires=countdown + lease_seconds(),
+            args=(),
+            kwargs={"tenant_id": tenant_id, "tries": tries, "database_tries": database_tries + 1},
+        ) from None
 
 
 @shared_task(name="tenants.tasks.token_lapse_reminders_due", ignore_result=True)

@@ -31,6 +31,17 @@ def _fast_password_hashing(request):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    # Used TOTP codes, used ID tokens and sign-in rate limits live in the cache (process memory in
+    # the test suite): no test inherits another's.
+    yield
+    if request.config.pluginmanager.hasplugin("django"):
+        from django.core.cache import cache
+
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_docusign_clients(request):
     # The portal keeps one DocuSign client per process, and a client remembers the rate-limit
     # headers it saw; each test resets the emulator, so each test starts with fresh clients.

@@ -84,3 +84,21 @@ def test_owner_changes_a_role(staff_client, make_staff):
     event = AuditEvent.objects.get(action="staff.update")
     assert event.before == {"role": "support", "is_active": True}
     assert event.after == {"role": "operator", "is_active": True}
+
+
+def test_the_staff_list_shows_who_has_a_second_factor(staff_client, make_staff):
+    from allauth.mfa.models import Authenticator
+
+    client = staff_client(Role.OWNER)
+    enrolled = make_staff(Role.ADMIN)
+    Authenticator.objects.create(user=enrolled, type=Authenticator.Type.WEBAUTHN, data={})
+    codes_only = make_staff(Role.OPERATOR)
+    Authenticator.objects.create(user=codes_only, type=Authenticator.Type.RECOVERY_CODES, data={})
+
+    users = client.get(reverse("staff-list")).context["users"]
+    factor = {u.username: u.has_second_factor for u in users}
+    assert factor == {
+        client.user.username: False,
+        enrolled.username: True,
+        codes_only.username: False,
+    }

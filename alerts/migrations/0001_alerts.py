@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('tenants', '0003_invite_failure_nudges_tenant_owner'),
+        ('tenants', '0005_invite_failure_nudges_tenant_owner'),
     ]
 
     operations = [

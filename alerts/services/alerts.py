@@ -23,7 +23,7 @@ from alerts.models import AlertDigest, AlertMute, TenantAlert
 from alerts.services.channels import Notice, notice_send
 from common.services import audit_record
 from tenants.models import Tenant
-from tenants.selectors.attention import ATTENTION, tenant_attention_reasons
+from tenants.selectors.attention import ATTENTION, tenant_attention_map
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def alerts_evaluate(*, now: datetime | None = None) -> Evaluation:
     """Compare the fleet's "needs a human" set with the open alerts: open the new ones, resolve
     the gone ones, and say which need a notice. Safe to run twice (the second finds nothing)."""
     now = now or timezone.now()
-    current = tenant_attention_reasons()
+    current = tenant_attention_map()
     result = Evaluation()
     with transaction.atomic():
         open_alerts = {

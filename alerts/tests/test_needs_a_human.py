@@ -14,7 +14,7 @@ from alerts.services.alerts import alert_notify, alerts_evaluate
 from connect.models import TenantConnectState
 from connect.tests.factories import ConnectTemplateFactory
 from tenants.models import Invite, Tenant
-from tenants.selectors.attention import ATTENTION_KEYS, tenant_attention_reasons
+from tenants.selectors.attention import ATTENTION_KEYS, tenant_attention_map
 from tenants.tests.factories import (
     IntegrationFactory,
     InviteFactory,
@@ -110,8 +110,12 @@ def sync_failing():
 
 def work_waiting():
     tenant = _linked()
-    _state(tenant, queued_at=_now() - timedelta(hours=1))
-    return tenant, lambda: _state(tenant, queued_at=None)
+    _state(
+        tenant,
+        queued_at=_now() - timedelta(hours=1),
+        lease_expires_at=_now() - timedelta(minutes=5),
+    )
+    return tenant, lambda: _state(tenant, lease_expires_at=None)
 
 
 def rate_limit_low():
@@ -153,8 +157,8 @@ def test_state_appears_everywhere_and_clears(reason, staff_client, settings):
     TenantFactory(status=Tenant.Status.REGISTERED)  # a bystander that never needs anyone
     tenant, fix = STATES[reason]()
 
-    assert list(tenant_attention_reasons()) == [tenant.pk]
-    assert reason in tenant_attention_reasons()[tenant.pk]
+    assert list(tenant_attention_map()) == [tenant.pk]
+    assert reason in tenant_attention_map()[tenant.pk]
     listed = client.get(reverse("tenant-list"), {"attention": reason}).context["rows"]
     assert [r["pk"] for r in listed] == [tenant.pk]
     anything = client.get(reverse("tenant-list"), {"attention": "any"}).context["rows"]
@@ -176,7 +180,7 @@ def test_state_appears_everywhere_and_clears(reason, staff_client, settings):
 
     fix()
 
-    assert tenant_attention_reasons() == {}
+    assert tenant_attention_map() == {}
     assert client.get(reverse("tenant-list"), {"attention": reason}).context["rows"] == []
     assert client.get(reverse("dashboard")).context["attention_tenants"] == 0
     resolved = alerts_evaluate()
@@ -187,7 +191,7 @@ def test_state_appears_everywhere_and_clears(reason, staff_client, settings):
 
 def test_consent_failure_names_the_reason_and_what_to_do(staff_client):
     tenant, _ = consent_failed()
-    [text] = tenant_attention_reasons()[tenant.pk].values()
+    [text] = tenant_attention_map()[tenant.pk].values()
     assert "account_taken" in text
     assert "another tenant" in text
     page = staff_client(Role.OWNER).get(reverse("tenant-detail", kwargs={"tenant_id": tenant.pk}))
@@ -209,7 +213,7 @@ def test_behind_shows_in_the_list_and_on_the_tenant_page_instead_of_in_sync(staf
 def test_behind_ignores_templates_for_chosen_tenants_it_is_not_assigned_to():
     tenant = _linked()
     ConnectTemplateFactory(integration=tenant.integration, applies_to="chosen", current_version=3)
-    assert tenant_attention_reasons() == {}
+    assert tenant_attention_map() == {}
 
 
 def test_dashboard_tiles_add_up_to_every_tenant(staff_client):
@@ -236,4 +240,4 @@ def test_dashboard_links_the_silent_tenants(staff_client):
 def test_integration_of_no_template_is_never_behind():
     IntegrationFactory()
     _linked()
-    assert tenant_attention_reasons() == {}
+    assert tenant_attention_map() == {}

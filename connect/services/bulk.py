@@ -1,11 +1,11 @@
 """Handlers for `common.bulk`: push or resync one tenant as part of a bulk operation.
 
 The bulk item task runs the reconcile itself, so the operation's per-tenant outcome is the
-reconcile's. When the account's budget is spent or DocuSign is briefly unavailable, the tenant is
-handed to the regular sync task (which reschedules and retries) and the item says so.
+reconcile's. When the account's budget is spent or DocuSign is briefly unavailable, the item stays
+pending and its task tries again later (`BulkItemRetry`).
 """
 
-from common.bulk import BulkResult
+from common.bulk import BulkItemRetry, BulkResult
 from common.models import BulkOperationItem
 from connect.budget import BudgetExhausted
 from connect.models import SyncRecord
@@ -28,14 +28,10 @@ _SUMMARIES: dict[str, str] = {
 
 
 def _run(*, tenant_id: int, trigger: str) -> BulkResult:
-    from connect.tasks import connect_tenant_sync
-
     try:
         result = connect_tenant_reconcile(tenant_id=tenant_id, trigger=trigger)
     except (BudgetExhausted, *TRANSIENT_ERRORS) as exc:
-        countdown = getattr(exc, "retry_after", None) or 30
-        connect_tenant_sync.apply_async((tenant_id,), {"trigger": trigger}, countdown=countdown)
-        return BulkResult(Item.SKIPPED, f"Deferred, will retry by itself: {exc}"[:500])
+        raise BulkItemRetry(str(exc)[:400], retry_after=getattr(exc, "retry_after", None)) from None
     applied = sum(1 for c in result.changes if c.get("applied"))
     message = result.message or _SUMMARIES.get(result.outcome, "").format(n=applied)
     return BulkResult(_ITEM_OUTCOMES[result.outcome], message)

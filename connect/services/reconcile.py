@@ -41,8 +41,6 @@ from tenants.services.tokens import (
 logger = logging.getLogger(__name__)
 
 SYNCABLE_STATUSES = (Tenant.Status.CONSENTED, Tenant.Status.ACTIVE, Tenant.Status.ERROR)
-# What a reconcile reads of the tenant itself.
-_TENANT_FIELDS = ("name", "slug", "integration", "grant_mode", "status", "archived_at")
 
 
 def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
@@ -52,42 +50,21 @@ def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
     for the caller to retry; every other ending is recorded and returned.
     """
     started_at = timezone.now()
-    # The integration's secrets and the tenant's notes are not needed (nor decrypted) here.
-    tenant = (
-        Tenant.objects.select_related("integration")
-        .only(*_TENANT_FIELDS, "integration__environment", "integration__auth_base_url")
-        .get(pk=tenant_id)
-    )
-    skip_reason = _skip_reason(tenant)
-    if skip_reason:
-        return connect_sync_finish(
-            tenant=tenant,
-            trigger=trigger,
-            started_at=started_at,
-            outcome=Outcome.SKIPPED,
-            message=skip_reason,
-        )
+    # The token read is the tenant read: it comes with the tenant and its integration.
     try:
-        token = token_get_valid(tenant_id=tenant.pk, actor_label=ACTOR)
-    except TokenReconsentRequired:
-        return connect_sync_finish(
-            tenant=tenant,
-            trigger=trigger,
-            started_at=started_at,
-            outcome=Outcome.SKIPPED,
-            message="Skipped: the client admin must consent again.",
-        )
+        token = token_get_valid(tenant_id=tenant_id, actor_label=ACTOR)
     except TokenTemporarilyUnavailable:
         raise
     except TokenUnavailable as exc:
+        tenant = Tenant.objects.get(pk=tenant_id)
         return connect_sync_finish(
             tenant=tenant,
             trigger=trigger,
             started_at=started_at,
             outcome=Outcome.SKIPPED,
-            message=f"Skipped: {exc}",
+            message=_skip_reason(tenant, exc),
         )
-
+    tenant = token.tenant
     client = docusign_client_for(tenant.integration)
     budget_reserve(account_id=token.account_id, calls=1)
     api = client.connect(
@@ -132,14 +109,14 @@ def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
     )
 
 
-def _skip_reason(tenant: Tenant) -> str:
+def _skip_reason(tenant: Tenant, exc: TokenUnavailable) -> str:
     if tenant.is_archived:
         return "Skipped: the tenant is archived."
-    if tenant.status == Tenant.Status.NEEDS_RECONSENT:
+    if isinstance(exc, TokenReconsentRequired) or tenant.status == Tenant.Status.NEEDS_RECONSENT:
         return "Skipped: the client admin must consent again."
     if tenant.status not in SYNCABLE_STATUSES:
         return f"Skipped: the tenant is {tenant.get_status_display().lower()}."
-    return ""
+    return f"Skipped: {exc}"
 
 
 def _stop_if_docusign_says_spent(client: DocuSignClient, account_id: str, *, calls: int) -> None:

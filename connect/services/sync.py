@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
+from common.leases import lease_seconds, lease_until
 from common.metrics import CONNECT_SYNCS
 from common.services import audit_record
 from connect.models import SyncDailyStat, SyncRecord, TenantConnectState
@@ -194,6 +195,7 @@ def _state_values(
         "last_outcome": outcome,
         "last_error": message if outcome == Outcome.FAILED else "",
         "queued_at": None,
+        "lease_expires_at": None,
     }
     if outcome not in (Outcome.FAILED, Outcome.SKIPPED):
         values["consecutive_failures"] = 0
@@ -258,6 +260,7 @@ _STATE_FIELDS = [
     "last_outcome",
     "last_error",
     "queued_at",
+    "lease_expires_at",
     "consecutive_failures",
     "connect_ids",
     "versions",
@@ -297,7 +300,8 @@ def connect_sync_failure_record(*, tenant_id: int, trigger: str, message: str) -
 
 @transaction.atomic
 def connect_sync_queued_mark(*, tenant_ids: list[int]) -> None:
-    """Note that a sync task is on its way, so the next beat does not enqueue it again."""
+    """Note that a sync task is on its way, with its lease: the next beat does not enqueue it
+    again unless the lease runs out first (then the sync counts as lost)."""
     now = timezone.now()
     existing = set(
         TenantConnectState.objects.filter(tenant_id__in=tenant_ids).values_list(
@@ -308,7 +312,16 @@ def connect_sync_queued_mark(*, tenant_ids: list[int]) -> None:
         [TenantConnectState(tenant_id=tid) for tid in tenant_ids if tid not in existing],
         ignore_conflicts=True,
     )
-    TenantConnectState.objects.filter(tenant_id__in=tenant_ids).update(queued_at=now)
+    TenantConnectState.objects.filter(tenant_id__in=tenant_ids).update(
+        queued_at=now, lease_expires_at=lease_until()
+    )
+
+
+def connect_sync_lease_renew(*, tenant_id: int, after_s: float = 0) -> None:
+    """The tenant's sync starts now (or retries in `after_s`): its lease runs from then."""
+    TenantConnectState.objects.filter(tenant_id=tenant_id).update(
+        lease_expires_at=lease_until(after_s=after_s)
+    )
 
 
 def connect_sync_request(
@@ -320,5 +333,7 @@ def connect_sync_request(
     audit_record(action="connect.sync.request", actor=actor, target=tenant, request=request)
     connect_sync_queued_mark(tenant_ids=[tenant.pk])
     transaction.on_commit(
-        lambda: connect_tenant_sync.delay(tenant.pk, trigger=SyncRecord.Trigger.MANUAL)
+        lambda: connect_tenant_sync.apply_async(
+            (tenant.pk,), {"trigger": SyncRecord.Trigger.MANUAL}, expires=lease_seconds()
+        )
     )

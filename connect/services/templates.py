@@ -232,6 +232,60 @@ def connect_assignment_set(
     )
 
 
+class AssignmentRuleError(ValueError):
+    """An assignment the template does not allow; the message says why."""
+
+
+@transaction.atomic
+def connect_assignment_add(
+    *,
+    template: ConnectTemplate,
+    tenant: Tenant,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+) -> ConnectAssignment:
+    """Choose one more tenant for a "chosen tenants" template (adding it twice changes nothing)."""
+    if template.applies_to != ConnectTemplate.AppliesTo.CHOSEN:
+        raise AssignmentRuleError("This template applies to every tenant of its integration.")
+    if tenant.integration_id != template.integration_id:
+        raise AssignmentRuleError("The tenant belongs to another integration than the template.")
+    assignment, created = ConnectAssignment.objects.get_or_create(template=template, tenant=tenant)
+    if created:
+        audit_record(
+            action="connect.assignment.add",
+            actor=actor,
+            target=template,
+            target_label=f"{template} / {tenant}",
+            after={"tenant": tenant.slug},
+            request=request,
+        )
+    return assignment
+
+
+@transaction.atomic
+def connect_assignment_remove(
+    *,
+    template: ConnectTemplate,
+    tenant: Tenant,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+) -> bool:
+    """Take a tenant off a "chosen tenants" template; its overrides go with it."""
+    if template.applies_to != ConnectTemplate.AppliesTo.CHOSEN:
+        raise AssignmentRuleError("This template applies to every tenant of its integration.")
+    deleted, _ = ConnectAssignment.objects.filter(template=template, tenant=tenant).delete()
+    if deleted:
+        audit_record(
+            action="connect.assignment.remove",
+            actor=actor,
+            target=template,
+            target_label=f"{template} / {tenant}",
+            before={"tenant": tenant.slug},
+            request=request,
+        )
+    return bool(deleted)
+
+
 def _has_overrides(template: ConnectTemplate, tenant_id: int) -> bool:
     row = template.assignments.filter(tenant_id=tenant_id).first()
     return bool(row and row.overrides)

@@ -75,3 +75,20 @@ def test_a_bad_event_notification_is_refused_naming_the_field(
     assert resp.status_code == 400
     assert resp.json()["errorCode"] == "INVALID_REQUEST_PARAMETER"
     assert fragment in resp.json()["message"]
+
+
+def test_a_failed_envelope_level_delivery_is_queued_and_retried(
+    emulator, emulator_server, token, listener
+):
+    listener.statuses = [503]
+    created = web.post(
+        envelopes_url(emulator_server),
+        json={"status": "sent", "eventNotification": notification(listener.hook_url)},
+        headers=bearer(token),
+    )
+    assert created.status_code == 201
+
+    retried = emulator.advance_clock(86400)["retried"]
+
+    assert [r["status"] for r in retried] == ["delivered"]
+    assert [r.json()["retryCount"] for r in listener.requests] == [0, 1]

@@ -17,6 +17,7 @@ from common.services import audit_record
 from docusign_api import DocuSignError, DocuSignRateLimited, DocuSignUnavailable
 from events.errors import EventsError
 from events.models import ConnectEvent, TenantEventDay, TenantEventHealth
+from forwarding.services.deliveries import deliveries_create_for_event
 from tenants.docusign import docusign_client_for
 from tenants.models import Integration, Tenant, TenantAccount
 from tenants.services.tokens import TokenUnavailable, token_get_valid
@@ -35,15 +36,22 @@ def _health_row_ensure(tenant_id: int) -> None:
 
 @transaction.atomic
 def connect_event_process(*, event_id: int) -> bool:
-    """Count a stored event into its tenant's health. Safe to run twice: the first run claims the
-    row by setting `processed_at`; later runs find nothing to do and return False."""
+    """Count a stored event into its tenant's health and hand it to its forwarding destinations.
+    Safe to run twice: the first run claims the row by setting `processed_at`; later runs find
+    nothing to do and return False."""
     now = timezone.now()
     claimed = ConnectEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
         processed_at=now
     )
     if not claimed:
         return False
-    event = ConnectEvent.objects.only("tenant_id", "received_at", "envelope_id").get(pk=event_id)
+    event = (
+        ConnectEvent.objects.select_related("tenant")
+        .only("tenant__integration_id", "received_at", "envelope_id", "event")
+        .get(pk=event_id)
+    )
+    # In the claiming transaction: an event is fanned out to its destinations exactly once.
+    deliveries_create_for_event(event=event, integration_id=event.tenant.integration_id)
     day = event.received_at.astimezone(UTC).date()
     TenantEventDay.objects.bulk_create(
         [TenantEventDay(tenant_id=event.tenant_id, day=day, count=0)], ignore_conflicts=True

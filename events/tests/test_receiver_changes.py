@@ -4,9 +4,9 @@ very next event, a dead pooled connection is replaced without an error, and each
 reaches Celery as its own task."""
 
 import base64
-import time
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import connection
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -22,6 +22,7 @@ from events.tests.helpers import KEY_NEW, KEY_OLD, encode, message, post, signed
 from portal.celery import app as celery_app
 from tenants.tests.factories import TenantFactory
 from testing.processes import postgres_connection_drop
+from testing.wait import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -141,12 +142,22 @@ def test_account_unlinked_after_an_earlier_event_is_refused(client, linked_tenan
     assert ConnectEvent.objects.count() == 1
 
 
+def _backend_alive(pid: int) -> bool:
+    params = connection.settings_dict
+    with psycopg.connect(
+        host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres"
+    ) as admin:
+        return bool(
+            admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+        )
+
+
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_dead_pooled_connection_is_replaced_without_an_error(client, linked_tenant):
     assert _deliver(client, KEY_OLD).status_code == 200
-    postgres_connection_drop()
-    time.sleep(0.2)
+    pid = postgres_connection_drop()
+    wait_until(lambda: not _backend_alive(pid), timeout=10, what="the backend to end")
     # As at the start of every request in production (the test client skips that signal).
     connection.health_check_done = False
     response = _deliver(client, KEY_OLD)

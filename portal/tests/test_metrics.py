@@ -110,6 +110,20 @@ def test_a_scrape_costs_the_same_queries_for_a_larger_fleet(client):
 
 @pytest.mark.django_db
 @override_settings(METRICS_TOKEN=TOKEN)
+@pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
+def test_a_message_waiting_in_a_queue_is_counted(client):
+    queue = "default"
+    waiting = _total(_scrape(client), "portal_celery_queue_messages", queue=queue)
+    app.send_task("common.tasks.worker_heartbeat", queue=queue)  # no worker here consumes it
+    try:
+        assert _total(_scrape(client), "portal_celery_queue_messages", queue=queue) == waiting + 1
+    finally:
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue)
+
+
+@pytest.mark.django_db
+@override_settings(METRICS_TOKEN=TOKEN)
 def test_the_grafana_dashboard_queries_only_families_the_portal_exposes(client):
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     scraped = {f.name for f in text_string_to_metric_families(response.content.decode())}

@@ -11,6 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import User
 from accounts.roles import ROLE_PERMISSIONS, Role
+from apikeys.models import ApiKey
+from apikeys.tests.factories import api_key_issue
 from common.models import AuditEvent, BulkOperation
 from portal.views.mixins import StaffRequiredMixin
 from tenants.models import Invite, Tenant
@@ -27,14 +29,35 @@ PUBLIC_NAMES = {
     "connect-hook",
     "connect-oauth-token",
 }
+# The sign-in steps (allauth's names for the same pages, the second-factor step, SSO).
+PUBLIC_NAMES |= {
+    "account_login",
+    "account_logout",
+    "mfa_authenticate",
+    "mfa_trust",
+    "mfa_login_webauthn",
+    "openid_connect_login",
+    "openid_connect_callback",
+    "socialaccount_login_cancelled",
+    "socialaccount_login_error",
+}
 PUBLIC_PREFIXES = ("consent-",)
-# Pages every signed-in staff member has for themselves, whatever the role.
-SELF_SERVICE_NAMES = {"password-change"}
+# Pages every signed-in staff member has for themselves, whatever the role: their password, their
+# second factors (allauth's mfa_* pages) and their sessions.
+SELF_SERVICE_NAMES = {
+    "password-change",
+    "account_change_password",
+    "account_reauthenticate",
+    "usersessions_list",
+}
+SELF_SERVICE_PREFIXES = ("mfa_",)
 FLEET_NAMES = {"dashboard", "tenant-list", "tenant-detail", "bulk-detail", "bulk-progress"}
 ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.SUPPORT]
 
 
-def _named_patterns(patterns, namespace_skip=("admin",)):
+# The partner API (namespace "api") is not for staff: its keys and scopes have a matrix of their own
+# (portal/api/tests/test_scope_matrix.py).
+def _named_patterns(patterns, namespace_skip=("admin", "api")):
     for entry in patterns:
         if isinstance(entry, URLResolver):
             if entry.namespace in namespace_skip or entry.app_name in namespace_skip:
@@ -48,9 +71,15 @@ def _is_public(name: str) -> bool:
     return name in PUBLIC_NAMES or name.startswith(PUBLIC_PREFIXES)
 
 
+def _is_self_service(name: str) -> bool:
+    return not _is_public(name) and (
+        name in SELF_SERVICE_NAMES or name.startswith(SELF_SERVICE_PREFIXES)
+    )
+
+
 ALL_PATTERNS = list(_named_patterns(get_resolver("portal.urls").url_patterns))
 STAFF_PATTERNS = sorted(
-    (p for p in ALL_PATTERNS if not _is_public(p.name) and p.name not in SELF_SERVICE_NAMES),
+    (p for p in ALL_PATTERNS if not _is_public(p.name) and not _is_self_service(p.name)),
     key=lambda p: p.name,
 )
 
@@ -58,8 +87,10 @@ STAFF_PATTERNS = sorted(
 @pytest.mark.django_db
 def test_self_service_pages_still_need_a_sign_in(client):
     for pattern in ALL_PATTERNS:
-        if pattern.name in SELF_SERVICE_NAMES:
-            response = client.get(reverse(pattern.name))
+        if _is_self_service(pattern.name):
+            # allauth's security-key pages name the key by `pk` in an enclosing route.
+            needs_pk = "pk" in str(get_resolver().reverse_dict.getlist(pattern.name))
+            response = client.get(reverse(pattern.name, kwargs={"pk": 1} if needs_pk else None))
             assert response.status_code == 302
             assert response["Location"].startswith(reverse("login"))
 
@@ -90,6 +121,7 @@ def world(db):
         "integration_id": integration.pk,
         "user_id": User.objects.create(username="someone-else", role=Role.SUPPORT).pk,
         "operation_id": BulkOperation.objects.create(kind=BulkOperation.Kind.CONNECT_RESYNC).pk,
+        "key_id": api_key_issue().api_key.pk,
     }
     from tenants.services.invites import invite_token
 
@@ -109,6 +141,12 @@ def world(db):
             generated_date_time="2026-01-01T00:00:00Z",
             payload={"event": "envelope-sent"},
             auth_method=ConnectEvent.AuthMethod.choices[0][0],
+        ).pk
+    if apps.is_installed("forwarding"):
+        from forwarding.models import Destination
+
+        kwargs["destination_id"] = Destination.objects.create(
+            integration=integration, name="App", url="https://hooks.example.com/in"
         ).pk
     clients = {}
     for role in ROLES:
@@ -130,7 +168,15 @@ def _url(pattern: URLPattern, available: dict) -> str:
 def _snapshot() -> dict:
     """Row counts of every project model (the audit log aside) and each tenant's state."""
     counts = {}
-    for app_label in ("accounts", "common", "tenants", "connect", "events"):
+    for app_label in (
+        "accounts",
+        "apikeys",
+        "common",
+        "tenants",
+        "connect",
+        "events",
+        "forwarding",
+    ):
         if not apps.is_installed(app_label):
             continue
         for model in apps.get_app_config(app_label).get_models():
@@ -139,6 +185,7 @@ def _snapshot() -> dict:
     counts["tenants"] = sorted(
         Tenant.objects.values_list("pk", "status", "archived_at", "name", "updated_at")
     )
+    counts["api_keys"] = sorted(ApiKey.objects.values_list("pk", "revoked_at"))
     return counts
 
 

@@ -87,3 +87,25 @@ def test_every_variable_the_settings_read_is_listed_in_env_example():
     listed = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     assert read, "the settings module reads no variable?"
     assert read - listed == set(), "add these to .env.example"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"PASSWORD_LOGIN_DISABLED": "true"}, "PASSWORD_LOGIN_DISABLED needs OIDC_ISSUER"),
+        ({"OIDC_ISSUER": "https://idp.example"}, "also set OIDC_CLIENT_ID"),
+        (
+            {
+                "OIDC_ISSUER": "https://idp.example",
+                "OIDC_CLIENT_ID": "portal",
+                "OIDC_CLIENT_SECRET": "s3cret",
+                "OIDC_ROLE_GROUPS": "superuser=everyone",
+            },
+            "OIDC_ROLE_GROUPS names unknown roles: superuser",
+        ),
+    ],
+)
+def test_an_incomplete_sign_in_configuration_stops_start_up(variables, message):
+    result = _manage("check", **_production_like(), **variables)
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -8,8 +8,13 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from common.charts import Series, bar_chart, stacked_bar_chart
-from common.selectors import worker_heartbeat_latest
-from connect.selectors import connect_health_counts, connect_sync_outcomes_by_day
+from common.selectors import bulk_items_overdue, worker_heartbeat_latest
+from connect.selectors import (
+    connect_health_counts,
+    connect_sync_outcomes_by_day,
+    connect_sync_overdue,
+)
+from forwarding.selectors import destinations_paused
 from portal.views.mixins import StaffRequiredMixin
 from tenants.selectors.attention import ANY_ATTENTION, tenant_attention_summary
 from tenants.selectors.fleet import (
@@ -20,6 +25,7 @@ from tenants.selectors.fleet import (
     tenant_state_counts,
     token_expiries_by_day,
 )
+from tenants.selectors.tokens import token_refresh_overdue
 
 SYNC_CHART_DAYS = 30
 TOKEN_CHART_DAYS = 14
@@ -78,6 +84,55 @@ def _health_counts() -> list[dict]:
     ]
 
 
+def _overdue_work(now) -> dict:
+    """Work waiting longer than its lease, across syncs, token refreshes and bulk items: how
+    many, and how long past its lease the oldest is (the next beat tick re-enqueues them)."""
+    found = [
+        connect_sync_overdue(now=now),
+        token_refresh_overdue(now=now),
+        bulk_items_overdue(now=now),
+    ]
+    ends = [oldest for _, oldest in found if oldest is not None]
+    return {
+        "count": sum(n for n, _ in found),
+        "oldest_past_lease": _age_words((now - min(ends)).total_seconds()) if ends else "",
+    }
+
+
+def _age_words(seconds: float) -> str:
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    if seconds < 2 * 3600:
+        return f"{int(seconds // 60)} min"
+    return f"{int(seconds // 3600)} h"
+
+
+def _forwarding_attention() -> dict:
+    """Paused forwarding destinations, shaped like the tenants' "needs a human" entries."""
+    count, paused = destinations_paused(limit=5)
+    where = (
+        reverse("integration-destinations", kwargs={"integration_id": paused[0].integration_id})
+        if paused
+        else reverse("integration-list")
+    )
+    return {
+        "key": "forwarding_paused",
+        "label": "Forwarding paused",
+        "help": "A destination of your application failed continuously; fix it, then resume.",
+        "count": count,
+        "url": where,
+        "tenants": [
+            {
+                "name": f"{d.name} ({d.integration.name})",
+                "reason": d.pause_reason,
+                "url": reverse("destination-detail", kwargs={"destination_id": d.pk}),
+            }
+            for d in paused
+        ],
+        "more": max(0, count - len(paused)),
+    }
+
+
 class DashboardView(StaffRequiredMixin, TemplateView):
     template_name = "portal/dashboard.html"
 
@@ -103,6 +158,8 @@ class DashboardView(StaffRequiredMixin, TemplateView):
             attention_tenants=attention["tenants"],
             attention_reasons=attention["reasons"],
             attention_url=_tenant_list_url(attention=ANY_ATTENTION),
+            # Not a tenant's state: listed after the tenants' reasons, counted apart.
+            forwarding_attention=_forwarding_attention(),
             health=_health_counts(),
             silent_count=tenant_silent_count(),
             silent_days=SILENT_DAYS,
@@ -123,6 +180,7 @@ class DashboardView(StaffRequiredMixin, TemplateView):
                 "total": sum(n for _, n in expiries),
             },
             heartbeat=heartbeat,
+            overdue=_overdue_work(timezone.now()),
             heartbeat_stale=heartbeat is not None
             and timezone.now() - heartbeat.last_seen_at > HEARTBEAT_STALE,
             **kwargs,

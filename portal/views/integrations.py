@@ -9,6 +9,7 @@ from django.views.generic import TemplateView
 from accounts.roles import Perm
 from connect.selectors import connect_template_auth_list
 from events.webhook_auth import integration_webhook_auth
+from forwarding.selectors import destination_health_list
 from portal.forms.integrations import IntegrationForm
 from portal.views.mixins import StaffRequiredMixin
 from tenants.models import Integration
@@ -58,7 +59,12 @@ class IntegrationEditView(IntegrationMixin, TemplateView):
             integration=self.integration,
             templates=connect_template_auth_list(integration=self.integration),
         )
-        return super().get_context_data(integration=self.integration, auth=auth, **kwargs)
+        return super().get_context_data(
+            integration=self.integration,
+            auth=auth,
+            health=destination_health_list(integration_id=self.integration.pk),
+            **kwargs,
+        )
 
     def post(self, request, integration_id):
         form = IntegrationForm(request.POST, instance=self.integration)

@@ -51,7 +51,8 @@ class Tenant(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["status", "name"])]
+        # (name, id): the lists' default order, so a page is an index walk, not a sort of all.
+        indexes = [models.Index(fields=["status", "name"]), models.Index(fields=["name", "id"])]
 
     def __str__(self) -> str:
         return self.name

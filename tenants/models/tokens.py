@@ -26,6 +26,9 @@ class TenantToken(models.Model):
     last_error_code = models.CharField(max_length=64, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     lapse_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # Set when a refresh is enqueued: until then beat does not enqueue it again; after it, the
+    # refresh counts as lost (WORK_LEASE_S). A stored refresh clears it.
+    refresh_lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Tokens of tenant {self.tenant_id}"

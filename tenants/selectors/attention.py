@@ -76,7 +76,7 @@ ATTENTION = [
     Attention(
         "work_waiting",
         "Work waiting too long",
-        "A sync was queued over {work_minutes} minutes ago and no worker has finished it.",
+        "A Connect sync or token refresh waited past its lease (the dashboard's overdue work).",
     ),
     Attention(
         "rate_limit_low",
@@ -108,7 +108,7 @@ ATTENTION_CHOICES = [(a.key, a.label) for a in ATTENTION]
 ATTENTION_ORDER = {
     "consent_failed": ("name",),
     "lapsing": ("token__refresh_expires_at",),
-    "work_waiting": ("connect_state__queued_at",),
+    "work_waiting": ("connect_state__lease_expires_at",),
     "connect_drift": ("-connect_state__last_sync_at",),
     "sync_failing": ("-connect_state__last_sync_at",),
     "rate_limit_low": ("connect_state__rate_limit_remaining",),
@@ -209,8 +209,9 @@ def attention_q(key: str, *, now: datetime) -> Q:
     if key == "sync_failing":
         return Q(connect_state__status="failing")
     if key == "work_waiting":
-        return Q(
-            connect_state__queued_at__lt=now - timedelta(minutes=settings.WORK_WAITING_MINUTES)
+        # The same lease ends as the dashboard's overdue-work figure (connect, tokens selectors).
+        return Q(connect_state__lease_expires_at__lt=now) | Q(
+            token__refresh_lease_expires_at__lt=now
         )
     if key == "rate_limit_low":
         return Q(
@@ -279,8 +280,20 @@ def _attention_reason(key: str, tenant: Tenant, now: datetime) -> str:
         error = state.last_error if state else ""
         return f"{failures} failed syncs in a row" + (f": {error}" if error else "")
     if key == "work_waiting":
-        minutes = int((now - state.queued_at).total_seconds() // 60) if state else 0
-        return f"Sync queued {minutes} minutes ago and not done: are the workers running?"
+        token = one_to_one(tenant, "token")
+        ends = [
+            end
+            for end in (
+                state.lease_expires_at if state else None,
+                token.refresh_lease_expires_at if token else None,
+            )
+            if end is not None and end < now
+        ]
+        minutes = int((now - min(ends)).total_seconds() // 60) if ends else 0
+        return (
+            f"Work for this tenant is {minutes} min past its lease: the scheduler re-enqueues "
+            "it; if it stays, check the workers and the broker."
+        )
     if key == "rate_limit_low":
         return (
             f"{state.rate_limit_remaining} of {state.rate_limit_limit} calls left until "
@@ -316,7 +329,7 @@ def _attention_tenants(key: str, tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
     return tenants
 
 
-def tenant_attention_reasons(*, tenant_ids: list[int] | None = None) -> dict[int, dict[str, str]]:
+def tenant_attention_map(*, tenant_ids: list[int] | None = None) -> dict[int, dict[str, str]]:
     """{tenant id: {reason key: reason text}} for every served tenant that needs a human (or only
     those in `tenant_ids`): what alerts compare with the alerts already open. One query per
     category that has any."""
@@ -332,6 +345,27 @@ def tenant_attention_reasons(*, tenant_ids: list[int] | None = None) -> dict[int
         for tenant in rows:
             found.setdefault(tenant.pk, {})[key] = _attention_reason(key, tenant, now)
     return found
+
+
+def tenant_attention_reasons(*, tenant_id: int) -> list[dict]:
+    """The "needs a human" categories one tenant is in, each with its reason: one aggregate, and
+    one more query only when there is any."""
+    now = timezone.now()
+    served = served_tenants().filter(pk=tenant_id)
+    flags = served.aggregate(
+        **{a.key: Count("pk", filter=attention_q(a.key, now=now)) for a in ATTENTION}
+    )
+    found = [a for a in ATTENTION if flags[a.key]]
+    if not found:
+        return []
+    tenants = served.select_related("token", "connect_state")
+    for attention in found:
+        tenants = _attention_tenants(attention.key, tenants)
+    tenant = tenants.get()
+    return [
+        {"key": a.key, "label": a.label, "reason": _attention_reason(a.key, tenant, now)}
+        for a in found
+    ]
 
 
 def tenant_attention_summary(*, sample: int = ATTENTION_SAMPLE) -> dict:
@@ -364,10 +398,7 @@ def tenant_attention_summary(*, sample: int = ATTENTION_SAMPLE) -> dict:
             {
                 "key": attention.key,
                 "label": attention.label,
-                "help": attention.help.format(
-                    unanswered_days=settings.INVITE_UNANSWERED_DAYS,
-                    work_minutes=settings.WORK_WAITING_MINUTES,
-                ),
+                "help": attention.help.format(unanswered_days=settings.INVITE_UNANSWERED_DAYS),
                 "count": count,
                 "tenants": tenants,
                 "more": max(0, count - len(tenants)),

@@ -3,7 +3,7 @@ panel of the tenant page. Nothing here ever returns a token value."""
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from tenants.models import Tenant, TenantToken
@@ -21,8 +21,10 @@ def _kept_alive_tokens() -> QuerySet[TenantToken]:
 
 def token_refresh_due_tenant_ids(*, now: datetime | None = None) -> list[int]:
     """Tenants whose access token expires within REFRESH_AHEAD (or is missing or expired), plus
-    ACG tenants whose refresh token has not been used for KEEPALIVE_AFTER."""
+    ACG tenants whose refresh token has not been used for KEEPALIVE_AFTER; not those with a
+    refresh already on its way (a lease that has not run out)."""
     now = now or timezone.now()
+    not_queued = Q(refresh_lease_expires_at__isnull=True) | Q(refresh_lease_expires_at__lt=now)
     expiring = Q(access_expires_at__isnull=True) | Q(access_expires_at__lte=now + REFRESH_AHEAD)
     idle_since = now - KEEPALIVE_AFTER
     dormant = (
@@ -36,9 +38,20 @@ def token_refresh_due_tenant_ids(*, now: datetime | None = None) -> list[int]:
     return list(
         _kept_alive_tokens()
         .filter(expiring | dormant)
+        .filter(not_queued)
         .order_by("access_expires_at")
         .values_list("tenant_id", flat=True)
     )
+
+
+def token_refresh_overdue(*, now: datetime) -> tuple[int, datetime | None]:
+    """Refreshes queued longer than their lease: how many, and the earliest lease end."""
+    found = (
+        _kept_alive_tokens()
+        .filter(refresh_lease_expires_at__lt=now)
+        .aggregate(n=Count("pk"), oldest=Min("refresh_lease_expires_at"))
+    )
+    return found["n"], found["oldest"]
 
 
 def token_lapse_due_tenant_ids(*, now: datetime | None = None) -> list[int]:

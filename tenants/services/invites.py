@@ -94,6 +94,7 @@ def invite_send(
         "link": invite_link(invite),
         "expires_at": invite.expires_at,
         "is_reconsent": invite.kind == Invite.Kind.RECONSENT,
+        "is_org": tenant.grant_mode == Tenant.GrantMode.ORG_ADMIN,
     }
     subject = (
         f"{settings.PARTNER_NAME}: please reconnect your DocuSign account"

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from common.services import audit_record
+from common.services import audit_record, current_actor_label
 from tenants.models import Tenant, TenantStatusChange
 
 
@@ -24,7 +24,7 @@ def tenant_status_set(
         tenant.status = locked.status
         return False
     label = actor.get_username() if actor is not None and actor.is_authenticated else actor_label
-    label = label or "system"
+    label = label or current_actor_label.get() or "system"
     now = timezone.now()
     from_status = locked.status
     Tenant.objects.filter(pk=tenant.pk).update(

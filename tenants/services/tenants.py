@@ -147,8 +147,7 @@ def tenant_archive(
 def tenant_unarchive(
     *, tenant: Tenant, actor: User | None = None, request: HttpRequest | None = None
 ) -> Tenant:
-    """Undo an archive: the tenant is back in the list. Its old invite links stay void; send a
-    new invite."""
+    """Bring an archived tenant back; its old invite links stay dead (send a new one)."""
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if not tenant.is_archived:
         return tenant

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from common.leases import lease_until
 from common.metrics import TOKEN_REFRESHES
 from common.services import audit_record
 from docusign_api import DocuSignError, TokenSet
@@ -54,12 +55,15 @@ REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 
 @dataclass(frozen=True)
 class AccessToken:
-    """What a caller needs for one DocuSign REST call. The token never shows in a repr or log."""
+    """What a caller needs for one DocuSign REST call: the token (never in a repr or log), where
+    to send it, and the tenant it was read with (its integration loaded, for the client), so a
+    caller that needs both reads them once."""
 
     token: str = field(repr=False)
     expires_at: datetime
     account_id: str
     base_uri: str
+    tenant: Tenant = field(repr=False, compare=False)
 
 
 class TokenUnavailable(Exception):
@@ -138,6 +142,19 @@ def token_refresh(
     )
 
 
+def token_refresh_queued_mark(*, tenant_ids: list[int], after_s: float = 0) -> None:
+    """Refreshes are on their way (or retry in `after_s`): the scheduler does not enqueue them
+    again until their lease runs out (then they count as lost)."""
+    TenantToken.objects.filter(tenant_id__in=tenant_ids).update(
+        refresh_lease_expires_at=lease_until(after_s=after_s)
+    )
+
+
+def token_refresh_lease_release(*, tenant_id: int) -> None:
+    """No refresh is on its way any more (its retries ran out): beat may enqueue it again."""
+    TenantToken.objects.filter(tenant_id=tenant_id).update(refresh_lease_expires_at=None)
+
+
 # --- the critical section ------------------------------------------------------------------------
 
 
@@ -169,21 +186,10 @@ def _refresh_under_lock(
             # seconds) bounds how long the lock is held, and the call is never retried here.
             token_set = _token_request(row)
             was_failing = row.failure_count
+            # The last statement before the commit: once DocuSign has answered, nothing else in
+            # this transaction can fail and take the rotated tokens down with it. Only a crash
+            # while the call is in flight can strand the tenant.
             _row_store(row, token_set=token_set, now=timezone.now())
-            # Routine renewals are not audit events: the token row keeps when and how often
-            # (refreshed_at, generation), and a row per renewal would bury the log's real events
-            # under three per tenant a day. A refresh someone asked for, or the first after
-            # failures, is recorded.
-            if actor is not None or was_failing:
-                audit_record(
-                    action="token.refresh",
-                    actor=actor,
-                    actor_label=actor_label,
-                    target=tenant,
-                    message=f"Access token renewed until {row.access_expires_at:%Y-%m-%d %H:%M} UTC"
-                    + (f" after {was_failing} failed attempt(s)" if was_failing else ""),
-                    after={"generation": row.generation},
-                )
     except DocuSignError as exc:
         return _failure_handle(tenant_id=tenant_id, exc=exc, used=used, actor_label=actor_label)
     except _ConfigurationError as exc:
@@ -202,6 +208,19 @@ def _refresh_under_lock(
         raise TokenTemporarilyUnavailable(
             "Another refresh of this tenant is still running.", code="lock_timeout"
         ) from None
+    # Routine renewals are not audit events: the token row keeps when and how often (refreshed_at,
+    # generation), and a row per renewal would bury the log's real events under three per tenant
+    # a day. A refresh someone asked for, or the first after failures, is recorded.
+    if actor is not None or was_failing:
+        audit_record(
+            action="token.refresh",
+            actor=actor,
+            actor_label=actor_label,
+            target=tenant,
+            message=f"Access token renewed until {row.access_expires_at:%Y-%m-%d %H:%M} UTC"
+            + (f" after {was_failing} failed attempt(s)" if was_failing else ""),
+            after={"generation": row.generation},
+        )
     TOKEN_REFRESHES.labels("refreshed").inc()
     if tenant.status == Tenant.Status.ERROR:
         token_recovered_record(tenant=tenant, actor_label=actor_label)
@@ -282,8 +301,10 @@ def _row_store(row: TenantToken, *, token_set: TokenSet, now: datetime) -> None:
     row.refreshed_at = now
     row.generation += 1
     row.failure_count = 0
+    row.refresh_lease_expires_at = None
     row.save(
         update_fields=[
+            "refresh_lease_expires_at",
             "access_token",
             "access_expires_at",
             "refresh_token",
@@ -358,10 +379,12 @@ def _failure_handle(
 _ROW_FIELDS = (
     *(f.name for f in TenantToken._meta.concrete_fields),
     "tenant__name",
+    "tenant__slug",
     "tenant__status",
     "tenant__archived_at",
     "tenant__grant_mode",
     "tenant__integration__name",
+    "tenant__integration__environment",
     "tenant__integration__auth_base_url",
     "tenant__integration__integration_key",
     "tenant__integration__secret_key",
@@ -374,12 +397,18 @@ _ROW_FIELDS = (
 )
 
 
-# What handing out a stored token needs: none of the secrets a refresh uses is read (or decrypted).
+# What handing out a stored token needs, with the tenant a caller calls DocuSign for: none of the
+# secrets a refresh uses is read (or decrypted).
 _READ_FIELDS = (
     "access_token",
     "access_expires_at",
+    "tenant__name",
+    "tenant__slug",
     "tenant__status",
     "tenant__archived_at",
+    "tenant__grant_mode",
+    "tenant__integration__environment",
+    "tenant__integration__auth_base_url",
     "tenant__account__account_id",
     "tenant__account__base_uri",
 )
@@ -398,7 +427,9 @@ def _row_load(*, tenant_id: int, lock: bool = False) -> TenantToken:
 
 def _row_read(*, tenant_id: int) -> TenantToken:
     """The row with what handing out the stored access token needs."""
-    rows = TenantToken.objects.select_related("tenant__account").only(*_READ_FIELDS)
+    rows = TenantToken.objects.select_related("tenant__integration", "tenant__account").only(
+        *_READ_FIELDS
+    )
     return _row_get(rows, tenant_id=tenant_id)
 
 
@@ -458,4 +489,5 @@ def _access_token(row: TenantToken) -> AccessToken:
         expires_at=cast(datetime, row.access_expires_at),  # only rows holding a token come here
         account_id=account.account_id,
         base_uri=account.base_uri,
+        tenant=row.tenant,
     )

@@ -73,6 +73,13 @@ def org_round_trip(client, tenant, *, system_user_id="", login=ORG_ADMIN):
     return portal_callback(client, emulator_authorize(url, **login))
 
 
+def test_invite_email_explains_organization_consent(tenant, mailoutbox):
+    send_invite(tenant)
+    [mail] = mailoutbox
+    assert "administrator of your DocuSign organization" in mail.body
+    assert "claimed your company's email domain" in mail.body
+
+
 def test_landing_page_explains_the_prerequisites_and_asks_for_the_system_user(client, tenant):
     page = client.get(reverse("consent-landing", kwargs={"token": send_invite(tenant)}))
     text = page.content.decode()

@@ -57,7 +57,11 @@ def test_fresh_token_is_returned_without_calling_docusign(consented_tenant, stri
 
 def test_access_token_repr_never_shows_the_token():
     token = AccessToken(
-        token="eyJ-secret-value", expires_at=timezone.now(), account_id="a", base_uri="b"
+        token="eyJ-secret-value",
+        expires_at=timezone.now(),
+        account_id="a",
+        base_uri="b",
+        tenant=Tenant(name="Acme"),
     )
     assert "eyJ-secret-value" not in repr(token)
 
@@ -157,3 +161,34 @@ def test_suspended_tenant_gets_no_token(consented_tenant, strict):
         token_get_valid(tenant_id=tenant.pk)
 
     assert caught.value.code == "status_suspended"
+
+
+@pytest.mark.django_db
+def test_tokens_docusign_returned_are_kept_when_a_later_step_fails(
+    consented_tenant, strict, monkeypatch
+):
+    """Strict rotation: once DocuSign answered, the old refresh token is dead. The new set is
+    committed before anything else runs, so a failure after it (here the audit write) costs
+    nothing: the next caller uses the stored tokens without another refresh."""
+    from tenants.services import tokens as token_service
+
+    tenant = consented_tenant()
+    # After a failed attempt the first success is audited: that write is what fails here.
+    TenantToken.objects.filter(tenant=tenant).update(failure_count=1)
+    before = TenantToken.objects.get(tenant=tenant)
+
+    def audit_fails(**kwargs):
+        raise RuntimeError("the audit write failed")
+
+    monkeypatch.setattr(token_service, "audit_record", audit_fails)
+    with pytest.raises(RuntimeError):
+        token_refresh(tenant_id=tenant.pk, force=True)
+    monkeypatch.undo()
+
+    row = TenantToken.objects.get(tenant=tenant)
+    assert row.generation == before.generation + 1
+    assert row.refresh_token != before.refresh_token
+    assert token_calls(strict) == 1
+    assert token_get_valid(tenant_id=tenant.pk).token == row.access_token
+    assert token_calls(strict) == 1
+    assert token_refresh(tenant_id=tenant.pk, force=True).token != row.access_token  # rotates on

@@ -13,7 +13,6 @@ from portal.celery import app
 from tenants import tasks
 from tenants.models import Tenant, TenantToken
 from tenants.selectors.tokens import token_lapse_due_tenant_ids, token_refresh_due_tenant_ids
-from tenants.services.tokens import TokenTemporarilyUnavailable
 from tenants.tests.factories import TenantAccountFactory, TenantFactory, TenantTokenFactory
 
 REFRESH = "POST /oauth/token refresh_token"
@@ -128,8 +127,7 @@ def test_refresh_task_that_runs_out_of_retries_flags_error_and_recovers_later(
 
     result = tasks.token_refresh.delay(tenant.pk)
 
-    assert result.state == "FAILURE"
-    assert isinstance(result.result, TokenTemporarilyUnavailable)
+    assert result.state == "SUCCESS"  # given up: recorded, not raised
     assert emulator.calls().get(REFRESH, 0) == tasks.REFRESH_MAX_RETRIES + 1
     tenant.refresh_from_db()
     assert tenant.status == Tenant.Status.ERROR
@@ -142,14 +140,13 @@ def test_refresh_task_that_runs_out_of_retries_flags_error_and_recovers_later(
     assert AuditEvent.objects.filter(action="token.recovered", target_id=str(tenant.pk)).exists()
 
 
-def test_refresh_task_is_declared_for_safe_retries():
-    task = app.tasks["tenants.tasks.token_refresh"]
-    assert task.autoretry_for == (TokenTemporarilyUnavailable,)
-    assert task.retry_backoff
-    assert task.retry_jitter
-    assert task.max_retries == tasks.REFRESH_MAX_RETRIES
-    # Tasks take ids only: nothing sensitive can travel through the broker.
-    assert list(inspect.signature(tasks.token_refresh.run).parameters) == ["tenant_id"]
+def test_refresh_task_takes_only_an_id_and_retry_counts():
+    # Nothing sensitive can travel through the broker.
+    assert list(inspect.signature(tasks.token_refresh.run).parameters) == [
+        "tenant_id",
+        "tries",
+        "database_tries",
+    ]
 
 
 def test_beat_schedule_runs_the_token_tasks():

@@ -47,6 +47,12 @@ class Command(BaseCommand):
             )
             totals["rows"] += rows
             totals["rotated"] += rotated
+        rows, rotated = _rotate_second_factor_secrets()
+        self.stdout.write(
+            f"mfa.Authenticator: {rows} rows checked, {rotated} values moved to the newest key"
+        )
+        totals["rows"] += rows
+        totals["rotated"] += rotated
         self.stdout.write(
             self.style.SUCCESS(
                 f"Done: {totals['rows']} rows checked, {totals['rotated']} values re-encrypted."
@@ -69,3 +75,26 @@ def _flush(model, pending):
         for pk, changes in pending:
             model.objects.filter(pk=pk).update(**changes)
     pending.clear()
+
+
+# The keys of allauth's JSON `data` that hold a secret encrypted by portal/auth/adapters.py.
+_MFA_SECRET_KEYS = ("secret", "seed")
+
+
+def _rotate_second_factor_secrets() -> tuple[int, int]:
+    """TOTP secrets and recovery-code seeds live in allauth's Authenticator.data (JSON)."""
+    from allauth.mfa.models import Authenticator
+
+    rows = rotated = 0
+    for authenticator in Authenticator.objects.exclude(type=Authenticator.Type.WEBAUTHN):
+        rows += 1
+        changed = False
+        for key in _MFA_SECRET_KEYS:
+            if authenticator.data.get(key):
+                new_value, was_old = crypto.reencrypt(authenticator.data[key])
+                rotated += was_old
+                changed |= was_old
+                authenticator.data[key] = new_value
+        if changed:
+            authenticator.save(update_fields=["data"])
+    return rows, rotated

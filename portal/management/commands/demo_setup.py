@@ -85,6 +85,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Sign in:  {DEMO_OWNER} / {password}   (owner; a new password each start)"
         )
+        self.stdout.write(
+            "            first sign-in: set up a second factor (an authenticator app or a passkey)"
+        )
         self.stdout.write(f"  Emulator: {settings.DOCUSIGN_EMULATOR_URL}  (DocuSign stand-in)")
         self.stdout.write("  Client admins who can consent at the emulator:")
         for user in seed["users"]:

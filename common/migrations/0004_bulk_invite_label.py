@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('common', '0002_bulkoperation_bulkoperationitem'),
+        ('common', '0003_bulk_item_lease'),
     ]
 
     operations = [

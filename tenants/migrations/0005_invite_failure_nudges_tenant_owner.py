@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0002_consent_levels_and_system_user'),
+        ('tenants', '0004_tenant_name_id_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,341 @@
+"""Connect events forwarded to the partner's application, end to end: the emulator publishes,
+the portal (gunicorn, the standard worker, beat) verifies, stores and forwards, and a local sink
+standing in for the partner's endpoint answers 200 after 50 ms. Prints:
+
+1. events forwarded per second, publishing as fast as the emulator can;
+2. p50/p95 latency from the portal's receipt to the sink's 200, publishing 100 events/s
+   (target p95 < 1 s);
+3. a 60 s sink outage (503) while events keep coming at 20/s: how long the backlog takes to
+   drain once the sink is back, and how many events were lost (target 0).
+
+    .venv/bin/python bench/forwarding.py [--burst 600] [--rate 100] [--seconds 20]
+                                         [--outage-s 60] [--outage-rate 20]
+
+Its own PostgreSQL database (`portal_bench_forwarding`, dropped and recreated) and Redis (db 9
+unless BENCH_REDIS_URL); every process it starts is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+from benchlib import database_recreate, worker_command
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "portal_bench_forwarding"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+ACCOUNT_ID = "fwd00000-aaaa-4bbb-8ccc-000000000001"
+HMAC_KEY = "bench-forwarding-hmac-key-0123456789abcdef"
+SINK_DELAY_S = 0.05
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Sink:
+    """The partner's endpoint: 200 after 50 ms (503 during an outage); records when each
+    event was first answered 200, by the portal's event id."""
+
+    def __init__(self):
+        self.down = False
+        self.lock = threading.Lock()
+        self.delivered: dict[int, float] = {}  # event id -> time of the first 200
+        self.requests = 0
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(SINK_DELAY_S)
+                status = 503 if sink.down else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                if status == 200:
+                    event_id = json.loads(body)["data"]["event_id"]
+                    with sink.lock:
+                        sink.delivered.setdefault(event_id, time.time())
+                with sink.lock:
+                    sink.requests += 1
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.delivered)
+
+
+def env(web_port: int, emulator_port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+        "FIELD_ENCRYPTION_KEYS": "4vPAB1jNKkxqYF3dl1P1aWwzC1Kb4-NX2ILAz5gz0lg=",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "REDIS_URL": REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "LOG_LEVEL": "WARNING",
+        "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
+        "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+        "DOCUSIGN_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+    }
+
+
+def prepare(environment: dict, sink_url: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+    )
+    script = f"""
+from django.utils import timezone
+from events.models import PartnerHmacKey
+from forwarding.models import Destination, DestinationSecret
+from forwarding.services.signing import signing_secret_new
+from tenants.models import Integration, Tenant, TenantAccount
+integration = Integration.objects.create(
+    name="bench", environment="emulator", auth_base_url="http://127.0.0.1:1",
+    integration_key="bench", redirect_uri="http://127.0.0.1:8000/consent/callback/")
+tenant = Tenant.objects.create(name="Bench", slug="bench", admin_email="a@bench.test",
+    integration=integration, status="active")
+TenantAccount.objects.create(tenant=tenant, account_id="{ACCOUNT_ID}", base_uri="http://x/na3",
+    user_id="u", consented_at=timezone.now())
+PartnerHmacKey.objects.create(integration=integration, label="bench", secret="{HMAC_KEY}",
+    created_by_label="bench")
+destination = Destination.objects.create(integration=integration, name="sink", url="{sink_url}",
+    max_in_flight=8)
+DestinationSecret.objects.create(destination=destination, secret=signing_secret_new())
+"""
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=environment, check=True
+    )
+
+
+def wait_port(port: int, what: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{what} did not start")
+
+
+def emulator_setup(emulator: str, hook_url: str) -> None:
+    seed = {
+        "accounts": [{"account_id": ACCOUNT_ID, "account_name": "Bench", "hmac_keys": [HMAC_KEY]}]
+    }
+    requests.post(f"{emulator}/_emulator/reset", json=seed, timeout=30).raise_for_status()
+    config = {
+        "name": "bench",
+        "urlToPublishTo": hook_url,
+        "allowEnvelopePublish": "true",
+        "allUsers": "true",
+        "includeHMAC": "true",
+        "deliveryMode": "SIM",
+        "eventData": {"version": "restv2.1"},
+        "events": ["envelope-completed"],
+    }
+    requests.post(
+        f"{emulator}/_emulator/accounts/{ACCOUNT_ID}/connect", json=config, timeout=30
+    ).raise_for_status()
+
+
+def publish(emulator: str, count: int, rate: float | None, threads: int = 8) -> list[int]:
+    """Publish `count` events (paced at `rate`/s when given); returns the statuses the portal
+    answered the emulator (200 expected)."""
+    lock = threading.Lock()
+    statuses: list[int] = []
+    started = time.monotonic()
+    position = [0]
+
+    def run():
+        session = requests.Session()
+        while True:
+            with lock:
+                index = position[0]
+                if index >= count:
+                    return
+                position[0] += 1
+            if rate:
+                delay = started + index / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            response = session.post(
+                f"{emulator}/_emulator/accounts/{ACCOUNT_ID}/events",
+                json={"event": "envelope-completed"},
+                timeout=60,
+            )
+            answers = response.json()
+            ok = answers and answers[0]["status"] == "delivered"
+            with lock:
+                statuses.append(200 if ok else 0)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return statuses
+
+
+def received_at() -> dict[int, float]:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
+        rows = conn.execute("SELECT id, received_at FROM events_connectevent").fetchall()
+    return {event_id: when.timestamp() for event_id, when in rows}
+
+
+def wait_for(sink: Sink, total: int | None, timeout: float) -> bool:
+    """Until the sink has `total` events (None: every event the portal stored)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sink.count() >= (total if total is not None else len(received_at())):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--burst", type=int, default=600)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--outage-s", type=int, default=60)
+    parser.add_argument("--outage-rate", type=float, default=20)
+    args = parser.parse_args()
+
+    sink = Sink()
+    web_port, emulator_port = free_port(), free_port()
+    environment = env(web_port, emulator_port)
+    database_recreate(f"{PG}/{DB_NAME}")
+    prepare(environment, sink.url)
+    subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=False, capture_output=True)
+    emulator_url = f"http://127.0.0.1:{emulator_port}"
+    processes = {
+        "emulator": subprocess.Popen(
+            [sys.executable, "-m", "docusign_emulator", "--port", str(emulator_port)], cwd=ROOT
+        ),
+        "web": subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "portal.wsgi"),
+                *("--bind", f"127.0.0.1:{web_port}", "--workers", "2"),
+                *("--worker-class", "gthread", "--threads", "8", "--log-level", "warning"),
+            ],
+            cwd=ROOT,
+            env=environment,
+        ),
+        "worker": subprocess.Popen(
+            worker_command(concurrency=8, hostname="bench-forwarding@%h"),
+            cwd=ROOT,
+            env={**environment, "LOG_LEVEL": "WARNING"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        "beat": subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "WARNING"],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+    }
+    lost = 0
+    try:
+        wait_port(emulator_port, "the emulator", processes["emulator"])
+        wait_port(web_port, "gunicorn", processes["web"])
+        emulator_setup(emulator_url, f"http://127.0.0.1:{web_port}/hooks/docusign/connect/")
+        publish(emulator_url, 20, None)  # warm-up: imports, connections
+        wait_for(sink, None, 120)
+
+        # 1. Throughput.
+        base = sink.count()
+        started = time.monotonic()
+        statuses = publish(emulator_url, args.burst, None)
+        done = wait_for(sink, None, 300)
+        seconds = time.monotonic() - started
+        print(
+            f"1. {args.burst} events published as fast as possible: {statuses.count(200)} "
+            f"accepted by the portal; {sink.count() - base} forwarded in {seconds:.1f} s -> "
+            f"{(sink.count() - base) / seconds:,.0f} events forwarded/s"
+            + ("" if done else " (NOT all forwarded within 300 s)")
+        )
+
+        # 2. Latency at a steady rate.
+        base_ids = set(sink.delivered)
+        count = int(args.rate * args.seconds)
+        statuses = publish(emulator_url, count, args.rate)
+        wait_for(sink, None, 120)
+        receipts = received_at()
+        latencies = sorted(
+            (sink.delivered[i] - receipts[i]) * 1000 for i in sink.delivered if i not in base_ids
+        )
+        print(
+            f"2. {count} events at {args.rate:g}/s: receipt -> sink 200 p50 "
+            f"{statistics.median(latencies):,.0f} ms, p95 "
+            f"{latencies[int(0.95 * (len(latencies) - 1))]:,.0f} ms (target p95 < 1,000 ms); "
+            f"{len(latencies)}/{count} forwarded"
+        )
+
+        # 3. An outage of the partner's endpoint.
+        sink.down = True
+        outage_started = time.monotonic()
+        count = int(args.outage_rate * args.outage_s)
+        statuses = publish(emulator_url, count, args.outage_rate)
+        time.sleep(max(0.0, args.outage_s - (time.monotonic() - outage_started)))
+        sink.down = False
+        back = time.monotonic()
+        drained = wait_for(sink, None, 900)
+        drain_s = time.monotonic() - back
+        stored = len(received_at())
+        lost = stored - sink.count()
+        print(
+            f"3. {args.outage_s} s sink outage with {count} events arriving: backlog "
+            f"{'drained' if drained else 'NOT drained'} {drain_s:,.0f} s after the sink came back "
+            f"(the retry schedule: 5 s, 30 s, 2 min, ... with jitter); {stored} events stored, "
+            f"{sink.count()} forwarded, lost {lost}; sink requests {sink.requests}"
+        )
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sink.server.shutdown()
+        subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=False, capture_output=True)
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

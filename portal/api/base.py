@@ -1,0 +1,138 @@
+"""The base of every partner API view: the acting key named in the audit log, rate-limit headers,
+idempotent POSTs, and problem documents for every error, including our own bugs."""
+
+import json
+import logging
+import re
+
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys.services.idempotency import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IdempotencyInProgress,
+    IdempotencyMismatch,
+    Replay,
+    idempotency_begin,
+    idempotency_finish,
+    idempotency_release,
+    request_fingerprint,
+)
+from common.services import current_actor_label
+from portal.api.problems import PROBLEM_CONTENT_TYPE, Problem, bad_request, problem_response
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Visible ASCII, spaces only inside: what survives every HTTP client and proxy unchanged.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+# Headers of the first answer worth replaying.
+_REPLAYED_HEADERS = ("Location",)
+
+
+class _ReplayAnswer(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+class ApiView(APIView):
+    required_scopes: dict = {}
+
+    def dispatch(self, request, *args, **kwargs):
+        self._claim = None
+        self._label_token = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self._claim is not None:  # the request died before an answer was kept
+                idempotency_release(claim=self._claim)
+            if self._label_token is not None:
+                current_actor_label.reset(self._label_token)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self._label_token = current_actor_label.set(request.auth.label)
+        if request.method == "POST":
+            self._idempotency_begin(request)
+
+    def _idempotency_begin(self, request) -> None:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            return
+        if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not re.match(IDEMPOTENCY_KEY_PATTERN, key):
+            raise bad_request(
+                field=IDEMPOTENCY_HEADER,
+                message=f"Use 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters.",
+            )
+        body = json.dumps(request.data, sort_keys=True, separators=(",", ":")).encode()
+        fingerprint = request_fingerprint(method=request.method, path=request.path, body=body)
+        try:
+            outcome = idempotency_begin(api_key=request.auth, key=key, fingerprint=fingerprint)
+        except IdempotencyMismatch:
+            raise Problem(
+                status_code=422,
+                code="idempotency-key-reused",
+                title="The Idempotency-Key was used for another request",
+                detail="This Idempotency-Key was first sent with a different request body or "
+                "path; use a new key for a new request.",
+                errors=[{"field": IDEMPOTENCY_HEADER, "message": "Used for another request."}],
+            ) from None
+        except IdempotencyInProgress:
+            raise Problem(
+                status_code=409,
+                code="idempotency-key-in-progress",
+                title="A request with this Idempotency-Key is in progress",
+                detail="The first request with this Idempotency-Key has not finished; retry "
+                "shortly to receive its answer.",
+                headers={"Retry-After": "1"},
+            ) from None
+        if isinstance(outcome, Replay):
+            content_type = PROBLEM_CONTENT_TYPE if outcome.status_code >= 400 else None
+            response = Response(
+                outcome.body,
+                status=outcome.status_code,
+                headers={**outcome.headers, "Idempotent-Replayed": "true"},
+                content_type=content_type,
+            )
+            raise _ReplayAnswer(response)
+        self._claim = outcome
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _ReplayAnswer):
+            return exc.response
+        try:
+            return super().handle_exception(exc)
+        except Exception as uncaught:
+            return server_error_problem(self.request, uncaught)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        verdict = getattr(request, "rate_verdict", None)
+        if verdict is not None:
+            response["X-RateLimit-Limit"] = str(verdict.limit)
+            response["X-RateLimit-Remaining"] = str(verdict.remaining)
+        claim, self._claim = self._claim, None
+        if claim is not None:
+            if response.status_code >= 500:
+                idempotency_release(claim=claim)
+            else:
+                body = json.loads(JSONRenderer().render(response.data) or b"null")
+                headers = {h: response[h] for h in _REPLAYED_HEADERS if response.has_header(h)}
+                idempotency_finish(
+                    claim=claim, status_code=response.status_code, body=body, headers=headers
+                )
+        return response
+
+
+def server_error_problem(request, exc) -> Response:
+    """Our own bug, as a problem document; the exception is logged (never a secret: our code)."""
+    logger.exception("Partner API error on %s %s", request.method, request.path)
+    return problem_response(
+        request,
+        status_code=500,
+        body={
+            "title": "Internal error",
+            "detail": "Something went wrong on our side; the request id helps support find it.",
+        },
+    )

@@ -1,0 +1,46 @@
+"""The OpenAPI document is valid, warning-free, and says for every operation what it needs and
+what it may answer (what a generated client relies on)."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from apikeys.models import Scope
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory):
+    path = tmp_path_factory.mktemp("schema") / "openapi.json"
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", path
+    )
+    return json.loads(path.read_text())
+
+
+def _operations(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield path, method.upper(), operation
+
+
+def test_every_operation_names_its_scope_its_problems_and_a_unique_id(document):
+    operations = list(_operations(document))
+    assert len(operations) >= 20
+    assert len({op["operationId"] for _, _, op in operations}) == len(operations)
+    for path, method, operation in operations:
+        assert operation["x-required-scope"] in Scope.values, (method, path)
+        assert operation["security"] == [{"ApiKey": []}], (method, path)
+        for code in ("401", "403", "429"):
+            content = operation["responses"][code]["content"]
+            assert list(content) == ["application/problem+json"], (method, path, code)
+        if method == "POST":
+            names = [p["name"] for p in operation.get("parameters", [])]
+            assert "Idempotency-Key" in names, path
+
+
+def test_request_bodies_are_closed(document):
+    schemas = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        if name.endswith("Request"):
+            assert schema.get("additionalProperties") is False, name

@@ -1,0 +1,68 @@
+"""URLs of the partner API, /api/v1/ (namespace `api`)."""
+
+from django.urls import path, re_path
+
+from portal.api.views import docs, resources, tenants
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", docs.SchemaView.as_view(), name="schema"),
+    path("docs/", docs.SwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", docs.RedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("tenants/", tenants.TenantListView.as_view(), name="tenant-list"),
+    path("tenants/<int:tenant_id>/", tenants.TenantDetailView.as_view(), name="tenant-detail"),
+    path(
+        "tenants/<int:tenant_id>/archive/",
+        tenants.TenantArchiveView.as_view(),
+        name="tenant-archive",
+    ),
+    path(
+        "tenants/<int:tenant_id>/unarchive/",
+        tenants.TenantUnarchiveView.as_view(),
+        name="tenant-unarchive",
+    ),
+    path(
+        "tenants/<int:tenant_id>/offboard/",
+        tenants.TenantOffboardView.as_view(),
+        name="tenant-offboard",
+    ),
+    path("tenants/<int:tenant_id>/invites/", tenants.TenantInviteView.as_view(), name="invite"),
+    path("tenants/<int:tenant_id>/status/", tenants.TenantStatusView.as_view(), name="status"),
+    path("tenants/<int:tenant_id>/sync/", resources.TenantSyncView.as_view(), name="tenant-sync"),
+    path("integrations/", resources.IntegrationListView.as_view(), name="integration-list"),
+    path(
+        "integrations/<int:integration_id>/",
+        resources.IntegrationDetailView.as_view(),
+        name="integration-detail",
+    ),
+    path(
+        "connect/templates/",
+        resources.ConnectTemplateListView.as_view(),
+        name="connect-template-list",
+    ),
+    path(
+        "connect/templates/<int:template_id>/",
+        resources.ConnectTemplateDetailView.as_view(),
+        name="connect-template-detail",
+    ),
+    path(
+        "connect/templates/<int:template_id>/assignments/",
+        resources.AssignmentListView.as_view(),
+        name="assignment-list",
+    ),
+    path(
+        "connect/templates/<int:template_id>/assignments/<int:tenant_id>/",
+        resources.AssignmentDetailView.as_view(),
+        name="assignment-detail",
+    ),
+    path("events/", resources.EventListView.as_view(), name="event-list"),
+    path("events/<int:event_id>/", resources.EventDetailView.as_view(), name="event-detail"),
+    path("bulk-operations/", resources.BulkStartView.as_view(), name="bulk-start"),
+    path(
+        "bulk-operations/<int:operation_id>/",
+        resources.BulkDetailView.as_view(),
+        name="bulk-detail",
+    ),
+    re_path(r"^[\s\S]*$", docs.NotFoundView.as_view(), name="not-found"),
+]

@@ -1,0 +1,116 @@
+"""The staff pages for API keys, and the wall between keys and everything that is not the API."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.roles import Role
+from apikeys.models import ApiKey, Scope
+from apikeys.tests.factories import api_key_issue
+from common.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_admin_creates_a_key_sees_the_secret_once_and_only_its_hash_is_kept(staff_client):
+    client = staff_client(Role.ADMIN)
+
+    response = client.post(
+        reverse("api-key-list"),
+        {"name": "Sign-up service", "scopes": ["tenants:read", "tenants:write"]},
+    )
+
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
+    secret = response.context["issued"].secret
+    assert secret.encode() in response.content
+    key = ApiKey.objects.get()
+    assert key.scopes == ["tenants:read", "tenants:write"]
+    assert secret.startswith(f"ppk_{key.prefix}_")
+    assert secret not in key.secret_hash
+    assert key.created_by_label == client.user.username
+    # Shown once: the list never shows it again, and the audit row never held it.
+    assert secret.encode() not in client.get(reverse("api-key-list")).content
+    audit = AuditEvent.objects.get(action="api_key.create")
+    assert secret not in str(audit.after) + audit.message
+    assert audit.after["prefix"] == key.prefix
+
+
+def test_bad_input_is_a_form_error_and_creates_nothing(staff_client):
+    client = staff_client(Role.OWNER)
+
+    response = client.post(
+        reverse("api-key-list"), {"name": "", "scopes": ["everything"], "expires_on": "1999-01-01"}
+    )
+
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {"name", "scopes", "expires_on"}
+    assert not ApiKey.objects.exists()
+
+
+def test_revoking_stops_the_key_and_its_later_use_is_audited(staff_client):
+    client = staff_client(Role.OWNER)
+    issued = api_key_issue(scopes=[Scope.TENANTS_READ])
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    assert api.get("/api/v1/tenants/").status_code == 200
+
+    client.post(reverse("api-key-revoke", kwargs={"key_id": issued.api_key.pk}))
+    first = api.get("/api/v1/tenants/")
+    second = api.get("/api/v1/tenants/")
+
+    assert first.status_code == 401
+    assert second.status_code == 401
+    assert "revoked" in first.json()["detail"]
+    assert AuditEvent.objects.filter(action="api_key.revoke").count() == 1
+    # Audited, at most once a minute per key: a client retrying a dead key does not flood the log.
+    refused = AuditEvent.objects.filter(action="api_key.revoked_use")
+    assert refused.count() == 1
+    assert refused.get().outcome == AuditEvent.Outcome.DENIED
+    assert all(issued.secret not in (e.message + str(e.after)) for e in AuditEvent.objects.all())
+
+
+def test_operators_and_support_cannot_manage_keys(staff_client):
+    for role in (Role.OPERATOR, Role.SUPPORT):
+        client = staff_client(role, username=f"u-{role}")
+        assert client.get(reverse("api-key-list")).status_code == 403
+        response = client.post(reverse("api-key-list"), {"name": "x", "scopes": ["tenants:read"]})
+        assert response.status_code == 403
+    assert not ApiKey.objects.exists()
+
+
+def _staff_urls():
+    kwargs_for = {"tenant_id": 1, "integration_id": 1, "user_id": 1, "operation_id": 1}
+    kwargs_for |= {"template_id": 1, "event_id": 1, "key_id": 1, "token": "x"}
+    public = {"login", "logout", "healthz", "readyz", "connect-hook", "connect-oauth-token"}
+
+    def walk(patterns):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if entry.namespace not in ("api", "admin"):
+                    yield from walk(entry.url_patterns)
+            elif (
+                isinstance(entry, URLPattern)
+                and entry.name
+                and entry.name not in public
+                and not entry.name.startswith("consent-")
+            ):
+                names = list(entry.pattern.converters)
+                yield reverse(entry.name, kwargs={n: kwargs_for[n] for n in names})
+
+    return sorted(set(walk(get_resolver().url_patterns)))
+
+
+def test_a_key_reaches_no_staff_page_no_admin_and_no_key_management():
+    issued = api_key_issue()
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    urls = [*_staff_urls(), "/admin/", "/admin/apikeys/apikey/"]
+    assert reverse("api-key-list") in urls
+
+    for url in urls:
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            # Sent to the staff sign-in page (or refused): a key is not a staff session.
+            assert response.status_code in (302, 403, 404, 405), (method, url)
+            if response.status_code == 302:
+                assert "/login/" in response["Location"], (method, url)
+    assert ApiKey.objects.get().revoked_at is None
