@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from testing.browser import SCREENSHOTS, requires_chromium, screenshot
+from testing.totp import totp_code
 
 pytestmark = [*requires_chromium, pytest.mark.slow]
 
@@ -123,11 +124,18 @@ def test_readme_demo_runs_to_the_test_event(demo, browser):
 def _demo_steps(demo, browser, staff):
     url, log = demo["url"], demo["log"]
 
-    # 1. Sign in with the printed demo-owner password.
+    # 1. Sign in with the printed demo-owner password; the first time, set up a second factor:
+    # the authenticator app's code (computed from the secret shown), keep the recovery codes,
+    # continue to the dashboard.
     staff.goto(f"{url}/")
-    staff.fill("input[name=username]", "demo-owner")
-    staff.fill("input[name=password]", demo["password"])
-    staff.click("button:has-text('Sign in')")
+    staff.get_by_label("Username").fill("demo-owner")
+    staff.get_by_label("Password").fill(demo["password"])
+    staff.get_by_role("button", name="Sign in", exact=True).click()
+    staff.wait_for_selector("#authenticator_secret")
+    secret = staff.input_value("#authenticator_secret")
+    staff.fill("input[name=code]", totp_code(secret))
+    staff.get_by_role("button", name="Activate").click()
+    staff.get_by_role("link", name=re.compile("Continue to the dashboard")).click()
     staff.wait_for_selector("h1:has-text('Fleet health')")
 
     # 2. Tenants → Register a tenant: any name, Nora's email, the Local emulator integration, ACG.
