@@ -20,7 +20,8 @@ from portal.selectors import (
     metrics_rate_limits_lowest,
     metrics_sync_oldest_queued_at,
 )
-from tenants.selectors.fleet import tenant_attention_summary, tenant_state_counts
+from tenants.selectors.attention import tenant_attention_summary
+from tenants.selectors.fleet import tenant_state_counts
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class FleetCollector(Collector):
             'Tenants per "needs a human" reason, as the dashboard lists them.',
             labels=["reason"],
         )
-        for item in tenant_attention_summary(sample=0):
+        for item in tenant_attention_summary(sample=0)["categories"]:
             attention.add_metric([item["key"]], item["count"])
         yield attention
 
