@@ -11,7 +11,8 @@ from tenants.models import Tenant
 from tenants.tests.factories import IntegrationFactory
 
 # Generous ceilings: the point is that they do not grow with the fleet.
-MAX_QUERIES = {"dashboard": 25, "list": 12, "tenant": 40}
+# The dashboard's delivery-recovery tile adds three (recovery.selectors.recovery_dashboard_summary).
+MAX_QUERIES = {"dashboard": 26, "list": 12, "tenant": 40}
 
 
 def _pages(tenant_id: int) -> dict[str, tuple[str, str]]:
