@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "tenants",
     "connect",
     "events",
+    "alerts",
     "forwarding",
     "portal",
 ]
@@ -328,6 +329,13 @@ EMAIL_CONFIG = _read("EMAIL_URL", "email_url", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = _read("DEFAULT_FROM_EMAIL", "str", default="portal@partner.example")
 STAFF_ALERT_EMAILS = _read("STAFF_ALERT_EMAILS", "list", default=[])
+# "Needs a human" alerts (alerts/): besides email, optionally a Slack-compatible incoming webhook
+# and a generic webhook signed with ALERT_WEBHOOK_SECRET (Standard Webhooks HMAC-SHA256).
+ALERT_SLACK_WEBHOOK_URL = _read("ALERT_SLACK_WEBHOOK_URL", "str", default="")
+ALERT_WEBHOOK_URL = _read("ALERT_WEBHOOK_URL", "str", default="")
+ALERT_WEBHOOK_SECRET = _read("ALERT_WEBHOOK_SECRET", "str", default="")
+# The daily digest of every open alert, at this UTC hour (beat).
+ALERT_DIGEST_HOUR = _read("ALERT_DIGEST_HOUR", "int", default=7)
 
 # --- Celery ---------------------------------------------------------------------------------------
 REDIS_URL = _read("REDIS_URL", "str", default="")
@@ -410,6 +418,10 @@ DOCUSIGN_ALLOWED_BASE_URI_HOSTS = {
     ),
 }
 INVITE_VALID_DAYS = _read("INVITE_VALID_DAYS", "int", default=7)
+# An invite not answered after this many days needs a human, and is re-sent once automatically;
+# a second re-send goes out INVITE_NUDGE_BEFORE_EXPIRY_HOURS before it expires (two at most).
+INVITE_UNANSWERED_DAYS = _read("INVITE_UNANSWERED_DAYS", "int", default=3)
+INVITE_NUDGE_BEFORE_EXPIRY_HOURS = _read("INVITE_NUDGE_BEFORE_EXPIRY_HOURS", "int", default=24)
 CONSENT_STATE_TTL_S = _read("CONSENT_STATE_TTL_S", "int", default=600)
 TOKEN_REFRESH_MARGIN_S = _read("TOKEN_REFRESH_MARGIN_S", "int", default=600)
 # The CA bundle the TLS proxy in front of the Connect receiver verifies DocuSign's client
@@ -493,7 +505,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "common.middleware.RequestIdLogFilter"},
+        "url_secrets": {"()": "common.logmask.UrlSecretsLogFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -503,7 +518,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "url_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": _read("LOG_LEVEL", "str", default="INFO")},

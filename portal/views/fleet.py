@@ -5,12 +5,14 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import resolve, reverse
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView, View
 
 from accounts.roles import Perm
+from alerts.selectors import alerts_tenant_panel
 from common.bulk import bulk_operation_start
 from common.models import BulkOperation, BulkOperationItem
 from common.selectors import audit_event_list, bulk_operation_get, bulk_operation_items
@@ -35,7 +37,8 @@ from tenants.selectors.tokens import token_tenant_panel
 # permission its view demands. Invites, re-consent, sync and test events sit in their own panels.
 TENANT_ACTIONS = [
     ("tenant-edit", "Edit", "link"),
-    ("tenant-archive", "Archive", "post"),
+    ("tenant-archive", "Archive…", "link"),
+    ("tenant-unarchive", "Restore", "post"),
     ("tenant-offboard", "Offboard", "link"),
 ]
 
@@ -43,6 +46,7 @@ TENANT_ACTIONS = [
 def tenant_panels_render(*, tenant: Tenant, request) -> list[dict]:
     """Each area's panel rendered to HTML, in page order, for the page to print as is."""
     panels = [
+        ("alerts_tenant_panel", "alerts/_tenant_panel.html", alerts_tenant_panel(tenant=tenant)),
         (
             "tenant_consent_panel",
             "tenants/_tenant_panel.html",
@@ -76,6 +80,8 @@ def tenant_actions_for(*, tenant: Tenant, user) -> list[dict]:
     for name, label, style in TENANT_ACTIONS:
         # Archive is for tenants that never linked an account; offboarding is for those that did.
         if name == "tenant-archive" and (linked or tenant.is_archived):
+            continue
+        if name == "tenant-unarchive" and not tenant.is_archived:
             continue
         if name == "tenant-offboard" and (not linked or tenant.status == Tenant.Status.OFFBOARDED):
             continue
@@ -203,7 +209,9 @@ class BulkStartView(StaffRequiredMixin, View):
             kind=data["kind"], tenants=targets, actor=request.user, request=request
         )
         messages.success(
-            request, f"{operation.get_kind_display()} started for {operation.total} tenants."
+            request,
+            f"{operation.get_kind_display()} started for {operation.total} "
+            f"tenant{pluralize(operation.total)}.",
         )
         return redirect("bulk-detail", operation_id=operation.pk)
 
