@@ -5,6 +5,14 @@ from celery import shared_task
 from common.leases import DATABASE_ERRORS
 from docusign_api import DocuSignRateLimited, DocuSignUnavailable
 from events.services import health, retention
+from recovery.services.matching import delivery_failures_match_event
+
+
+def _event_process(event_id: int) -> bool:
+    counted = health.connect_event_process(event_id=event_id)
+    # Failed deliveries this event recovers (recovery app); idempotent, so run on every attempt.
+    delivery_failures_match_event(event_id=event_id)
+    return counted
 
 
 @shared_task(
@@ -20,7 +28,7 @@ from events.services import health, retention
 def connect_event_process(event_id: int) -> bool:
     """Count one stored event into its tenant's delivery health (enqueued by the receiver once
     the event's row is committed)."""
-    return health.connect_event_process(event_id=event_id)
+    return _event_process(event_id)
 
 
 @shared_task(name="events.tasks.connect_events_sweep", ignore_result=True)

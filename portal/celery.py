@@ -95,6 +95,19 @@ app.conf.beat_schedule = {
         "schedule": 6 * 3600.0,
         "options": {"queue": "default", "expires": 3600},
     },
+    # Delivery recovery (recovery.tasks): every minute, copy the failure log of each tenant not
+    # copied within RECOVERY_FAILURES_INTERVAL_S, and prove completeness for each tenant not
+    # checked within RECOVERY_COMPLETENESS_INTERVAL_S; both within each account's budget.
+    "recovery-delivery-failures-copy-due": {
+        "task": "recovery.tasks.delivery_failures_copy_due",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
+    "recovery-completeness-check-due": {
+        "task": "recovery.tasks.completeness_check_due",
+        "schedule": 300.0,
+        "options": {"queue": "default", "expires": 290},
+    },
     # Forwarding (forwarding.tasks): every 10 s, enqueue deliveries that are due and held by no
     # live worker (retries beyond a countdown, a lost message, a killed worker); and purge events
     # older than EVENT_RETENTION_DAYS in batches, hourly (events.tasks).

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "tenants",
     "connect",
     "events",
+    "recovery",
     "alerts",
     "forwarding",
     "portal",
@@ -436,6 +437,21 @@ CONNECT_SYNC_BATCH = _read("CONNECT_SYNC_BATCH", "int", default=2000)
 CONNECT_BUDGET_HOURLY = _read("CONNECT_BUDGET_HOURLY", "int", default=1000)
 CONNECT_BUDGET_BURST = _read("CONNECT_BUDGET_BURST", "int", default=100)
 CONNECT_BUDGET_BURST_WINDOW_S = _read("CONNECT_BUDGET_BURST_WINDOW_S", "int", default=30)
+# Delivery recovery (recovery/): how often each account's failure log is copied, envelope ids per
+# retry_queue call, and the completeness proof (window, statuses compared, grace for events still
+# in flight, how often, and whether gaps are republished without a human).
+RECOVERY_FAILURES_INTERVAL_S = _read("RECOVERY_FAILURES_INTERVAL_S", "int", default=900)
+RECOVERY_READ_CONNECT_LOGS = _read("RECOVERY_READ_CONNECT_LOGS", "bool", default=True)
+RECOVERY_REPUBLISH_BATCH = _read("RECOVERY_REPUBLISH_BATCH", "int", default=100)
+RECOVERY_COMPLETENESS_DAYS = _read("RECOVERY_COMPLETENESS_DAYS", "int", default=7)
+RECOVERY_COMPLETENESS_STATUSES = _read(
+    "RECOVERY_COMPLETENESS_STATUSES", "list", default=["completed", "declined", "voided"]
+)
+RECOVERY_COMPLETENESS_GRACE_S = _read("RECOVERY_COMPLETENESS_GRACE_S", "int", default=300)
+RECOVERY_COMPLETENESS_INTERVAL_S = _read(
+    "RECOVERY_COMPLETENESS_INTERVAL_S", "int", default=6 * 3600
+)
+RECOVERY_AUTO_REPUBLISH = _read("RECOVERY_AUTO_REPUBLISH", "bool", default=False)
 # Outbound calls to URLs a person typed (common/outbound.py) refuse private and loopback addresses,
 # and plain http, except for these hosts (`host` or `host:port`); development allows this machine.
 OUTBOUND_ALLOWED_HOSTS = _read(

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from portal.api.views import docs, forwarding, resources, tenants
+from portal.api.views import docs, forwarding, recovery, resources, tenants
 
 app_name = "api"
 
@@ -73,6 +73,11 @@ urlpatterns = [
         "bulk-operations/<int:operation_id>/",
         resources.BulkDetailView.as_view(),
         name="bulk-detail",
+    ),
+    path(
+        "delivery-failures/republish/",
+        recovery.RepublishView.as_view(),
+        name="delivery-failures-republish",
     ),
     re_path(r"^[\s\S]*$", docs.NotFoundView.as_view(), name="not-found"),
 ]

@@ -342,6 +342,7 @@ def test_tenant_page_shows_each_area_panel_in_order(staff_client, integration):
         "token_tenant_panel",
         "connect_tenant_panel",
         "events_tenant_panel",
+        "recovery_tenant_panel",
     ]
 
 

@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("portal.urls.tokens")),  # re-consent actions
     path("", include("portal.urls.connect")),  # Connect templates, partner OAuth, sync
     path("", include("portal.urls.events")),  # Connect event receiver and event browser
+    path("", include("portal.urls.recovery")),  # delivery failures, republish, completeness
     path("", include("portal.urls.forwarding")),  # destinations of forwarded events
     path("api/v1/", include("portal.api.urls")),  # the partner REST API (namespace "api")
     path("admin/", admin.site.urls),

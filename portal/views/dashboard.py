@@ -16,6 +16,7 @@ from connect.selectors import (
 )
 from forwarding.selectors import destinations_paused
 from portal.views.mixins import StaffRequiredMixin
+from recovery.selectors import recovery_dashboard_summary
 from tenants.selectors.attention import ANY_ATTENTION, tenant_attention_summary
 from tenants.selectors.fleet import (
     CONNECT_HEALTH,
@@ -82,6 +83,15 @@ def _health_counts() -> list[dict]:
         }
         for key, (label, badge) in CONNECT_HEALTH.items()
     ]
+
+
+def _deliveries() -> dict:
+    """Failed deliveries and completeness (recovery app), with the links the tiles need."""
+    summary = recovery_dashboard_summary()
+    summary["url"] = reverse("delivery-failures")
+    for tenant in summary["worst"]:
+        tenant["url"] = reverse("tenant-delivery-failures", kwargs={"tenant_id": tenant["pk"]})
+    return summary
 
 
 def _overdue_work(now) -> dict:
@@ -164,6 +174,7 @@ class DashboardView(StaffRequiredMixin, TemplateView):
             silent_count=tenant_silent_count(),
             silent_days=SILENT_DAYS,
             silent_url=_tenant_list_url(health=SILENT),
+            deliveries=_deliveries(),
             sync_chart=_sync_chart(SYNC_CHART_DAYS),
             token_chart={
                 "svg": bar_chart(

@@ -1,5 +1,7 @@
 """The fleet pages: the tenant list with bulk actions, the tenant page, and bulk progress."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
@@ -8,6 +10,7 @@ from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import resolve, reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView, View
 
@@ -20,6 +23,7 @@ from connect.selectors import connect_tenant_panel
 from events.selectors import events_tenant_panel
 from portal.forms.fleet import FILTER_FIELDS, BulkStartForm, TenantFilterForm, bulk_kind_choices
 from portal.views.mixins import StaffRequiredMixin, TenantMixin
+from recovery.selectors import recovery_tenant_panel, republish_progress
 from tenants.models import Tenant
 from tenants.selectors.fleet import (
     PAGE_SIZE,
@@ -55,6 +59,11 @@ def tenant_panels_render(*, tenant: Tenant, request) -> list[dict]:
         ("token_tenant_panel", "tenants/_token_panel.html", token_tenant_panel(tenant=tenant)),
         ("connect_tenant_panel", "connect/_tenant_panel.html", connect_tenant_panel(tenant=tenant)),
         ("events_tenant_panel", "events/_tenant_panel.html", events_tenant_panel(tenant=tenant)),
+        (
+            "recovery_tenant_panel",
+            "recovery/_tenant_panel.html",
+            recovery_tenant_panel(tenant=tenant),
+        ),
     ]
     return [
         {
@@ -217,6 +226,8 @@ class BulkStartView(StaffRequiredMixin, View):
 
 
 OUTCOME_BADGES = {"pending": "info", "succeeded": "ok", "failed": "bad", "skipped": "idle"}
+# How long a finished republish's page keeps polling for the events still on their way.
+REPUBLISH_POLL_FOR = timedelta(minutes=10)
 
 
 class BulkOperationMixin(StaffRequiredMixin):
@@ -236,9 +247,18 @@ class BulkOperationMixin(StaffRequiredMixin):
         page = Paginator(items, PAGE_SIZE).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
+        republish = None
+        if operation.kind == BulkOperation.Kind.CONNECT_REPUBLISH:
+            republish = republish_progress(operation_id=operation.pk)
+        # A republish is done when its events are back, not when DocuSign took the requests.
+        waiting = bool(republish and republish["waiting"]) and (
+            operation.finished_at is None
+            or timezone.now() - operation.finished_at < REPUBLISH_POLL_FOR
+        )
         return {
             "operation": operation,
-            "finished": operation.finished_at is not None,
+            "republish": republish,
+            "finished": operation.finished_at is not None and not waiting,
             "pending": operation.total - operation.done,
             "items": [
                 {"item": item, "badge": OUTCOME_BADGES.get(item.outcome, "idle")}
