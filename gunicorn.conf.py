@@ -1,6 +1,9 @@
-"""gunicorn's hooks (the Procfile's `web` command line sets everything else)."""
+"""gunicorn's settings beyond the Procfile's `web` command line, and its hooks."""
 
 import os
+
+# Access lines go through a logger that masks invite tokens and OAuth codes and states.
+logger_class = "common.logmask.MaskedGunicornLogger"
 
 
 def child_exit(server, worker):

@@ -86,9 +86,12 @@ class BulkOperation(models.Model):
     """
 
     class Kind(models.TextChoices):
-        RECONSENT_INVITE = "reconsent_invite", "Send re-consent invites"
+        # The value stays for history; each tenant gets the invite it needs (consent, or
+        # re-consent when it already linked an account).
+        RECONSENT_INVITE = "reconsent_invite", "Send invites (consent or re-consent, as needed)"
         CONNECT_PUSH = "connect_push", "Push Connect configuration"
         CONNECT_RESYNC = "connect_resync", "Resync Connect configuration"
+        CONNECT_REPUBLISH = "connect_republish", "Republish failed Connect deliveries"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     created_by = models.ForeignKey(

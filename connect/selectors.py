@@ -296,10 +296,29 @@ def connect_tenant_panel(*, tenant: Tenant, with_event_notifications: bool = Fal
             for r in records
         ],
         "sync_url": reverse("tenant-connect-sync", kwargs={"tenant_id": tenant.pk}),
+        "cannot_sync": _sync_blocker(tenant),
         "event_notifications": connect_event_notifications_for_tenant(tenant=tenant)
         if with_event_notifications
         else [],
     }
+
+
+# Statuses a sync runs for (connect.services.sync.SYNCABLE_STATUSES).
+SYNCABLE = (Tenant.Status.CONSENTED, Tenant.Status.ACTIVE, Tenant.Status.ERROR)
+
+
+def _sync_blocker(tenant: Tenant) -> str:
+    """Why "Sync Connect now" would do nothing for this tenant, or "" when it can sync."""
+    if tenant.is_archived or tenant.status == Tenant.Status.OFFBOARDED:
+        return "This tenant is no longer served: nothing is synced."
+    if not TenantAccount.objects.filter(tenant=tenant).exists():
+        return "Connect syncs once the client admin has consented and linked an account."
+    if tenant.status not in SYNCABLE:
+        return (
+            f"A {tenant.get_status_display().lower()} tenant is not synced: "
+            "it needs consent again first."
+        )
+    return ""
 
 
 def connect_health_counts() -> dict:
@@ -406,3 +425,25 @@ def connect_template_basic_verify(*, integration_id: int, username: str, passwor
         pass_ok = hmac.compare_digest(secret.encode("utf-8"), password.encode("utf-8"))
         ok |= user_ok and pass_ok
     return ok
+
+
+def connect_template_auth_list(*, integration: Integration) -> list[dict]:
+    """How each active template of the integration asks DocuSign to authenticate its messages
+    (the webhook authentication section of the integration's listener page)."""
+    versions = ConnectTemplateVersion.objects.filter(
+        template__integration=integration,
+        template__is_active=True,
+        number=F("template__current_version"),
+    ).select_related("template")
+    return [
+        {
+            "name": v.template.name,
+            "template_id": v.template_id,
+            "url": v.settings.get("url_to_publish_to", ""),
+            "hmac": bool(v.settings.get("include_hmac")),
+            "oauth": bool(v.settings.get("include_oauth")),
+            "basic": bool(v.settings.get("basic_auth_user")),
+            "mtls": bool(v.settings.get("require_mutual_tls")),
+        }
+        for v in sorted(versions, key=lambda v: v.template.name)
+    ]

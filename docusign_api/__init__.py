@@ -12,6 +12,7 @@ from .client import (
     base_uri_host_allowed,
 )
 from .connect import ConnectAPI
+from .envelopes import EnvelopesAPI, EnvelopeStatusChange, StatusChangesPage
 from .errors import (
     RATE_LIMIT_ERROR_CODES,
     TERMINAL_TOKEN_ERRORS,
@@ -33,6 +34,7 @@ from .models import (
     ConnectOAuthConfig,
     EventData,
     RateLimitStatus,
+    RetryQueueEntry,
     TokenSet,
     UserInfo,
 )
@@ -61,12 +63,16 @@ __all__ = [
     "DocuSignRateLimited",
     "DocuSignRequestError",
     "DocuSignUnavailable",
+    "EnvelopeStatusChange",
+    "EnvelopesAPI",
     "EventData",
     "OAuthAPI",
     "Observer",
     "Pkce",
     "RateLimitStatus",
     "RetryPolicy",
+    "RetryQueueEntry",
+    "StatusChangesPage",
     "TokenSet",
     "UserInfo",
     "base_uri_host_allowed",

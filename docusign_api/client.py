@@ -13,6 +13,7 @@ import requests
 
 from ._http import Clock, HttpCore, Observer, RetryPolicy, Timeout, utc_now
 from .connect import ConnectAPI
+from .envelopes import EnvelopesAPI
 from .errors import TERMINAL_TOKEN_ERRORS
 from .models import RateLimitStatus
 from .oauth import OAuthAPI
@@ -70,6 +71,12 @@ class DocuSignClient:
         """Connect calls for one account. Check ``base_uri`` with ``base_uri_host_allowed``
         first if it came from anywhere but this client's own ``userinfo``."""
         return ConnectAPI(
+            self._http, base_uri=base_uri, account_id=account_id, access_token=access_token
+        )
+
+    def envelopes(self, *, base_uri: str, account_id: str, access_token: str) -> EnvelopesAPI:
+        """Envelope status changes for one account (same ``base_uri`` rule as ``connect``)."""
+        return EnvelopesAPI(
             self._http, base_uri=base_uri, account_id=account_id, access_token=access_token
         )
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from ._http import HttpCore
 from .errors import DocuSignNotFound, DocuSignProtocolError
-from .models import ConnectConfiguration, ConnectLogEntry, ConnectOAuthConfig
+from .models import ConnectConfiguration, ConnectLogEntry, ConnectOAuthConfig, RetryQueueEntry
 
 DateLike = date | datetime | str
 # The observer's label for these calls: the path with its ids as placeholders.
@@ -117,6 +117,28 @@ class ConnectAPI:
         )
         return [ConnectLogEntry.from_wire(e) for e in _entries(body, "logs")]
 
+    # -- republish (API.md 7) ---------------------------------------------------------------
+
+    def retry_queue(self, envelope_ids: builtins.list[str]) -> builtins.list[RetryQueueEntry]:
+        """Republish the envelopes' Connect messages. Sent once, never retried: a second
+        republish would deliver the messages twice."""
+        if not envelope_ids:
+            return []
+        body = self._call(
+            "PUT",
+            "/envelopes/retry_queue",
+            "/envelopes/retry_queue",
+            idempotent=False,
+            # DocuSign's reference says `synchronous` must be "false".
+            json_body={"envelopeIds": list(envelope_ids), "synchronous": "false"},
+        )
+        return _retry_entries(body)
+
+    def retry_queue_one(self, envelope_id: str) -> builtins.list[RetryQueueEntry]:
+        path = f"/envelopes/{quote(envelope_id, safe='')}/retry_queue"
+        template = "/envelopes/{envelopeId}/retry_queue"
+        return _retry_entries(self._call("PUT", path, template, idempotent=False))
+
     # -------------------------------------------------------------------------------------
 
     def _call(
@@ -163,6 +185,12 @@ def _single_configuration(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise DocuSignProtocolError("expected a Connect configuration object", status=200)
     return body
+
+
+def _retry_entries(body: Any) -> list[RetryQueueEntry]:
+    if not isinstance(body, dict):
+        raise DocuSignProtocolError("expected a ConnectFailureResults object", status=200)
+    return [RetryQueueEntry.from_wire(e) for e in body.get("retryQueue") or []]
 
 
 def _entries(body: Any, key: str) -> list[dict[str, Any]]:

@@ -414,3 +414,32 @@ class ConnectLogEntry:
             config_url=text("configUrl"),
             raw=dict(data),
         )
+
+
+@dataclass(frozen=True)
+class RetryQueueEntry:
+    """One member of ``retryQueue`` in a ``retry_queue`` answer (``ConnectFailureResult``).
+
+    DocuSign documents no status values; the emulator answers ``Success``, ``Failed`` or
+    ``Queued``, and ``ok`` treats anything but a failure as accepted.
+    """
+
+    envelope_id: str
+    config_id: str | None
+    config_url: str | None
+    status: str
+    status_message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status.lower() not in ("failed", "failure", "error")
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> RetryQueueEntry:
+        return cls(
+            envelope_id=str(data.get("envelopeId") or ""),
+            config_id=str(data["configId"]) if data.get("configId") else None,
+            config_url=str(data["configUrl"]) if data.get("configUrl") else None,
+            status=str(data.get("status") or ""),
+            status_message=str(data.get("statusMessage") or ""),
+        )

@@ -12,9 +12,10 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from docusign_emulator import envelopes
+from docusign_emulator import envelope_api
 from docusign_emulator import errors as e
-from docusign_emulator.state import ConnectConfig, LogEntry, Store, Token
+from docusign_emulator.envelopes import failures_prune
+from docusign_emulator.state import ConnectConfig, Failure, LogEntry, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -105,12 +106,17 @@ def route_key(rest: str) -> str:
     """Counter key for a REST path below the account: drops shard and account id."""
     if rest in ("", "/"):
         return "/restapi/connect" if rest else "/restapi"
+    if rest.startswith("/envelopes"):
+        return "/restapi/envelopes" + ("/{id}" if rest.strip("/").count("/") else "")
     if not rest.startswith("/connect"):
         return "/restapi" + rest
     tail = rest[len("/connect") :]
     if tail in ("", "/"):
         return "/restapi/connect"
     first, _, more = tail[1:].partition("/")
+    if first == "envelopes":
+        single = more.strip("/") != "retry_queue"
+        return "/restapi/connect/envelopes" + ("/{id}" if single else "") + "/retry_queue"
     if first in ("oauth", "failures", "logs"):
         return f"/restapi/connect/{first}" + ("/{id}" if more else "")
     return "/restapi/connect/{id}" + (f"/{more}" if more else "")
@@ -180,7 +186,11 @@ def _consume(store: Store, account_id: str) -> None:
     win["burst_used"] += 1
 
 
-def _authenticate(store: Store, req: Request, shard: str, account_id: str) -> Token:
+def _authenticate(
+    store: Store, req: Request, shard: str, account_id: str, *, connect_call: bool = True
+) -> Token:
+    """The caller's token, after the rate limits; Connect calls also need an account
+    administrator and Connect enabled (API.md 2), envelope calls only a member."""
     if not (req.header("Authorization") or "").strip():
         raise e.rest(401, e.USER_AUTH_FAILED)
     token = store.live_token(req.bearer() or "", "access")
@@ -194,6 +204,8 @@ def _authenticate(store: Store, req: Request, shard: str, account_id: str) -> To
     if membership is None:
         raise e.rest(400, e.NOT_MEMBER)
     _consume(store, account_id)
+    if not connect_call:
+        return token
     if not membership.is_admin:
         raise e.rest(403, e.LACKS_PERMISSIONS)
     if not account.connect_enabled:
@@ -204,6 +216,16 @@ def _authenticate(store: Store, req: Request, shard: str, account_id: str) -> To
 def dispatch(app: Emulator, req: Request, shard: str, account_id: str, rest: str) -> Response:
     store = app.store
     try:
+        if envelope_api.handles(rest):
+            with store.lock:
+                token = _authenticate(
+                    store, req, shard, account_id, connect_call=rest.startswith("/connect")
+                )
+            # These handlers deliver Connect messages, so they take the lock themselves.
+            response = envelope_api.dispatch(app, req, account_id, rest, token)
+            with store.lock:
+                response.headers.extend(rate_headers(store, account_id))
+            return response
         with store.lock:
             token = _authenticate(store, req, shard, account_id)
         if (
@@ -216,17 +238,8 @@ def dispatch(app: Emulator, req: Request, shard: str, account_id: str, rest: str
             error = app.publisher.check_oauth(coerce_oauth(_body(req), require=True))
             if error:
                 raise bad(f"Unable to obtain a token from authorizationServerUrl: {error}")
-        if rest.rstrip("/") == "/envelopes" and req.method == "POST":
-            with store.lock:
-                response, envelope_id, status = envelopes.create(store, req, account_id, token)
-            if status == "sent":
-                # Delivered before answering (DocuSign does it shortly after): tests need no wait.
-                app.publisher.publish(
-                    account_id, "envelope-sent", envelope_id=envelope_id, user_id=token.user_id
-                )
-        else:
-            with store.lock:
-                response = _route(app, req, account_id, rest, token)
+        with store.lock:
+            response = _route(app, req, account_id, rest, token)
     except e.RestError as err:
         response = json_response(err.status, err.body(), err.headers)
     with store.lock:
@@ -555,6 +568,7 @@ def _in_window(created: float, window: tuple[float | None, float | None, bool]) 
 def list_failures(
     store: Store, account_id: str, window: tuple[float | None, float | None, bool] = NO_WINDOW
 ) -> Response:
+    failures_prune(store, account_id)
     rows = [
         f
         for f in store.failures.values()
@@ -574,11 +588,18 @@ def list_failures(
             "failureUri": f"/connect/failures/{f.failure_id}",
             "retryCount": str(f.retry_count),
             "retryUri": f"/connect/envelopes/{f.envelope_id}/retry_queue",
-            "status": "Pending" if f.retry_count < max_retries else "Failed",
+            "status": _failure_status(store, f, max_retries),
+            "lastTry": iso(f.last_try or f.created),
         }
         for f in rows
     ]
     return json_response(200, {"failures": failures, "totalRecords": str(len(failures))})
+
+
+def _failure_status(store: Store, failure: Failure, max_retries: int) -> str:
+    if store.config["failure_status_field"] == "retry_state":
+        return "Pending" if failure.retry_count < max_retries else "Failed"
+    return failure.status
 
 
 def delete_failure(store: Store, account_id: str, failure_id: str) -> Response:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from docusign_emulator import connect
+from docusign_emulator.envelopes import envelope_record_event
 from docusign_emulator.errors import ControlError, EmulatorError
 from docusign_emulator.state import DEFAULT_CONFIG, Account, ConnectConfig, Store
 from docusign_emulator.wire import Request, Response, json_response
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 Handler = Callable[["Emulator", Request, dict[str, str]], Any]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 FAULT_KINDS = {"status", "timeout", "html", "reset"}
+CHOICES = {
+    "retry_queue_without_failure": ("republish", "refuse"),
+    "retry_queue_delivery": ("inline", "background"),
+    "failure_status_field": ("envelope_status", "retry_state"),
+}
 
 
 def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
@@ -172,6 +178,9 @@ def set_config(app: Emulator, req: Request, _: dict) -> dict:
             raise ControlError("connect_put_mode is merge or replace")
         if data.get("connect_oauth_client_auth", "basic") not in ("basic", "body"):
             raise ControlError("connect_oauth_client_auth is basic or body")
+        for name, allowed in CHOICES.items():
+            if name in data and data[name] not in allowed:
+                raise ControlError(f"{name} is one of {', '.join(allowed)}")
         if data.get("admin_consent_redirect", "code") not in ("code", "state_only"):
             raise ControlError("admin_consent_redirect is code or state_only")
         store.config.update(data)
@@ -467,6 +476,13 @@ def publish_event(app: Emulator, req: Request, args: dict) -> Any:
         raise ControlError(f"unknown event {event!r}")
     with app.store.lock:
         _account(app.store, args["account_id"])
+        if data.get("envelope_id"):
+            envelope_record_event(
+                app.store,
+                account_id=args["account_id"],
+                envelope_id=data["envelope_id"],
+                event=event,
+            )
     deliveries = app.publisher.publish(
         args["account_id"],
         event,

@@ -123,3 +123,11 @@ SERVICE_UNAVAILABLE = ("SERVICE_UNAVAILABLE", "The service is temporarily unavai
 
 def rest(status: int, pair: tuple[str, str]) -> RestError:
     return RestError(status, pair[0], pair[1])
+
+
+# Envelopes and republishing. ENVELOPE_DOES_NOT_EXIST is the code public integrations see for an
+# unknown envelope id; the retryQueue statusMessage texts are UNCONFIRMED guesses.
+ENVELOPE_NOT_FOUND = ("ENVELOPE_DOES_NOT_EXIST", "The envelope specified either does not exist.")
+RETRY_ENVELOPE_UNKNOWN = "ENVELOPE_DOES_NOT_EXIST: the envelope is not in this account."
+RETRY_NO_FAILURE = "No Connect failure is recorded for this envelope."
+RETRY_NO_CONFIG = "No Connect configuration of this account publishes the envelope's status."

@@ -17,20 +17,11 @@ from dataclasses import dataclass, field
 
 import requests
 
+from docusign_emulator.envelopes import EVENT_STATUS, drop_take, failures_prune
 from docusign_emulator.state import ConnectConfig, Failure, LogEntry, Store
 from docusign_emulator.tls import client_certificate
 
 MAX_LOGS = 100  # API.md 2: at most 100 active logs per account
-ENVELOPE_STATUS = {
-    "envelope-created": "created",
-    "envelope-sent": "sent",
-    "envelope-resent": "sent",
-    "envelope-delivered": "delivered",
-    "envelope-completed": "completed",
-    "envelope-declined": "declined",
-    "envelope-voided": "voided",
-    "envelope-corrected": "sent",
-}
 
 
 def generated_date_time(ts: float) -> str:
@@ -130,7 +121,7 @@ class Publisher:
         user = self.store.users.get(user_id)
         email = user.email if user else "sender@example.com"
         name = user.name if user else "Sender"
-        status = ENVELOPE_STATUS.get(event, "sent")
+        status = EVENT_STATUS.get(event, "sent")
         summary: dict = {
             "status": status,
             "emailSubject": "Please DocuSign: Agreement.pdf",
@@ -294,7 +285,31 @@ class Publisher:
                 and not c.wire.get("disabledBy")
                 and event in (c.wire.get("events") or [])
             ]
-        return [self._deliver(spec) for spec in specs]
+            dropped = [drop_take(store, account_id=account_id, event=event) for _ in specs]
+        return [
+            self._drop(spec) if drop else self._deliver(spec)
+            for spec, drop in zip(specs, dropped, strict=True)
+        ]
+
+    def _drop(self, spec: Delivery) -> dict:
+        """A delivery lost without a trace at DocuSign (no POST, no failure, no log): only the
+        control plane's delivery list shows it, for tests of the completeness check."""
+        result = {
+            "connectId": spec.connect_id,
+            "url": spec.url,
+            "status": "dropped",
+            "error": None,
+            "statusCode": None,
+            "event": spec.event,
+            "envelopeId": spec.envelope_id,
+            "retryCount": spec.retry_count,
+        }
+        with self.store.lock:
+            self.store.deliveries.append(
+                {**result, "accountId": spec.account_id, "at": self.store.now()}
+            )
+            del self.store.deliveries[:-500]
+        return result
 
     def client_certificate(self) -> tuple[str, str]:
         with self._client_cert_lock:
@@ -418,6 +433,7 @@ class Publisher:
             failure = store.failures.get(spec.failure_id or "")
             if failure is not None:
                 failure.in_flight = False
+                failure.last_try = now
                 failure.retry_count = spec.retry_count
                 if ok:
                     del store.failures[failure.failure_id]
@@ -440,9 +456,19 @@ class Publisher:
                     next_retry_at=now + interval,
                     error=result["error"] or "",
                     generated_at=spec.generated_at,
+                    status=self._envelope_status(spec),
+                    last_try=now,
                 )
                 result["failureId"] = fid
+                failures_prune(store, spec.account_id)
             store.touch()
+
+    def _envelope_status(self, spec: Delivery) -> str:
+        status = EVENT_STATUS.get(spec.event)
+        if status is None:
+            envelope = self.store.envelopes.get(spec.envelope_id)
+            status = envelope.status if envelope is not None else ""
+        return status
 
     # --- OAuth for Connect -------------------------------------------------------------------
     def _oauth_token(self, config: dict, timeout: float) -> str:

@@ -20,7 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from docusign_emulator import connect, control, oauth
+from docusign_emulator import (
+    connect,
+    control,
+    control_envelopes,  # noqa: F401 - registers its routes on import
+    oauth,
+)
 from docusign_emulator import errors as e
 from docusign_emulator.publisher import Publisher
 from docusign_emulator.state import Store

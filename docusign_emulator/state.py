@@ -15,6 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from docusign_emulator.envelopes import Envelope
+
 DEFAULT_CONFIG: dict[str, Any] = {
     "latency_ms": 0,
     "error_rate": 0.0,
@@ -50,6 +52,24 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "max_refresh_tokens": 5,
     # API.md 2: POST /connect is 201 in the spec but a recorded demo call answered 200.
     "connect_create_status": 200,
+    # API.md 7 (republish): what DocuSign does with an envelope id that has no failure entry is
+    # UNCONFIRMED. "republish" sends the envelope's current status again; "refuse" answers an
+    # error entry for it.
+    "retry_queue_without_failure": "republish",
+    # UNCONFIRMED: the largest envelopeIds list one retry_queue call takes.
+    "retry_queue_max_envelopes": 100,
+    # UNCONFIRMED: with `synchronous: "false"` DocuSign queues the republish; "inline" delivers
+    # before answering (deterministic for tests), "background" answers first.
+    "retry_queue_delivery": "inline",
+    # ConnectLog.status is "the new envelope status for the failed Connect post" (SDK docs);
+    # "retry_state" restores the emulator's earlier Pending/Failed for old tests.
+    "failure_status_field": "envelope_status",
+    # API.md 7: DocuSign keeps a bounded number of failure entries for a limited time; both
+    # figures are UNCONFIRMED. 0 keeps every entry / keeps entries forever.
+    "failure_log_max_entries": 0,
+    "failure_log_retention_s": 0,
+    # UNCONFIRMED: listStatusChanges' largest page (`count`).
+    "status_changes_max_count": 1000,
     # API.md 7: what the redirect after an organization admin's consent carries is UNCONFIRMED:
     # "code" sends a code as for ACG, "state_only" sends back only the state.
     "admin_consent_redirect": "code",
@@ -171,17 +191,6 @@ class ConnectConfig:
 
 
 @dataclass
-class Envelope:
-    envelope_id: str
-    account_id: str
-    status: str
-    created: float
-    user_id: str = ""
-    # The envelope-level eventNotification, stored as an account-level wire config.
-    notification: ConnectConfig | None = None
-
-
-@dataclass
 class Failure:
     failure_id: str
     account_id: str
@@ -196,6 +205,8 @@ class Failure:
     error: str = ""
     in_flight: bool = False
     generated_at: float = 0.0  # when the original message was generated; retries keep it
+    status: str = ""  # the envelope status the failed message carried
+    last_try: float = 0.0
 
 
 @dataclass
@@ -241,7 +252,6 @@ class Store:
             self.auth_requests: dict[str, dict] = {}
             self.sessions: dict[str, str] = {}  # browser cookie -> user_id
             self.connect: dict[str, ConnectConfig] = {}  # connectId -> config
-            self.envelopes: dict[str, Envelope] = {}
             self.next_connect_id = 22210600
             self.failures: dict[str, Failure] = {}
             self.logs: dict[str, LogEntry] = {}
@@ -250,6 +260,9 @@ class Store:
             self.calls: dict[str, int] = {}
             self.calls_by_account: dict[str, dict[str, int]] = {}
             self.rate: dict[str, dict[str, float]] = {}
+            self.envelopes: dict[str, Envelope] = {}  # envelopeId -> envelope (any account)
+            # Silent drops still to apply: {"count", "account_id"?, "event"?} (control plane).
+            self.drops: list[dict] = []
             self.touch()
 
     def touch(self) -> None:
@@ -442,10 +455,10 @@ class Store:
                 "org_consents": {k: sorted(v) for k, v in self.org_consents.items()},
                 "connect": [asdict(c) for c in self.connect.values()],
                 "next_connect_id": self.next_connect_id,
-                "envelopes": [asdict(v) for v in self.envelopes.values()],
                 "failures": [asdict(f) for f in self.failures.values()],
                 "logs": [asdict(entry) for entry in self.logs.values()],
                 "deliveries": list(self.deliveries[-200:]),
+                "envelopes": [asdict(env) for env in self.envelopes.values()],
             }
 
     def load_dict(self, data: dict) -> None:

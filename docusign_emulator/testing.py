@@ -535,3 +535,32 @@ class EmulatorControl:
 
     def set_account_hmac_keys(self, account_id: str, keys: list[str]) -> Any:
         return self._call("POST", f"/accounts/{account_id}/hmac_keys", {"keys": keys})
+
+    # envelopes and delivery faults (control_envelopes.py)
+    def simulate_envelopes(
+        self,
+        account_id: str,
+        *,
+        count: int = 1,
+        statuses: list[str] | None = None,
+        envelope_ids: list[str] | None = None,
+    ) -> list[dict]:
+        body: dict[str, Any] = {"count": count}
+        if statuses is not None:
+            body["statuses"] = statuses
+        if envelope_ids is not None:
+            body["envelope_ids"] = envelope_ids
+        return self._call("POST", f"/accounts/{account_id}/envelopes", body)["envelopes"]
+
+    def envelope_status(self, account_id: str, envelope_id: str, status: str) -> dict:
+        path = f"/accounts/{account_id}/envelopes/{envelope_id}/status"
+        return self._call("POST", path, {"status": status})
+
+    def drop_deliveries(
+        self, count: int = 1, *, account_id: str | None = None, event: str | None = None
+    ) -> dict:
+        body: dict[str, Any] = {"count": count, "account_id": account_id, "event": event}
+        return self._call("POST", "/connect/drop", body)
+
+    def add_failure(self, account_id: str, **fields: Any) -> dict:
+        return self._call("POST", f"/accounts/{account_id}/failures", fields)

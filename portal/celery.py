@@ -95,6 +95,19 @@ app.conf.beat_schedule = {
         "schedule": 6 * 3600.0,
         "options": {"queue": "default", "expires": 3600},
     },
+    # Delivery recovery (recovery.tasks): every minute, copy the failure log of each tenant not
+    # copied within RECOVERY_FAILURES_INTERVAL_S, and prove completeness for each tenant not
+    # checked within RECOVERY_COMPLETENESS_INTERVAL_S; both within each account's budget.
+    "recovery-delivery-failures-copy-due": {
+        "task": "recovery.tasks.delivery_failures_copy_due",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
+    "recovery-completeness-check-due": {
+        "task": "recovery.tasks.completeness_check_due",
+        "schedule": 300.0,
+        "options": {"queue": "default", "expires": 290},
+    },
     # Forwarding (forwarding.tasks): every 10 s, enqueue deliveries that are due and held by no
     # live worker (retries beyond a countdown, a lost message, a killed worker); and purge events
     # older than EVENT_RETENTION_DAYS in batches, hourly (events.tasks).
@@ -110,6 +123,12 @@ app.conf.beat_schedule = {
     },
     # Connect sync (connect.tasks): every minute, enqueue one reconcile per tenant whose last sync
     # is older than CONNECT_SYNC_INTERVAL_S; tenants already queued are not enqueued again.
+    # Invites (tenants.tasks): hourly, re-send unanswered invites that are due a reminder.
+    "invite-nudges-due": {
+        "task": "tenants.tasks.invite_nudges_due",
+        "schedule": 3600.0,
+        "options": {"queue": "refresh", "expires": 3500},
+    },
     "consent-attempts-purge": {
         "task": "tenants.tasks.consent_attempts_purge",
         "schedule": 3600.0,
@@ -119,6 +138,18 @@ app.conf.beat_schedule = {
         "task": "connect.tasks.connect_sync_due",
         "schedule": 60.0,
         "options": {"queue": "sync", "expires": 55},
+    },
+    # Alerts (alerts.tasks): every minute, compare "needs a human" with the open alerts and send
+    # the notices due; hourly, the daily digest once ALERT_DIGEST_HOUR (UTC) has come.
+    "alerts-evaluate": {
+        "task": "alerts.tasks.alerts_evaluate",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
+    "alerts-digest": {
+        "task": "alerts.tasks.alerts_digest",
+        "schedule": 3600.0,
+        "options": {"queue": "default", "expires": 3500},
     },
     # Bulk operations (common.tasks): pending items whose lease ran out are enqueued again, so
     # every operation finishes even after a worker or the broker was lost.

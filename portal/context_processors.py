@@ -10,6 +10,7 @@ NAV = [
     ("Connect templates", "connect-template-list", ("connect-template-",)),
     ("Partner OAuth", "connect-partner-oauth", ("connect-partner-oauth",)),
     ("Events", "event-list", ("event-",)),
+    ("Delivery failures", "delivery-failures", ("delivery-failures",)),
     ("Audit log", "audit-list", ("audit-",)),
     ("Staff", "staff-list", ("staff-",)),
     ("API keys", "api-key-list", ("api-key-",)),

@@ -119,6 +119,8 @@ INSTALLED_APPS = [
     "tenants",
     "connect",
     "events",
+    "recovery",
+    "alerts",
     "forwarding",
     "portal",
 ]
@@ -328,6 +330,13 @@ EMAIL_CONFIG = _read("EMAIL_URL", "email_url", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = _read("DEFAULT_FROM_EMAIL", "str", default="portal@partner.example")
 STAFF_ALERT_EMAILS = _read("STAFF_ALERT_EMAILS", "list", default=[])
+# "Needs a human" alerts (alerts/): besides email, optionally a Slack-compatible incoming webhook
+# and a generic webhook signed with ALERT_WEBHOOK_SECRET (Standard Webhooks HMAC-SHA256).
+ALERT_SLACK_WEBHOOK_URL = _read("ALERT_SLACK_WEBHOOK_URL", "str", default="")
+ALERT_WEBHOOK_URL = _read("ALERT_WEBHOOK_URL", "str", default="")
+ALERT_WEBHOOK_SECRET = _read("ALERT_WEBHOOK_SECRET", "str", default="")
+# The daily digest of every open alert, at this UTC hour (beat).
+ALERT_DIGEST_HOUR = _read("ALERT_DIGEST_HOUR", "int", default=7)
 
 # --- Celery ---------------------------------------------------------------------------------------
 REDIS_URL = _read("REDIS_URL", "str", default="")
@@ -410,6 +419,10 @@ DOCUSIGN_ALLOWED_BASE_URI_HOSTS = {
     ),
 }
 INVITE_VALID_DAYS = _read("INVITE_VALID_DAYS", "int", default=7)
+# An invite not answered after this many days needs a human, and is re-sent once automatically;
+# a second re-send goes out INVITE_NUDGE_BEFORE_EXPIRY_HOURS before it expires (two at most).
+INVITE_UNANSWERED_DAYS = _read("INVITE_UNANSWERED_DAYS", "int", default=3)
+INVITE_NUDGE_BEFORE_EXPIRY_HOURS = _read("INVITE_NUDGE_BEFORE_EXPIRY_HOURS", "int", default=24)
 CONSENT_STATE_TTL_S = _read("CONSENT_STATE_TTL_S", "int", default=600)
 TOKEN_REFRESH_MARGIN_S = _read("TOKEN_REFRESH_MARGIN_S", "int", default=600)
 # The CA bundle the TLS proxy in front of the Connect receiver verifies DocuSign's client
@@ -424,6 +437,21 @@ CONNECT_SYNC_BATCH = _read("CONNECT_SYNC_BATCH", "int", default=2000)
 CONNECT_BUDGET_HOURLY = _read("CONNECT_BUDGET_HOURLY", "int", default=1000)
 CONNECT_BUDGET_BURST = _read("CONNECT_BUDGET_BURST", "int", default=100)
 CONNECT_BUDGET_BURST_WINDOW_S = _read("CONNECT_BUDGET_BURST_WINDOW_S", "int", default=30)
+# Delivery recovery (recovery/): how often each account's failure log is copied, envelope ids per
+# retry_queue call, and the completeness proof (window, statuses compared, grace for events still
+# in flight, how often, and whether gaps are republished without a human).
+RECOVERY_FAILURES_INTERVAL_S = _read("RECOVERY_FAILURES_INTERVAL_S", "int", default=900)
+RECOVERY_READ_CONNECT_LOGS = _read("RECOVERY_READ_CONNECT_LOGS", "bool", default=True)
+RECOVERY_REPUBLISH_BATCH = _read("RECOVERY_REPUBLISH_BATCH", "int", default=100)
+RECOVERY_COMPLETENESS_DAYS = _read("RECOVERY_COMPLETENESS_DAYS", "int", default=7)
+RECOVERY_COMPLETENESS_STATUSES = _read(
+    "RECOVERY_COMPLETENESS_STATUSES", "list", default=["completed", "declined", "voided"]
+)
+RECOVERY_COMPLETENESS_GRACE_S = _read("RECOVERY_COMPLETENESS_GRACE_S", "int", default=300)
+RECOVERY_COMPLETENESS_INTERVAL_S = _read(
+    "RECOVERY_COMPLETENESS_INTERVAL_S", "int", default=6 * 3600
+)
+RECOVERY_AUTO_REPUBLISH = _read("RECOVERY_AUTO_REPUBLISH", "bool", default=False)
 # Outbound calls to URLs a person typed (common/outbound.py) refuse private and loopback addresses,
 # and plain http, except for these hosts (`host` or `host:port`); development allows this machine.
 OUTBOUND_ALLOWED_HOSTS = _read(
@@ -493,7 +521,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "common.middleware.RequestIdLogFilter"},
+        "url_secrets": {"()": "common.logmask.UrlSecretsLogFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -503,7 +534,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "url_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": _read("LOG_LEVEL", "str", default="INFO")},

@@ -19,7 +19,7 @@ from common.leases import (
 )
 from tenants.selectors.tokens import token_lapse_due_tenant_ids, token_refresh_due_tenant_ids
 from tenants.services import consent as consent_services
-from tenants.services import token_failures, token_reminders
+from tenants.services import invite_nudges, token_failures, token_reminders
 from tenants.services import tokens as token_services
 
 logger = logging.getLogger(__name__)
@@ -118,3 +118,17 @@ def consent_attempts_purge() -> int:
     if deleted:
         logger.info("consent attempts purged: %d", deleted)
     return deleted
+
+
+@shared_task(name="tenants.tasks.invite_nudges_due", ignore_result=True)
+def invite_nudges_due() -> int:
+    """Enqueue one nudge per unanswered invite that is due a reminder."""
+    invite_ids = invite_nudges.invites_due_for_nudge()
+    for invite_id in invite_ids:
+        invite_nudge.delay(invite_id)
+    return len(invite_ids)
+
+
+@shared_task(name="tenants.tasks.invite_nudge", ignore_result=True)
+def invite_nudge(invite_id: int) -> None:
+    invite_nudges.invite_nudge(invite_id=invite_id)

@@ -224,12 +224,20 @@ def _status(outcome: str, *, state: TenantConnectState, changes: list[dict]) -> 
     return State.IN_SYNC
 
 
+NOT_CARRIED_ACTIONS = ("delete_duplicate", "delete_orphan")
+
+
 def _carried(
     steps: list[Step], versions: dict, changes: list[dict], previous_versions: dict
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Which connectId and template version each template has on the account now. `versions`
     are the desired versions by template slug."""
-    applied = {c["template"]: c for c in changes if c["applied"] and c["template"]}
+    # A deleted duplicate carries the template's slug too: its connectId is gone, never carried.
+    applied = {
+        c["template"]: c
+        for c in changes
+        if c["applied"] and c["template"] and c["action"] not in NOT_CARRIED_ACTIONS
+    }
     connect_ids: dict[str, str] = {}
     carried_versions: dict[str, Any] = {}
     for step in steps:

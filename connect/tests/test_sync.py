@@ -162,6 +162,11 @@ def test_duplicates_are_deleted_keeping_the_oldest(emulator, tenant):
     assert [c["connectId"] for c in ours(emulator)] == [original["connectId"]]
     names = sorted(c["name"] for c in emulator.connect_configs(TEST_ACCOUNT_1_ID))
     assert names == ["Client's own hook", "PartnerPortal: hooks"]
+    # The tenant page names the configuration kept, never a deleted copy.
+    state = TenantConnectState.objects.get(tenant=tenant)
+    assert list(state.connect_ids.values()) == [original["connectId"]]
+    [row] = connect_tenant_panel(tenant=tenant)["templates"]
+    assert row["connect_id"] == original["connectId"]
 
 
 def test_report_policy_reports_drift_and_changes_nothing(emulator, tenant, template):

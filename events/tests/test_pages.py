@@ -295,14 +295,26 @@ def test_panel_counts_the_last_14_days(staff_client):
     panel = events_tenant_panel(tenant=tenant)
     assert panel["events_14_days"] == 3
     assert panel["events_total"] == 4
-    assert [d["count"] for d in panel["days"]][-1] == 2
-    assert len(panel["days"]) == 14
+    chart = str(panel["chart"])
+    today = timezone.now().strftime("%d %b")
+    assert f"{today}: 2 events stored" in chart
+    assert chart.count("<rect ") == 2  # today and three days ago; the 20-day-old one is out
+    assert "events</text>" in chart  # the y axis's title is the unit
+    assert "day (UTC)" in chart
     html = (
         staff_client(Role.SUPPORT)
         .get(reverse("tenant-event-panel", kwargs={"tenant_id": tenant.pk}))
         .content.decode()
     )
     assert "3 events" in html
+
+
+@pytest.mark.django_db
+def test_panel_chart_without_events_says_so_instead_of_a_blank_block():
+    tenant = TenantAccountFactory(account_id="acc-quiet").tenant
+    chart = str(events_tenant_panel(tenant=tenant)["chart"])
+    assert "No events in the last 14 days" in chart
+    assert "<rect " not in chart
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@ area owns its reading; this only picks the fields). A fixed number of queries pe
 from connect.selectors import connect_tenant_panel
 from events.selectors import events_tenant_panel
 from tenants.models import Tenant
-from tenants.selectors.fleet import tenant_attention_reasons
+from tenants.selectors.attention import tenant_attention_reasons
 from tenants.selectors.tenants import invite_state, tenant_consent_panel
 from tenants.selectors.tokens import token_tenant_panel
 

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from portal.api.views import docs, resources, tenants
+from portal.api.views import docs, forwarding, recovery, resources, tenants
 
 app_name = "api"
 
@@ -56,6 +56,16 @@ urlpatterns = [
         resources.AssignmentDetailView.as_view(),
         name="assignment-detail",
     ),
+    path(
+        "integrations/<int:integration_id>/destinations/",
+        forwarding.DestinationListView.as_view(),
+        name="destination-list",
+    ),
+    path(
+        "destinations/<int:destination_id>/deliveries/",
+        forwarding.DeliveryListView.as_view(),
+        name="delivery-list",
+    ),
     path("events/", resources.EventListView.as_view(), name="event-list"),
     path("events/<int:event_id>/", resources.EventDetailView.as_view(), name="event-detail"),
     path("bulk-operations/", resources.BulkStartView.as_view(), name="bulk-start"),
@@ -63,6 +73,11 @@ urlpatterns = [
         "bulk-operations/<int:operation_id>/",
         resources.BulkDetailView.as_view(),
         name="bulk-detail",
+    ),
+    path(
+        "delivery-failures/republish/",
+        recovery.RepublishView.as_view(),
+        name="delivery-failures-republish",
     ),
     re_path(r"^[\s\S]*$", docs.NotFoundView.as_view(), name="not-found"),
 ]

@@ -57,7 +57,12 @@ class ConnectTemplateForm(forms.Form):
     name = forms.CharField(max_length=100)
     slug = forms.SlugField(
         max_length=50,
-        help_text=f'Names the configuration on DocuSign ("{CONFIG_NAME_PREFIX} <slug>"); fixed.',
+        help_text=f"Letters, digits, hyphens or underscores. Names the configuration on DocuSign "
+        f"“{CONFIG_NAME_PREFIX} your-slug”; fixed once saved.",
+        error_messages={
+            "invalid": "Use only letters, digits, hyphens or underscores (no spaces): the slug "
+            f"names the configuration on DocuSign “{CONFIG_NAME_PREFIX} your-slug”."
+        },
     )
     integration = forms.ModelChoiceField(queryset=Integration.objects.filter(is_active=True))
     policy = forms.ChoiceField(choices=ConnectTemplate.Policy.choices)
@@ -66,7 +71,10 @@ class ConnectTemplateForm(forms.Form):
     url_to_publish_to = forms.CharField(
         max_length=4096,
         label="Listener URL (urlToPublishTo)",
-        help_text="https only, no credentials, no private hosts. " + PLACEHOLDER_HELP,
+        help_text="Where DocuSign posts events: this portal's listener is "
+        "<code>/hooks/docusign/connect/</code> under its public address. https, no credentials, "
+        "no private hosts; a Local emulator integration also accepts http and this machine "
+        "(127.0.0.1, localhost). " + PLACEHOLDER_HELP,
     )
     delivery_mode = forms.ChoiceField(
         choices=[(m, m) for m in DELIVERY_MODES],

@@ -2,8 +2,8 @@ from django import forms
 
 from common.bulk import bulk_kinds_registered
 from common.models import BulkOperation
+from tenants.selectors.attention import ANY_ATTENTION, ATTENTION_CHOICES
 from tenants.selectors.fleet import (
-    ATTENTION_CHOICES,
     HEALTH_FILTER_CHOICES,
     SORT_CHOICES,
     STATUS_FILTER_CHOICES,
@@ -32,7 +32,9 @@ class TenantFilterForm(forms.Form):
         label="Connect health", required=False, choices=[("", "Any"), *HEALTH_FILTER_CHOICES]
     )
     attention = forms.ChoiceField(
-        label="Needs action", required=False, choices=[("", "—"), *ATTENTION_CHOICES]
+        label="Needs a human",
+        required=False,
+        choices=[("", "—"), (ANY_ATTENTION, "Any reason"), *ATTENTION_CHOICES],
     )
     sort = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
 

@@ -1,21 +1,30 @@
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import slugify
 
 from portal.forms import formfield_assuming_https
 from tenants.models import Integration, Tenant
 from tenants.services.tenant_import import MAX_BYTES as EXISTING_IMPORT_MAX_BYTES
 from tenants.services.tenants import IMPORT_MAX_BYTES, NOTES_MAX_LENGTH
 
+SLUG_RULE = "Lower-case letters, digits and single hyphens (not at either end)."
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
 
 class TenantForm(forms.ModelForm):
     class Meta:
         model = Tenant
         formfield_callback = formfield_assuming_https
-        fields = ["name", "slug", "admin_email", "integration", "grant_mode", "notes"]
+        fields = ["name", "slug", "admin_email", "integration", "grant_mode", "owner", "notes"]
         help_texts = {
-            "slug": "Lower-case letters, digits and hyphens; unique. Used in URLs and exports.",
+            "slug": SLUG_RULE + " Unique; used in URLs and exports. Leave it empty to derive "
+            "it from the name.",
             "grant_mode": "Authorization Code Grant keeps access with refresh tokens; JWT "
             "impersonation needs an RSA key on the integration.",
+            "owner": "The staff member alerted when this tenant needs a human; empty = the staff "
+            "alert list (STAFF_ALERT_EMAILS).",
         }
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
@@ -24,6 +33,34 @@ class TenantForm(forms.ModelForm):
         self.fields["integration"].queryset = Integration.objects.filter(is_active=True)
         self.fields["integration"].empty_label = None
         self.fields["notes"].max_length = NOTES_MAX_LENGTH
+        self.fields["slug"].required = False
+        self.fields["slug"].error_messages["invalid"] = SLUG_RULE
+        self.fields["owner"].empty_label = "Nobody: the staff alert list"
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        clash = Tenant.objects.filter(name__iexact=name, archived_at__isnull=True)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        other = clash.first()
+        if other is not None:
+            raise ValidationError(
+                f"Another tenant is already named “{other.name}” (slug {other.slug}). Use a name "
+                "that tells them apart, such as the region or business unit."
+            )
+        return name
+
+    def clean_slug(self):
+        slug = self.cleaned_data.get("slug", "")
+        if slug and not SLUG_PATTERN.fullmatch(slug):
+            raise ValidationError(SLUG_RULE)
+        if slug or self.instance.pk:
+            return slug or self.instance.slug
+        base = slugify(self.cleaned_data.get("name", ""))[:55] or "tenant"
+        slug, n = base, 2
+        while Tenant.objects.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
 
     def clean(self):
         cleaned = super().clean()

@@ -14,6 +14,7 @@ PROJECT_PACKAGES = {
     "tenants",
     "connect",
     "events",
+    "alerts",
     "forwarding",
     "docusign_api",
     "docusign_emulator",
@@ -21,14 +22,15 @@ PROJECT_PACKAGES = {
 
 # package → project packages it must never import
 FORBIDDEN = {
-    "common": {"tenants", "connect", "events", "portal"},
-    "accounts": {"tenants", "connect", "events", "portal"},
-    "apikeys": {"tenants", "connect", "events", "portal"},
-    "tenants": {"connect", "events", "portal"},
-    "connect": {"events", "portal"},
-    "events": {"portal"},
+    "common": {"tenants", "connect", "events", "alerts", "portal"},
+    "accounts": {"tenants", "connect", "events", "alerts", "portal"},
+    "apikeys": {"tenants", "connect", "events", "alerts", "portal"},
+    "tenants": {"connect", "events", "alerts", "portal"},
+    "connect": {"events", "alerts", "portal"},
+    "events": {"portal", "alerts"},
+    "alerts": {"connect", "events", "portal"},
     # Below events (which hands it each stored event): names the event model by its label only.
-    "forwarding": {"events", "connect", "portal"},
+    "forwarding": {"events", "connect", "alerts", "portal"},
     "docusign_api": PROJECT_PACKAGES - {"docusign_api"} | {"django"},
     "docusign_emulator": PROJECT_PACKAGES - {"docusign_emulator"} | {"django"},
 }

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role
+from common.charts import Series, stacked_bar_chart
 from common.models import AuditEvent, BulkOperation, BulkOperationItem
 from common.services import audit_record
 from connect.models import SyncDailyStat, TenantConnectState
-from portal.charts import Series, stacked_bar_chart
 from tenants.models import Tenant
 from tenants.services.status import tenant_status_set
 from tenants.tests.factories import (
@@ -124,6 +124,9 @@ def test_stacked_bar_chart_escapes_labels_and_stacks_in_proportion():
             title="Syncs <b>",
             labels=["<day>", "b"],
             series=[Series("ok", "s-ok", [10, 0]), Series("bad & worse", "s-bad", [10, 5])],
+            y_label="syncs",
+            x_label="day",
+            empty_text="none",
         )
     )
     assert "<b>" not in svg
@@ -334,10 +337,12 @@ def test_tenant_page_shows_each_area_panel_in_order(staff_client, integration):
     )
 
     assert [p["key"] for p in response.context["panels"]] == [
+        "alerts_tenant_panel",
         "tenant_consent_panel",
         "token_tenant_panel",
         "connect_tenant_panel",
         "events_tenant_panel",
+        "recovery_tenant_panel",
     ]
 
 

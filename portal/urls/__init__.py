@@ -1,6 +1,8 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from portal.views import api_keys, audit, health, metrics, staff
 
@@ -11,6 +13,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (JSON, the admin).
+    path("favicon.ico", RedirectView.as_view(url=static("portal/favicon.svg"), permanent=True)),
     path("", include("portal.urls.auth")),  # sign-in, second factors, sessions, SSO
     path("audit/", audit.AuditListView.as_view(), name="audit-list"),
     path("audit/export.csv", audit.AuditExportView.as_view(), name="audit-export"),
@@ -36,6 +40,7 @@ urlpatterns = [
     path("", include("portal.urls.tokens")),  # re-consent actions
     path("", include("portal.urls.connect")),  # Connect templates, partner OAuth, sync
     path("", include("portal.urls.events")),  # Connect event receiver and event browser
+    path("", include("portal.urls.recovery")),  # delivery failures, republish, completeness
     path("", include("portal.urls.forwarding")),  # destinations of forwarded events
     path("api/v1/", include("portal.api.urls")),  # the partner REST API (namespace "api")
     path("admin/", admin.site.urls),

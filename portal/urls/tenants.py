@@ -36,6 +36,11 @@ urlpatterns = [
         name="tenant-archive",
     ),
     path(
+        "tenants/<int:tenant_id>/unarchive/",
+        tenants.TenantUnarchiveView.as_view(),
+        name="tenant-unarchive",
+    ),
+    path(
         "tenants/<int:tenant_id>/invite/", tenants.TenantInviteView.as_view(), name="tenant-invite"
     ),
     path(

@@ -1,6 +1,7 @@
 """Connect pages: templates (list, create, edit, preview, assignment), partner OAuth for Connect,
 bulk push/resync, and the tenant page's "sync now"."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -71,6 +72,13 @@ class ConnectTemplateCreateView(StaffRequiredMixin, FormView):
     template_name = "connect/template_form.html"
     form_class = ConnectTemplateForm
 
+    def get_initial(self):
+        # This portal's own listener and the everyday envelope events: what most templates use.
+        return {
+            "url_to_publish_to": f"{settings.PORTAL_PUBLIC_URL}{reverse('connect-hook')}",
+            "events": "envelope-sent, envelope-delivered, envelope-completed",
+        }
+
     def form_valid(self, form):
         data = form.cleaned_data
         template = connect_template_create(
@@ -86,7 +94,8 @@ class ConnectTemplateCreateView(StaffRequiredMixin, FormView):
         )
         messages.success(
             self.request,
-            "Template saved as version 1. Tenants receive it at their next sync, or push it now.",
+            "Template saved as version 1. Tenants receive it at their next sync, or now with "
+            "“Push to its tenants now”.",
         )
         return redirect("connect-template-edit", template_id=template.pk)
 
@@ -215,7 +224,10 @@ class ConnectBulkView(StaffRequiredMixin, View):
         operation = bulk_operation_start(
             kind=form.cleaned_data["kind"], tenants=tenants, actor=request.user, request=request
         )
-        messages.success(request, f"Started for {operation.total} tenants.")
+        messages.success(
+            request,
+            f"Started for {operation.total} tenant{'s' if operation.total != 1 else ''}.",
+        )
         return redirect("bulk-detail", operation_id=operation.pk)
 
 

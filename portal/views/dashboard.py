@@ -7,19 +7,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from common.charts import Series, bar_chart, stacked_bar_chart
 from common.selectors import bulk_items_overdue, worker_heartbeat_latest
 from connect.selectors import (
     connect_health_counts,
     connect_sync_outcomes_by_day,
     connect_sync_overdue,
 )
-from events.selectors import tenants_silent_count
 from forwarding.selectors import destinations_paused
-from portal.charts import Series, bar_chart, stacked_bar_chart
 from portal.views.mixins import StaffRequiredMixin
+from recovery.selectors import recovery_dashboard_summary
+from tenants.selectors.attention import ANY_ATTENTION, tenant_attention_summary
 from tenants.selectors.fleet import (
     CONNECT_HEALTH,
-    tenant_attention_summary,
+    SILENT,
+    SILENT_DAYS,
+    tenant_silent_count,
     tenant_state_counts,
     token_expiries_by_day,
 )
@@ -57,7 +60,12 @@ def _sync_chart(days: int) -> dict:
     ]
     return {
         "svg": stacked_bar_chart(
-            title=f"Connect syncs per day, last {days} days", labels=labels, series=series
+            title=f"Connect syncs per day, last {days} days",
+            labels=labels,
+            series=series,
+            y_label="syncs",
+            x_label="day (UTC)",
+            empty_text=f"No Connect syncs in the last {days} days",
         ),
         "columns": [label for _, label, _ in SYNC_OUTCOME_SERIES],
         "table": table,
@@ -75,6 +83,15 @@ def _health_counts() -> list[dict]:
         }
         for key, (label, badge) in CONNECT_HEALTH.items()
     ]
+
+
+def _deliveries() -> dict:
+    """Failed deliveries and completeness (recovery app), with the links the tiles need."""
+    summary = recovery_dashboard_summary()
+    summary["url"] = reverse("delivery-failures")
+    for tenant in summary["worst"]:
+        tenant["url"] = reverse("tenant-delivery-failures", kwargs={"tenant_id": tenant["pk"]})
+    return summary
 
 
 def _overdue_work(now) -> dict:
@@ -134,20 +151,30 @@ class DashboardView(StaffRequiredMixin, TemplateView):
         for state in states:
             state["url"] = _tenant_list_url(status=state["key"])
         attention = tenant_attention_summary()
-        for item in attention:
+        for item in attention["categories"]:
             item["url"] = _tenant_list_url(attention=item["key"])
             for tenant in item["tenants"]:
                 tenant["url"] = reverse("tenant-detail", kwargs={"tenant_id": tenant["pk"]})
-        attention.append(_forwarding_attention())
         expiries = token_expiries_by_day(days=TOKEN_CHART_DAYS)
         heartbeat = worker_heartbeat_latest()
+        archived = next(s["count"] for s in states if s["key"] == "archived")
+        tenants_all = sum(s["count"] for s in states)
         return super().get_context_data(
             states=states,
-            tenants_total=sum(s["count"] for s in states if s["key"] != "archived"),
-            attention=attention,
-            attention_total=sum(item["count"] for item in attention),
+            # The tiles add up to tenants_all; the list shows every tenant but the archived.
+            tenants_all=tenants_all,
+            tenants_listed=tenants_all - archived,
+            attention=attention["categories"],
+            attention_tenants=attention["tenants"],
+            attention_reasons=attention["reasons"],
+            attention_url=_tenant_list_url(attention=ANY_ATTENTION),
+            # Not a tenant's state: listed after the tenants' reasons, counted apart.
+            forwarding_attention=_forwarding_attention(),
             health=_health_counts(),
-            silent_count=tenants_silent_count(days=7),
+            silent_count=tenant_silent_count(),
+            silent_days=SILENT_DAYS,
+            silent_url=_tenant_list_url(health=SILENT),
+            deliveries=_deliveries(),
             sync_chart=_sync_chart(SYNC_CHART_DAYS),
             token_chart={
                 "svg": bar_chart(
@@ -156,6 +183,9 @@ class DashboardView(StaffRequiredMixin, TemplateView):
                     values=[n for _, n in expiries],
                     css_class="s-warn",
                     series_name="refresh tokens ending",
+                    y_label="tenants",
+                    x_label="day (UTC)",
+                    empty_text=f"No consent lapses in the next {TOKEN_CHART_DAYS} days",
                 ),
                 "table": expiries,
                 "total": sum(n for _, n in expiries),

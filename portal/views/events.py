@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from accounts.roles import Perm
+from connect.selectors import connect_template_auth_list
 from events.errors import EventsError
 from events.selectors import (
     connect_event_detail,
@@ -32,6 +33,8 @@ from events.services.listener import (
     listener_signing_secret_rotate,
     listener_token_issue,
 )
+from events.services.webhook_check import webhook_auth_check
+from events.webhook_auth import integration_webhook_auth
 from portal.forms.events import (
     EventFilterForm,
     HmacKeyAddForm,
@@ -136,7 +139,7 @@ class IntegrationHmacKeysView(StaffRequiredMixin, View):
         self.integration = get_object_or_404(Integration, pk=kwargs["integration_id"])
         return super().dispatch(request, *args, **kwargs)
 
-    def _render(self, request, *, status=200, **forms):
+    def _render(self, request, *, status=200, check=None, **forms):
         page = integration_listener_page(integration=self.integration)
         forms.setdefault("add_form", HmacKeyAddForm())
         forms.setdefault(
@@ -151,10 +154,21 @@ class IntegrationHmacKeysView(StaffRequiredMixin, View):
                 }
             ),
         )
-        return render(request, self.template_name, {**page, **forms}, status=status)
+        auth = integration_webhook_auth(
+            integration=self.integration,
+            templates=connect_template_auth_list(integration=self.integration),
+        )
+        context = {**page, **forms, "auth": auth, "check": check}
+        return render(request, self.template_name, context, status=status)
 
     def get(self, request, integration_id):
         return self._render(request)
+
+    def _check(self, request):
+        result = webhook_auth_check(
+            integration=self.integration, actor=request.user, request=request
+        )
+        return self._render(request, check=result)
 
     def post(self, request, integration_id):
         action = request.POST.get("action")
@@ -163,6 +177,7 @@ class IntegrationHmacKeysView(StaffRequiredMixin, View):
             "deactivate_key": self._deactivate_key,
             "settings": self._settings,
             "rotate_signing_secret": self._rotate,
+            "check": self._check,
         }
         handler = handlers.get(action)
         if handler is None:
@@ -272,9 +287,8 @@ class TenantSendTestEventView(TenantActionView):
             except EventsError as exc:
                 messages.error(request, str(exc))
             else:
-                if health.test_error:
-                    messages.error(request, health.test_error)
-                else:
+                # A refusal is explained in the panel itself, with the page that fixes it.
+                if not health.test_error:
                     messages.success(
                         request,
                         f"Test event {health.test_event} requested for "

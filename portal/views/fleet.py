@@ -1,16 +1,21 @@
 """The fleet pages: the tenant list with bulk actions, the tenant page, and bulk progress."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import resolve, reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView, View
 
 from accounts.roles import Perm
+from alerts.selectors import alerts_tenant_panel
 from common.bulk import bulk_operation_start
 from common.models import BulkOperation, BulkOperationItem
 from common.selectors import audit_event_list, bulk_operation_get, bulk_operation_items
@@ -18,6 +23,7 @@ from connect.selectors import connect_tenant_panel
 from events.selectors import events_tenant_panel
 from portal.forms.fleet import FILTER_FIELDS, BulkStartForm, TenantFilterForm, bulk_kind_choices
 from portal.views.mixins import StaffRequiredMixin, TenantMixin
+from recovery.selectors import recovery_tenant_panel, republish_progress
 from tenants.models import Tenant
 from tenants.selectors.fleet import (
     PAGE_SIZE,
@@ -35,7 +41,8 @@ from tenants.selectors.tokens import token_tenant_panel
 # permission its view demands. Invites, re-consent, sync and test events sit in their own panels.
 TENANT_ACTIONS = [
     ("tenant-edit", "Edit", "link"),
-    ("tenant-archive", "Archive", "post"),
+    ("tenant-archive", "Archive…", "link"),
+    ("tenant-unarchive", "Restore", "post"),
     ("tenant-offboard", "Offboard", "link"),
 ]
 
@@ -43,6 +50,7 @@ TENANT_ACTIONS = [
 def tenant_panels_render(*, tenant: Tenant, request) -> list[dict]:
     """Each area's panel rendered to HTML, in page order, for the page to print as is."""
     panels = [
+        ("alerts_tenant_panel", "alerts/_tenant_panel.html", alerts_tenant_panel(tenant=tenant)),
         (
             "tenant_consent_panel",
             "tenants/_tenant_panel.html",
@@ -55,6 +63,11 @@ def tenant_panels_render(*, tenant: Tenant, request) -> list[dict]:
             connect_tenant_panel(tenant=tenant, with_event_notifications=True),
         ),
         ("events_tenant_panel", "events/_tenant_panel.html", events_tenant_panel(tenant=tenant)),
+        (
+            "recovery_tenant_panel",
+            "recovery/_tenant_panel.html",
+            recovery_tenant_panel(tenant=tenant),
+        ),
     ]
     return [
         {
@@ -80,6 +93,8 @@ def tenant_actions_for(*, tenant: Tenant, user) -> list[dict]:
     for name, label, style in TENANT_ACTIONS:
         # Archive is for tenants that never linked an account; offboarding is for those that did.
         if name == "tenant-archive" and (linked or tenant.is_archived):
+            continue
+        if name == "tenant-unarchive" and not tenant.is_archived:
             continue
         if name == "tenant-offboard" and (not linked or tenant.status == Tenant.Status.OFFBOARDED):
             continue
@@ -207,12 +222,16 @@ class BulkStartView(StaffRequiredMixin, View):
             kind=data["kind"], tenants=targets, actor=request.user, request=request
         )
         messages.success(
-            request, f"{operation.get_kind_display()} started for {operation.total} tenants."
+            request,
+            f"{operation.get_kind_display()} started for {operation.total} "
+            f"tenant{pluralize(operation.total)}.",
         )
         return redirect("bulk-detail", operation_id=operation.pk)
 
 
 OUTCOME_BADGES = {"pending": "info", "succeeded": "ok", "failed": "bad", "skipped": "idle"}
+# How long a finished republish's page keeps polling for the events still on their way.
+REPUBLISH_POLL_FOR = timedelta(minutes=10)
 
 
 class BulkOperationMixin(StaffRequiredMixin):
@@ -232,9 +251,18 @@ class BulkOperationMixin(StaffRequiredMixin):
         page = Paginator(items, PAGE_SIZE).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
+        republish = None
+        if operation.kind == BulkOperation.Kind.CONNECT_REPUBLISH:
+            republish = republish_progress(operation_id=operation.pk)
+        # A republish is done when its events are back, not when DocuSign took the requests.
+        waiting = bool(republish and republish["waiting"]) and (
+            operation.finished_at is None
+            or timezone.now() - operation.finished_at < REPUBLISH_POLL_FOR
+        )
         return {
             "operation": operation,
-            "finished": operation.finished_at is not None,
+            "republish": republish,
+            "finished": operation.finished_at is not None and not waiting,
             "pending": operation.total - operation.done,
             "items": [
                 {"item": item, "badge": OUTCOME_BADGES.get(item.outcome, "idle")}

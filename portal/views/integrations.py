@@ -7,6 +7,8 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.roles import Perm
+from connect.selectors import connect_template_auth_list
+from events.webhook_auth import integration_webhook_auth
 from forwarding.selectors import destination_health_list
 from portal.forms.integrations import IntegrationForm
 from portal.views.mixins import StaffRequiredMixin
@@ -53,8 +55,13 @@ class IntegrationEditView(IntegrationMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("form", IntegrationForm(instance=self.integration))
+        auth = integration_webhook_auth(
+            integration=self.integration,
+            templates=connect_template_auth_list(integration=self.integration),
+        )
         return super().get_context_data(
             integration=self.integration,
+            auth=auth,
             health=destination_health_list(integration_id=self.integration.pk),
             **kwargs,
         )

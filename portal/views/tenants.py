@@ -2,7 +2,8 @@
 
 from django.contrib import messages
 from django.http import StreamingHttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
@@ -34,6 +35,7 @@ from tenants.services.tenants import (
     tenant_archive,
     tenant_create,
     tenant_import_csv,
+    tenant_unarchive,
     tenant_update,
 )
 
@@ -87,7 +89,13 @@ class TenantEditView(TenantMixin, TemplateView):
 
 
 class TenantArchiveView(TenantActionView):
+    """GET: a confirmation page; POST: the archive (the tenant page then offers Restore)."""
+
     permission = Perm.MANAGE_TENANTS
+    http_method_names = ["get", "post"]
+
+    def get(self, request, *args, **kwargs):
+        return render(request, "tenants/tenant_archive.html", {"tenant": self.tenant})
 
     def act(self, request):
         try:
@@ -95,7 +103,23 @@ class TenantArchiveView(TenantActionView):
         except TenantRuleError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"Tenant “{self.tenant.name}” was archived.")
+            messages.success(
+                request,
+                f"Tenant “{self.tenant.name}” was archived. If that was a mistake, Restore "
+                "brings it back.",
+            )
+
+
+class TenantUnarchiveView(TenantActionView):
+    permission = Perm.MANAGE_TENANTS
+
+    def act(self, request):
+        tenant_unarchive(tenant=self.tenant, actor=request.user, request=request)
+        messages.success(
+            request,
+            f"Tenant “{self.tenant.name}” is back in the list. Its old invite links stay void: "
+            "send a new invite.",
+        )
 
 
 class TenantInviteView(TenantActionView):
@@ -207,7 +231,9 @@ class TenantImportView(StaffRequiredMixin, TemplateView):
             return self.render_to_response(
                 self.get_context_data(form=form, row_errors=outcome.errors), status=400
             )
-        messages.success(request, f"Imported {len(outcome.created)} tenants.")
+        messages.success(
+            request, f"Imported {len(outcome.created)} tenant{pluralize(len(outcome.created))}."
+        )
         return redirect("tenant-import")
 
 

@@ -24,6 +24,11 @@ class Invite(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # The last consent attempt through this invite failed: when, and ConsentError's code.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    # When the link was re-sent automatically (ISO datetimes, oldest first; at most two).
+    nudges = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -38,6 +39,15 @@ class Tenant(TimeStampedModel):
     status_reason = models.CharField(max_length=300, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The staff member who hears first when the tenant needs a human (else STAFF_ALERT_EMAILS).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_tenants",
+        limit_choices_to={"is_active": True},
+    )
 
     class Meta:
         ordering = ["name"]

@@ -1,4 +1,5 @@
-"""Reads for the fleet pages: the tenant list, the dashboard's counts and "needs a human" lists.
+"""Reads for the fleet pages: the tenant list, the tenant page's header and the dashboard's counts
+("needs a human" is in `attention.py`).
 
 Every function here runs a fixed number of queries whatever the number of tenants: counts are one
 aggregate, samples are LIMITed, and rows come with their one-to-one neighbours joined in.
@@ -7,25 +8,29 @@ Tenants never import Connect; its per-tenant state is reached through the `conne
 relation that Connect declares on Tenant, and its status values are spelled out below.
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from tenants.models import Integration, Invite, Tenant, TenantStatusChange
+from tenants.models import Integration, Tenant, TenantStatusChange
+from tenants.selectors.attention import (
+    ANY_ATTENTION,
+    ATTENTION_CHOICES,
+    LAPSE_WARNING_DAYS,
+    any_attention_q,
+    attention_q,
+    one_to_one,
+    served_tenants,
+    with_behind,
+)
 from tenants.selectors.tenants import STATUS_BADGES
 
-PAGE_SIZE = 50
-# A refresh token (and so the consent behind it) lapsing within this many days needs a human.
-LAPSE_WARNING_DAYS = 7
-ATTENTION_SAMPLE = 5
-# DocuSign counts calls per account across every app of the client (API.md 4): when the last sync
-# saw less than this share left in the current hour, the client's own integrations are at risk.
-RATE_LIMIT_LOW_PERCENT = 10
+__all__ = ["ATTENTION_CHOICES"]
 
+PAGE_SIZE = 50
 # connect.TenantConnectState.Status, with the badge each shows.
 CONNECT_HEALTH = {
     "in_sync": ("In sync", "ok"),
@@ -36,10 +41,17 @@ CONNECT_HEALTH = {
     "never": ("Never synced", "idle"),
 }
 NO_CONNECT_STATE = ("Not tracked", "idle")
+BEHIND_HEALTH = ("Behind (new template version)", "warn")
 
 ARCHIVED = "archived"
 STATUS_FILTER_CHOICES = [*Tenant.Status.choices, (ARCHIVED, "Archived")]
-HEALTH_FILTER_CHOICES = [(key, label) for key, (label, _) in CONNECT_HEALTH.items()]
+# Tenants with a Connect configuration on their account that stored no event for this long.
+SILENT = "silent"
+SILENT_DAYS = 7
+HEALTH_FILTER_CHOICES = [
+    *((key, label) for key, (label, _) in CONNECT_HEALTH.items()),
+    (SILENT, f"No Connect event in {SILENT_DAYS} days"),
+]
 
 SORTS = {
     "name": ("name", "pk"),
@@ -60,79 +72,6 @@ SORT_CHOICES = [
     ("token_expiry", "Consent lapses (soonest first)"),
     ("-token_expiry", "Consent lapses (latest first)"),
 ]
-
-
-@dataclass(frozen=True)
-class Attention:
-    key: str
-    label: str
-    help: str
-
-
-ATTENTION = [
-    Attention("needs_reconsent", "Needs re-consent", "DocuSign refused the tenant's grant."),
-    Attention("invite_expired", "Invite expired", "Invited, but no usable invite is left."),
-    Attention(
-        "lapsing",
-        "Consent about to lapse",
-        f"The refresh token ends within {LAPSE_WARNING_DAYS} days.",
-    ),
-    Attention("connect_drift", "Connect drift", "DocuSign differs from the desired configuration."),
-    Attention("sync_failing", "Sync failing", "The last Connect sync failed."),
-    Attention(
-        "rate_limit_low",
-        "Rate limit nearly spent",
-        f"Under {RATE_LIMIT_LOW_PERCENT}% of the account's hourly DocuSign calls left.",
-    ),
-]
-ATTENTION_CHOICES = [(a.key, a.label) for a in ATTENTION]
-# Which tenants a category names first: the most pressing, along an indexed column.
-ATTENTION_ORDER = {
-    "lapsing": ("token__refresh_expires_at",),
-    "connect_drift": ("-connect_state__last_sync_at",),
-    "sync_failing": ("-connect_state__last_sync_at",),
-    "rate_limit_low": ("connect_state__rate_limit_remaining",),
-}
-
-
-def _usable_invite() -> Exists:
-    return Exists(
-        Invite.objects.filter(
-            tenant=OuterRef("pk"),
-            superseded_at__isnull=True,
-            completed_at__isnull=True,
-            expires_at__gt=timezone.now(),
-        )
-    )
-
-
-def _attention_q(key: str, *, now: datetime) -> Q:
-    if key == "needs_reconsent":
-        return Q(status=Tenant.Status.NEEDS_RECONSENT)
-    if key == "invite_expired":
-        return Q(status=Tenant.Status.INVITED) & ~Q(_usable_invite())
-    if key == "lapsing":
-        return Q(
-            token__refresh_expires_at__gt=now,
-            token__refresh_expires_at__lte=now + timedelta(days=LAPSE_WARNING_DAYS),
-        ) & ~Q(status=Tenant.Status.NEEDS_RECONSENT)
-    if key == "connect_drift":
-        return Q(connect_state__status="drift")
-    if key == "sync_failing":
-        return Q(connect_state__status="failing")
-    if key == "rate_limit_low":
-        return Q(
-            connect_state__rate_limit_reset_at__gt=now,
-            connect_state__rate_limit_remaining__lt=F("connect_state__rate_limit_limit")
-            * RATE_LIMIT_LOW_PERCENT
-            / 100,
-        )
-    raise ValueError(f"Unknown attention category '{key}'.")
-
-
-def _served() -> QuerySet[Tenant]:
-    """Tenants the partner still serves: not archived, not offboarded."""
-    return Tenant.objects.filter(archived_at__isnull=True).exclude(status=Tenant.Status.OFFBOARDED)
 
 
 def tenant_fleet_list(
@@ -163,15 +102,38 @@ def tenant_fleet_list(
         )
     if integration_id:
         tenants = tenants.filter(integration_id=integration_id)
-    if health == "never":
+    if health == SILENT:
+        tenants = tenants.filter(_silent_q(timezone.now()))
+    elif health == "never":
         tenants = tenants.filter(Q(connect_state__isnull=True) | Q(connect_state__status="never"))
     elif health:
         tenants = tenants.filter(connect_state__status=health)
-    if attention:
+    if attention == ANY_ATTENTION:
         tenants = tenants.exclude(status=Tenant.Status.OFFBOARDED).filter(
-            _attention_q(attention, now=timezone.now())
+            any_attention_q(timezone.now())
         )
-    return tenants.order_by(*SORTS.get(sort, SORTS["name"]))
+    elif attention:
+        tenants = tenants.exclude(status=Tenant.Status.OFFBOARDED).filter(
+            attention_q(attention, now=timezone.now())
+        )
+    return with_behind(tenants).order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+def _silent_q(now: datetime) -> Q:
+    """The same tenants as events.selectors.tenants_silent_count, through `event_health`."""
+    since = now - timedelta(days=SILENT_DAYS)
+    return (
+        Q(account__isnull=False, connect_state__isnull=False)
+        & ~Q(status=Tenant.Status.OFFBOARDED)
+        & ~Q(connect_state__connect_ids={})
+        & ~Q(connect_state__connect_ids__isnull=True)
+        & (Q(event_health__last_event_at__isnull=True) | Q(event_health__last_event_at__lt=since))
+    )
+
+
+def tenant_silent_count() -> int:
+    """What the dashboard says about quiet tenants: the tenant list's "silent" filter, counted."""
+    return served_tenants().filter(_silent_q(timezone.now())).count()
 
 
 def tenant_fleet_ids(**filters: Any) -> list[tuple[int, str]]:
@@ -187,21 +149,18 @@ def tenant_ids_named(*, tenant_ids: list[int]) -> list[tuple[int, str]]:
     )
 
 
-def _one_to_one(tenant: Tenant, name: str) -> Any:
-    """The joined one-to-one neighbour, or None; never a query (select_related filled the cache,
-    with None where there is no row, which the descriptor would turn into an exception)."""
-    return tenant._state.fields_cache.get(name)
-
-
 def tenant_fleet_row(*, tenant: Tenant, now: datetime | None = None) -> dict:
     """What one list row (or the tenant page's header) shows, finished for the template."""
     now = now or timezone.now()
-    account = _one_to_one(tenant, "account")
-    token = _one_to_one(tenant, "token")
-    state = _one_to_one(tenant, "connect_state")
+    account = one_to_one(tenant, "account")
+    token = one_to_one(tenant, "token")
+    state = one_to_one(tenant, "connect_state")
     health_label, health_badge = (
         CONNECT_HEALTH.get(state.status, NO_CONNECT_STATE) if state else NO_CONNECT_STATE
     )
+    if getattr(tenant, "is_behind", False) and health_badge == "ok":
+        # "In sync" would hide a template version DocuSign does not have yet.
+        health_label, health_badge = BEHIND_HEALTH
     lapses_at = token.refresh_expires_at if token else None
     lapse_badge = ""
     if lapses_at is not None:
@@ -255,78 +214,13 @@ def tenant_state_counts() -> list[dict]:
     return rows
 
 
-def _attention_reason(key: str, tenant: Tenant, now: datetime) -> str:
-    if key == "needs_reconsent":
-        return tenant.status_reason or "DocuSign refused the grant"
-    if key == "invite_expired":
-        expired = getattr(tenant, "invite_expired_at", None)
-        return f"Invite expired {expired:%Y-%m-%d}" if expired else "No invite was sent"
-    if key == "lapsing":
-        lapses_at = _one_to_one(tenant, "token").refresh_expires_at
-        return f"Consent lapses {lapses_at:%Y-%m-%d} (in {max(0, (lapses_at - now).days)} days)"
-    state = _one_to_one(tenant, "connect_state")
-    if key == "connect_drift":
-        return "Drift reported" + (f": {state.last_error}" if state and state.last_error else "")
-    if key == "sync_failing":
-        failures = state.consecutive_failures if state else 0
-        error = state.last_error if state else ""
-        return f"{failures} failed syncs in a row" + (f": {error}" if error else "")
-    if key == "rate_limit_low":
-        return (
-            f"{state.rate_limit_remaining} of {state.rate_limit_limit} calls left until "
-            f"{state.rate_limit_reset_at:%H:%M} UTC"
-        )
-    return ""
-
-
-def tenant_attention_summary(*, sample: int = ATTENTION_SAMPLE) -> list[dict]:
-    """Each "needs a human" category: its count (one aggregate for all), and the first few
-    tenants with the reason (one LIMITed query per category that has any)."""
-    now = timezone.now()
-    served = _served()
-    counts = served.aggregate(
-        **{a.key: Count("pk", filter=_attention_q(a.key, now=now)) for a in ATTENTION}
-    )
-    latest_invite_expiry = Subquery(
-        Invite.objects.filter(tenant=OuterRef("pk"))
-        .order_by("-created_at", "-id")
-        .values("expires_at")[:1]
-    )
-    summary = []
-    for attention in ATTENTION:
-        count = counts[attention.key]
-        tenants = []
-        if count:
-            found = served.filter(_attention_q(attention.key, now=now)).select_related(
-                "token", "connect_state"
-            )
-            if attention.key == "invite_expired":
-                found = found.annotate(invite_expired_at=latest_invite_expiry)
-            found = found.order_by(*ATTENTION_ORDER.get(attention.key, ("name",)), "pk")[:sample]
-            tenants = [
-                {"pk": t.pk, "name": t.name, "reason": _attention_reason(attention.key, t, now)}
-                for t in found
-            ]
-        summary.append(
-            {
-                "key": attention.key,
-                "label": attention.label,
-                "help": attention.help,
-                "count": count,
-                "tenants": tenants,
-                "more": max(0, count - len(tenants)),
-            }
-        )
-    return summary
-
-
 def token_expiries_by_day(*, days: int = 14) -> list[tuple[date, int]]:
     """Refresh tokens (consents) ending on each of the next `days` days, zeros included."""
     today = timezone.localdate()
     start = timezone.make_aware(datetime.combine(today, datetime.min.time()))
     end = start + timedelta(days=days)
     found = dict(
-        _served()
+        served_tenants()
         .filter(token__refresh_expires_at__gte=start, token__refresh_expires_at__lt=end)
         .annotate(day=TruncDate("token__refresh_expires_at"))
         .order_by()
@@ -357,37 +251,10 @@ def tenant_status_changes(*, tenant: Tenant, limit: int = 20) -> list[dict]:
 
 def tenant_for_page(*, tenant_id: int) -> Tenant:
     """The tenant with every one-to-one neighbour the tenant page shows, in one query."""
-    return Tenant.objects.select_related("integration", "account", "token", "connect_state").get(
-        pk=tenant_id
-    )
+    return with_behind(
+        Tenant.objects.select_related("integration", "account", "token", "connect_state", "owner")
+    ).get(pk=tenant_id)
 
 
 def integration_filter_choices() -> list[tuple[int, str]]:
     return list(Integration.objects.order_by("name").values_list("pk", "name"))
-
-
-def tenant_attention_reasons(*, tenant_id: int) -> list[dict]:
-    """The "needs a human" categories one tenant is in, each with its reason: one aggregate, and
-    one more query only when there is any."""
-    now = timezone.now()
-    served = _served().filter(pk=tenant_id)
-    flags = served.aggregate(
-        **{a.key: Count("pk", filter=_attention_q(a.key, now=now)) for a in ATTENTION}
-    )
-    found = [a for a in ATTENTION if flags[a.key]]
-    if not found:
-        return []
-    latest_invite_expiry = Subquery(
-        Invite.objects.filter(tenant=OuterRef("pk"))
-        .order_by("-created_at", "-id")
-        .values("expires_at")[:1]
-    )
-    tenant = (
-        served.select_related("token", "connect_state")
-        .annotate(invite_expired_at=latest_invite_expiry)
-        .get()
-    )
-    return [
-        {"key": a.key, "label": a.label, "reason": _attention_reason(a.key, tenant, now)}
-        for a in found
-    ]

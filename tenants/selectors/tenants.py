@@ -1,6 +1,7 @@
 """Reads about tenants, their invites and their consent, shaped for pages and exports."""
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -78,6 +79,9 @@ def tenant_consent_panel(*, tenant: Tenant, viewer: User) -> dict:
         "invite_opened_at": invite.opened_at if invite else None,
         "invite_completed_at": invite.completed_at if invite else None,
         "invite_expires_at": invite.expires_at if invite else None,
+        "invite_nudges": [datetime.fromisoformat(at) for at in invite.nudges] if invite else [],
+        "invite_failed_at": invite.failed_at if invite and not invite.completed_at else None,
+        "invite_failure": _consent_failure_text(invite),
         "invite_sent_to": invite.sent_to if invite else "",
         "invite_link": invite_link(invite)
         if invite is not None and usable and may_see_link
@@ -102,6 +106,15 @@ def tenant_consent_panel(*, tenant: Tenant, viewer: User) -> dict:
         "jwt_verified_at": account.jwt_verified_at if account else None,
         "jwt_last_error": account.jwt_last_error if account else "",
     }
+
+
+def _consent_failure_text(invite: Invite | None) -> str:
+    if invite is None or invite.completed_at or not invite.failed_at:
+        return ""
+    from tenants.selectors.attention import CONSENT_FAILURE_ADVICE, CONSENT_FAILURE_DEFAULT_ADVICE
+
+    advice = CONSENT_FAILURE_ADVICE.get(invite.failure_code, CONSENT_FAILURE_DEFAULT_ADVICE)
+    return f"The client admin's last try failed ({invite.failure_code}). {advice}"
 
 
 def _impersonation_line(tenant: Tenant, account: TenantAccount | None) -> str:

@@ -388,15 +388,22 @@ def consent_account_choose(
 
 
 def _attempt_fail(*, attempt: ConsentAttempt, code: str) -> None:
-    ConsentAttempt.objects.filter(pk=attempt.pk).exclude(
-        outcome=ConsentAttempt.Outcome.COMPLETED
-    ).update(
-        outcome=ConsentAttempt.Outcome.FAILED,
-        error_code=code[:64],
-        pending_access_token="",
-        pending_refresh_token="",
-        pending_access_expires_at=None,
+    failed = (
+        ConsentAttempt.objects.filter(pk=attempt.pk)
+        .exclude(outcome=ConsentAttempt.Outcome.COMPLETED)
+        .update(
+            outcome=ConsentAttempt.Outcome.FAILED,
+            error_code=code[:64],
+            pending_access_token="",
+            pending_refresh_token="",
+            pending_access_expires_at=None,
+        )
     )
+    if failed:
+        # Kept on the invite (attempts are purged): the fleet shows it in "Needs a human".
+        Invite.objects.filter(pk=attempt.invite_id, completed_at__isnull=True).update(
+            failed_at=timezone.now(), failure_code=code[:64]
+        )
 
 
 def _fail_audit(

@@ -22,7 +22,7 @@ from accounts.models import User
 from common.bulk import BulkResult
 from common.models import AuditEvent, BulkOperationItem
 from common.services import audit_record
-from tenants.models import Invite, Tenant
+from tenants.models import Invite, Tenant, TenantAccount
 from tenants.services.status import tenant_status_set
 
 logger = logging.getLogger(__name__)
@@ -263,7 +263,12 @@ def invite_reconsent_for_bulk(*, tenant_id: int, actor_id: int | None) -> BulkRe
     if tenant.status == Tenant.Status.OFFBOARDED or tenant.is_archived:
         return BulkResult(Outcome.SKIPPED, "Offboarded or archived: not invited.")
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    sent = invite_reconsent_send(tenant_id=tenant_id, actor=actor, actor_label="bulk")
+    # A tenant that never linked an account needs its first consent (which also moves it to
+    # Invited); only a linked one is asked to re-consent.
+    linked = TenantAccount.objects.filter(tenant_id=tenant_id).exists()
+    kind = Invite.Kind.RECONSENT if linked else Invite.Kind.CONSENT
+    sent = invite_send(tenant=tenant, kind=kind, actor=actor, actor_label="bulk")
     if not sent.emailed:
         return BulkResult(Outcome.FAILED, "Invite created, but the email failed: copy the link.")
-    return BulkResult(Outcome.SUCCEEDED, f"Re-consent invite sent to {tenant.admin_email}.")
+    label = "Re-consent invite" if linked else "Consent invite"
+    return BulkResult(Outcome.SUCCEEDED, f"{label} sent to {tenant.admin_email}.")

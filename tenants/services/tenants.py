@@ -19,7 +19,7 @@ from tenants.services.status import tenant_status_set
 
 logger = logging.getLogger(__name__)
 
-EDITABLE_FIELDS = ("name", "slug", "admin_email", "integration", "grant_mode", "notes")
+EDITABLE_FIELDS = ("name", "slug", "admin_email", "integration", "grant_mode", "owner", "notes")
 IMPORT_MAX_BYTES = 1024 * 1024
 IMPORT_MAX_ROWS = 5000
 IMPORT_COLUMNS = ("name", "slug", "admin_email", "grant_mode", "integration", "notes")
@@ -38,6 +38,7 @@ def _snapshot(tenant: Tenant) -> dict:
         "admin_email": tenant.admin_email,
         "integration": tenant.integration.name if tenant.integration_id else "",
         "grant_mode": tenant.grant_mode,
+        "owner": tenant.owner.get_username() if tenant.owner is not None else "",
         "notes_length": len(tenant.notes),
     }
 
@@ -59,6 +60,7 @@ def tenant_create(
     integration: Integration,
     grant_mode: str = Tenant.GrantMode.AUTHORIZATION_CODE,
     notes: str = "",
+    owner: User | None = None,
     actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Tenant:
@@ -70,6 +72,7 @@ def tenant_create(
         integration=integration,
         grant_mode=grant_mode,
         notes=notes,
+        owner=owner,
     )
     tenant.full_clean()
     tenant.save()

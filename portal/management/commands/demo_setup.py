@@ -1,8 +1,10 @@
 """Prepare the one-command demo: a demo owner login and an integration wired to the local emulator.
 
-Reads the emulator's demo seed (a JSON data file) for the integration key, its secret and the
-partner account, generates an RSA key pair for JWT once, and writes a copy of the seed that also
-registers the public key, for the emulator to load at start. Safe to run on every start.
+Reads the emulator's demo seed (a JSON data file) for the integration key, its secret, the partner
+account and its Connect HMAC key; generates an RSA key pair for JWT once; stores the same HMAC key
+on the portal's side (so the emulator's signed test events are accepted); and writes a copy of the
+seed that also registers the public key, for the emulator to load at start. Safe to run on every
+start.
 """
 
 import json
@@ -15,11 +17,13 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.roles import Role
+from events.models import PartnerHmacKey
 from tenants.models import Integration
 from tenants.services.integrations import rsa_keypair_generate
 
 DEMO_SEED = Path(settings.BASE_DIR) / "docusign_emulator" / "seed_demo.json"
 DEMO_OWNER = "demo-owner"
+DEMO_HMAC_LABEL = "Demo emulator key (from the seed)"
 
 
 class Command(BaseCommand):
@@ -65,6 +69,8 @@ class Command(BaseCommand):
             integration.rsa_public_key = pair.public_pem
         integration.save()
 
+        self._hmac_keys_match(integration, partner)
+
         key.setdefault("public_keys", [])
         if integration.rsa_public_key not in key["public_keys"]:
             key["public_keys"].append(integration.rsa_public_key)
@@ -88,3 +94,19 @@ class Command(BaseCommand):
             if user.get("password"):
                 self.stdout.write(f"    {user['email']} / {user['password']}")
         self.stdout.write("")
+
+    def _hmac_keys_match(self, integration: Integration, partner: dict) -> None:
+        """The emulator signs every Connect message with the partner account's keys; the portal
+        refuses a message that no stored key verifies, so the demo stores the same keys."""
+        stored = {
+            k.secret
+            for k in PartnerHmacKey.objects.filter(integration=integration, deactivated_at=None)
+        }
+        for secret in partner.get("hmac_keys", []):
+            if secret not in stored:
+                PartnerHmacKey.objects.create(
+                    integration=integration,
+                    label=DEMO_HMAC_LABEL,
+                    secret=secret,
+                    created_by_label="demo_setup",
+                )

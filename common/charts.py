@@ -1,8 +1,9 @@
 """Small server-side charts: inline SVG built in Python, so pages need no JavaScript library and
 templates only print the result.
 
-Every chart is an `<svg role="img">` with a title and a one-line summary for screen readers, a
-`<title>` on each bar (the browser shows it on hover), and the numbers as a table beside it.
+Every chart is an `<svg role="img">` with a title and a one-line summary for screen readers, axis
+titles with their unit, a `<title>` on each bar (the browser shows it on hover), a legend, and a
+sentence in place of the bars when there is nothing to show. Pages put the numbers beside it.
 """
 
 from collections.abc import Sequence
@@ -13,10 +14,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 WIDTH = 640
 HEIGHT = 220
-PAD_LEFT = 40
+PAD_LEFT = 52
 PAD_RIGHT = 8
 PAD_TOP = 12
-PAD_BOTTOM = 28
+PAD_BOTTOM = 42
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,34 @@ def _x_labels(labels: Sequence[str], slot: float) -> list[str]:
             continue
         x = PAD_LEFT + slot * i + slot / 2
         parts.append(
-            f'<text class="axis" x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
+            f'<text class="axis" x="{x:.1f}" y="{HEIGHT - 24}" text-anchor="middle">'
             f"{escape(label)}</text>"
         )
     return parts
 
 
-def stacked_bar_chart(*, title: str, labels: Sequence[str], series: Sequence[Series]) -> SafeString:
-    """One bar per label, stacked by series in the order given (first at the bottom)."""
+def _axis_titles(y_label: str, x_label: str, plot_h: float, plot_w: float) -> list[str]:
+    y_mid = PAD_TOP + plot_h / 2
+    return [
+        f'<text class="axis-title" x="12" y="{y_mid:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {y_mid:.1f})">{escape(y_label)}</text>',
+        f'<text class="axis-title" x="{PAD_LEFT + plot_w / 2:.1f}" y="{HEIGHT - 6}" '
+        f'text-anchor="middle">{escape(x_label)}</text>',
+    ]
+
+
+def stacked_bar_chart(
+    *,
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    y_label: str,
+    x_label: str,
+    empty_text: str,
+) -> SafeString:
+    """One bar per label, stacked by series in the order given (first at the bottom). `y_label`
+    names the unit counted, `x_label` what the bars stand for; `empty_text` replaces the bars when
+    every value is zero."""
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
     top = _nice_max(max(totals, default=0))
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
@@ -93,10 +114,18 @@ def stacked_bar_chart(*, title: str, labels: Sequence[str], series: Sequence[Ser
                 f"{escape(s.name)}</title></rect>"
             )
     parts += _x_labels(labels, slot)
+    parts += _axis_titles(y_label, x_label, plot_h, plot_w)
     grand = sum(totals)
-    summary = f"{title}: {grand} in total over {len(labels)} days: " + ", ".join(
-        f"{s.name} {sum(s.values)}" for s in series
-    )
+    if not grand:
+        parts.append(
+            f'<text class="empty" x="{PAD_LEFT + plot_w / 2:.1f}" y="{PAD_TOP + plot_h / 2:.1f}" '
+            f'text-anchor="middle">{escape(empty_text)}</text>'
+        )
+        summary = f"{title}: {empty_text}."
+    else:
+        summary = f"{title}: {grand} {y_label} in total over {len(labels)} days: " + ", ".join(
+            f"{s.name} {sum(s.values)}" for s in series
+        )
     legend = "".join(
         f'<li><span class="swatch {escape(s.css_class)}" aria-hidden="true"></span>'
         f"{escape(s.name)} ({sum(s.values)})</li>"
@@ -106,10 +135,23 @@ def stacked_bar_chart(*, title: str, labels: Sequence[str], series: Sequence[Ser
 
 
 def bar_chart(
-    *, title: str, labels: Sequence[str], values: Sequence[int], css_class: str, series_name: str
+    *,
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[int],
+    css_class: str,
+    series_name: str,
+    y_label: str,
+    x_label: str,
+    empty_text: str,
 ) -> SafeString:
     return stacked_bar_chart(
-        title=title, labels=labels, series=[Series(series_name, css_class, values)]
+        title=title,
+        labels=labels,
+        series=[Series(series_name, css_class, values)],
+        y_label=y_label,
+        x_label=x_label,
+        empty_text=empty_text,
     )
 
 

@@ -1,0 +1,28 @@
+"""URLs of the delivery-failure pages (recovery app)."""
+
+from django.urls import path
+
+from portal.views import recovery
+
+urlpatterns = [
+    path(
+        "delivery-failures/",
+        recovery.FleetDeliveryFailuresView.as_view(),
+        name="delivery-failures",
+    ),
+    path(
+        "tenants/<int:tenant_id>/delivery-failures/",
+        recovery.TenantDeliveryFailuresView.as_view(),
+        name="tenant-delivery-failures",
+    ),
+    path(
+        "tenants/<int:tenant_id>/delivery-failures/republish/",
+        recovery.TenantRepublishView.as_view(),
+        name="tenant-delivery-republish",
+    ),
+    path(
+        "tenants/<int:tenant_id>/delivery-failures/check/",
+        recovery.TenantRecoveryCheckView.as_view(),
+        name="tenant-delivery-check",
+    ),
+]
