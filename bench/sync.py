@@ -302,7 +302,7 @@ def run_cycle(tenants) -> float:
     from connect.tasks import connect_sync_due
 
     long_ago = timezone.now() - timedelta(days=1)
-    TenantConnectState.objects.update(last_sync_at=long_ago, queued_at=None)
+    TenantConnectState.objects.update(last_sync_at=long_ago, queued_at=None, lease_expires_at=None)
     start_at = timezone.now()
     enqueued = connect_sync_due()
     assert enqueued == len(tenants), enqueued

@@ -238,9 +238,9 @@ def connect_event_notifications_for_tenant(*, tenant: Tenant) -> list[dict]:
     return blocks
 
 
-def connect_tenant_panel(*, tenant: Tenant) -> dict:
-    """The tenant page's Connect panel: state, desired vs actual, the last syncs, and the
-    envelope-level eventNotification blocks."""
+def connect_tenant_panel(*, tenant: Tenant, with_event_notifications: bool = False) -> dict:
+    """The tenant page's Connect panel: state, desired vs actual, the last syncs, and (for the
+    staff page, two queries more) the envelope-level eventNotification blocks."""
     state = TenantConnectState.objects.filter(tenant=tenant).first()
     records = list(SyncRecord.objects.filter(tenant=tenant).order_by("-finished_at", "-id")[:5])
     last = records[0] if records else None
@@ -297,7 +297,9 @@ def connect_tenant_panel(*, tenant: Tenant) -> dict:
         ],
         "sync_url": reverse("tenant-connect-sync", kwargs={"tenant_id": tenant.pk}),
         "cannot_sync": _sync_blocker(tenant),
-        "event_notifications": connect_event_notifications_for_tenant(tenant=tenant),
+        "event_notifications": connect_event_notifications_for_tenant(tenant=tenant)
+        if with_event_notifications
+        else [],
     }
 
 

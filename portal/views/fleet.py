@@ -57,7 +57,11 @@ def tenant_panels_render(*, tenant: Tenant, request) -> list[dict]:
             tenant_consent_panel(tenant=tenant, viewer=request.user),
         ),
         ("token_tenant_panel", "tenants/_token_panel.html", token_tenant_panel(tenant=tenant)),
-        ("connect_tenant_panel", "connect/_tenant_panel.html", connect_tenant_panel(tenant=tenant)),
+        (
+            "connect_tenant_panel",
+            "connect/_tenant_panel.html",
+            connect_tenant_panel(tenant=tenant, with_event_notifications=True),
+        ),
         ("events_tenant_panel", "events/_tenant_panel.html", events_tenant_panel(tenant=tenant)),
         (
             "recovery_tenant_panel",

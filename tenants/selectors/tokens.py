@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from tenants.models import Tenant, TenantToken
 from tenants.services.token_reminders import LAPSE_WARNING
-from tenants.services.tokens import KEEPALIVE_AFTER, REFRESH_AHEAD, USABLE_STATUSES
+from tenants.services.token_rows import USABLE_STATUSES
+from tenants.services.tokens import KEEPALIVE_AFTER, REFRESH_AHEAD
 
 
 def _kept_alive_tokens() -> QuerySet[TenantToken]:

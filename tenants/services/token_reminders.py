@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from common.services import audit_record
 from tenants.services.staff_alerts import staff_alert_on_commit, tenant_page_link
-from tenants.services.tokens import USABLE_STATUSES, _row_load
+from tenants.services.token_rows import USABLE_STATUSES, _row_load
 
 # Staff are reminded this long before a refresh token (and so the tenant's access) lapses.
 LAPSE_WARNING = timedelta(days=7)
