@@ -4,7 +4,8 @@ Gauges of the fleet (tenants per state, queue depth, ...) are read from the data
 when `/metrics` is scraped instead (portal/metrics.py). With PROMETHEUS_MULTIPROC_DIR set, every
 process (gunicorn workers, Celery workers) writes its values to files there and a scrape adds them
 up: prometheus-client's multiprocess mode. Every label takes a bounded set of values: outcomes,
-reasons, endpoint templates, never an id or a secret.
+reasons, endpoint templates, never an id or a secret. Every metric has labels, so a process opens
+its file only when it first counts (never at import, before a test run has emptied the folder).
 """
 
 from prometheus_client import Counter, Histogram
@@ -44,6 +45,18 @@ CONNECT_EVENTS_REJECTED = Counter(
     "Connect deliveries refused, by reason: malformed, unauthenticated, too_large, "
     "unstorable, database_unavailable.",
     ["reason"],
+)
+FORWARDING_ATTEMPTS = Counter(
+    "portal_forwarding_attempts",
+    "Deliveries of events to partners' destinations, per attempt: delivered, failed (retried "
+    "later) or dead (retries exhausted).",
+    ["outcome"],
+)
+FORWARDING_ATTEMPT_SECONDS = Histogram(
+    "portal_forwarding_attempt_duration_seconds",
+    "Time for one forwarding attempt to a destination to be answered (or to fail), by outcome.",
+    ["outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 
 # The receiver's refusals by HTTP status (events.errors.EventRejected.status).

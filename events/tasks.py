@@ -2,11 +2,21 @@
 
 from celery import shared_task
 
+from common.leases import DATABASE_ERRORS
 from docusign_api import DocuSignRateLimited, DocuSignUnavailable
 from events.services import health, retention
 
 
-@shared_task(name="events.tasks.connect_event_process", ignore_result=True)
+@shared_task(
+    name="events.tasks.connect_event_process",
+    ignore_result=True,
+    # A database blip is retried (the event is claimed in its own transaction, so a retry never
+    # counts it twice); past the retries the beat sweep finds it unprocessed.
+    autoretry_for=DATABASE_ERRORS,
+    retry_backoff=1,
+    retry_backoff_max=60,
+    max_retries=8,
+)
 def connect_event_process(event_id: int) -> bool:
     """Count one stored event into its tenant's delivery health (enqueued by the receiver once
     the event's row is committed)."""
@@ -34,7 +44,7 @@ def connect_failures_check_due() -> int:
 @shared_task(
     name="events.tasks.connect_failures_check",
     ignore_result=True,
-    autoretry_for=(DocuSignUnavailable, DocuSignRateLimited),
+    autoretry_for=(DocuSignUnavailable, DocuSignRateLimited, *DATABASE_ERRORS),
     retry_backoff=True,
     retry_backoff_max=600,
     retry_jitter=True,

@@ -15,6 +15,8 @@ from prometheus_client.registry import Collector
 
 from portal.selectors import (
     metrics_event_oldest_unprocessed_at,
+    metrics_forwarding_backlog,
+    metrics_leases_expired,
     metrics_rate_limits_lowest,
     metrics_sync_oldest_queued_at,
 )
@@ -49,6 +51,8 @@ class FleetCollector(Collector):
         yield from self._tenants()
         yield self._rate_limits()
         yield from self._waiting()
+        yield self._leases()
+        yield from self._forwarding()
         yield self._queues()
 
     def _tenants(self) -> Iterator[GaugeMetricFamily]:
@@ -96,6 +100,38 @@ class FleetCollector(Collector):
         ):
             age = max(0.0, (now - since).total_seconds()) if since else 0.0
             yield GaugeMetricFamily(name, help_text, value=age)
+
+    def _leases(self) -> GaugeMetricFamily:
+        family = GaugeMetricFamily(
+            "portal_work_lease_expired",
+            "Work waiting longer than its lease (enqueued, not ended, lease run out), by kind.",
+            labels=["kind"],
+        )
+        for kind, count in metrics_leases_expired().items():
+            family.add_metric([kind], count)
+        return family
+
+    def _forwarding(self) -> Iterator[GaugeMetricFamily]:
+        backlog = metrics_forwarding_backlog()
+        deliveries = GaugeMetricFamily(
+            "portal_forwarding_backlog",
+            "Deliveries to destinations not delivered yet: pending (to be tried) or dead.",
+            labels=["status"],
+        )
+        deliveries.add_metric(["pending"], backlog["pending"])
+        deliveries.add_metric(["dead"], backlog["dead"])
+        yield deliveries
+        oldest_due = backlog["oldest_due"]
+        yield GaugeMetricFamily(
+            "portal_forwarding_oldest_due_seconds",
+            "How long the longest-due pending delivery has been due (0: none is due).",
+            value=max(0.0, (timezone.now() - oldest_due).total_seconds()) if oldest_due else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "portal_forwarding_destinations_paused",
+            "Destinations paused after failing too long (they need a human to resume them).",
+            value=backlog["paused_destinations"],
+        )
 
     def _queues(self) -> GaugeMetricFamily:
         family = GaugeMetricFamily(

@@ -20,6 +20,7 @@ from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from common.metrics import FORWARDING_ATTEMPT_SECONDS, FORWARDING_ATTEMPTS
 from common.outbound import OutboundRefused, outbound_post
 from forwarding import schedule
 from forwarding.models import Delivery, DeliveryAttempt, Destination
@@ -109,11 +110,14 @@ def delivery_attempt(
     claimed = _claim(delivery_id=delivery_id, now=now)
     if isinstance(claimed, str):
         return AttemptOutcome(claimed, delivery_id)
-    delivery, body, headers = claimed
+    delivery = claimed
+    body, headers = _signed(delivery, now=now)
     started = time.monotonic()
     result = _send(delivery.destination.url, body=body, headers=headers)
     result["latency_ms"] = int((time.monotonic() - started) * 1000)
     status = _record(delivery_id=delivery_id, result=result, now=now, rng=rng or _rng)
+    FORWARDING_ATTEMPTS.labels(status).inc()
+    FORWARDING_ATTEMPT_SECONDS.labels(status).observe(result["latency_ms"] / 1000)
     return AttemptOutcome(status, delivery_id)
 
 
@@ -122,7 +126,7 @@ def _lease_s() -> float:
 
 
 @transaction.atomic
-def _claim(*, delivery_id: int, now: datetime) -> str | tuple[Delivery, bytes, dict[str, str]]:
+def _claim(*, delivery_id: int, now: datetime) -> str | Delivery:
     # The delivery row only, and NO KEY: a plain FOR UPDATE (on the joined tenant, say) would
     # block every insert whose foreign key points at the row, the receiver's included.
     delivery = (
@@ -152,6 +156,10 @@ def _claim(*, delivery_id: int, now: datetime) -> str | tuple[Delivery, bytes, d
     delivery.leased_until = now + timedelta(seconds=_lease_s())
     delivery.waiting_for_slot = False
     delivery.save(update_fields=["leased_until", "waiting_for_slot"])
+    return delivery
+
+
+def _signed(delivery: Delivery, *, now: datetime) -> tuple[bytes, dict[str, str]]:
     body = _body(delivery)
     headers = {
         "Content-Type": "application/json",
@@ -160,10 +168,12 @@ def _claim(*, delivery_id: int, now: datetime) -> str | tuple[Delivery, bytes, d
             msg_id=delivery.webhook_id,
             timestamp=timezone.now(),
             body=body,
-            signing_secrets=destination_signing_secrets(destination_id=destination.pk, now=now),
+            signing_secrets=destination_signing_secrets(
+                destination_id=delivery.destination_id, now=now
+            ),
         ),
     }
-    return delivery, body, headers
+    return body, headers
 
 
 def _earlier_unfinished(delivery: Delivery) -> bool:

@@ -78,7 +78,7 @@ class BoundedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = int(settings.API_MAX_BODY_BYTES)
         request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        declared = request.headers.get("content-length") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
             raise TooLarge(f"The body is larger than {limit} bytes.")
         if stream is not None:

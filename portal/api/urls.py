@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from portal.api.views import docs, resources, tenants
+from portal.api.views import docs, forwarding, resources, tenants
 
 app_name = "api"
 
@@ -55,6 +55,16 @@ urlpatterns = [
         "connect/templates/<int:template_id>/assignments/<int:tenant_id>/",
         resources.AssignmentDetailView.as_view(),
         name="assignment-detail",
+    ),
+    path(
+        "integrations/<int:integration_id>/destinations/",
+        forwarding.DestinationListView.as_view(),
+        name="destination-list",
+    ),
+    path(
+        "destinations/<int:destination_id>/deliveries/",
+        forwarding.DeliveryListView.as_view(),
+        name="delivery-list",
     ),
     path("events/", resources.EventListView.as_view(), name="event-list"),
     path("events/<int:event_id>/", resources.EventDetailView.as_view(), name="event-detail"),

@@ -80,6 +80,8 @@ def _fleet(n: int, *, offset: int = 0) -> None:
         TenantConnectState.objects.create(
             tenant=account.tenant,
             queued_at=timezone.now() - timedelta(minutes=i),
+            # Every other one's worker is gone: its lease ran out a minute ago.
+            lease_expires_at=timezone.now() + timedelta(minutes=-1 if i % 2 else 10),
             rate_limit_limit=1000,
             rate_limit_remaining=900 - i,
             rate_limit_reset_at=timezone.now() + timedelta(minutes=30),
@@ -106,6 +108,7 @@ def test_a_scrape_costs_the_same_queries_for_a_larger_fleet(client):
     assert sorted(lowest.values()) == [900 - 14, 900 - 13, 900 - 12]
     assert _total(samples, "portal_tenants", state=Tenant.Status.NEEDS_RECONSENT) == 5
     assert samples[("portal_connect_sync_oldest_queued_seconds", ())] >= 14 * 60
+    assert samples[("portal_work_lease_expired", (("kind", "sync"),))] == 7
 
 
 @pytest.mark.django_db

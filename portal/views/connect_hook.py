@@ -72,7 +72,7 @@ class ConnectHookView(JsonPostOnlyView):
 def _body_read(request: HttpRequest, limit: int) -> bytes:
     """The raw body, refusing a declared or actual length over `limit` without buffering more."""
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = int(request.headers.get("content-length") or 0)
     except ValueError:
         raise EventRejected("The Content-Length header is malformed.", status=400) from None
     if declared > limit:

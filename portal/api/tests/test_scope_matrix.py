@@ -13,6 +13,7 @@ from common.models import AuditEvent, BulkOperation
 from connect.models import ConnectTemplate
 from connect.tests.factories import ConnectTemplateFactory
 from events.models import ConnectEvent
+from forwarding.models import Destination
 from portal.api.base import ApiView
 from tenants.models import Tenant
 from tenants.tests.factories import IntegrationFactory, TenantFactory
@@ -55,7 +56,11 @@ def world(db):
         auth_method=ConnectEvent.AuthMethod.HMAC,
     )
     operation = BulkOperation.objects.create(kind=BulkOperation.Kind.CONNECT_RESYNC)
+    destination = Destination.objects.create(
+        integration=integration, name="Back office", url="https://hooks.partner.example/ds"
+    )
     return {
+        "destination_id": destination.pk,
         "tenant_id": tenant.pk,
         "integration_id": integration.pk,
         "template_id": template.pk,
