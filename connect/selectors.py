@@ -311,7 +311,13 @@ def _sync_blocker(tenant: Tenant) -> str:
     """Why "Sync Connect now" would do nothing for this tenant, or "" when it can sync."""
     if tenant.is_archived or tenant.status == Tenant.Status.OFFBOARDED:
         return "This tenant is no longer served: nothing is synced."
-    if not TenantAccount.objects.filter(tenant=tenant).exists():
+    cache = tenant._state.fields_cache  # the tenant page joins the account in: no query then
+    linked = (
+        cache["account"] is not None
+        if "account" in cache
+        else TenantAccount.objects.filter(tenant=tenant).exists()
+    )
+    if not linked:
         return "Connect syncs once the client admin has consented and linked an account."
     if tenant.status not in SYNCABLE:
         return (

@@ -40,6 +40,9 @@ def test_list_and_status_queries_do_not_grow_with_the_fleet(api, settings):
     large = [_queries(client, url) for url in urls]
 
     assert large == small
-    # Key (1), rate-limit window (4 without Redis: savepoint, lock, update, release), the page.
+    # Key (1), rate-limit window (4 without Redis: savepoint, lock, update, release), the active
+    # Connect templates (1, for "template version behind"), the page.
     assert small[0] <= 7
+    # Issue 17 added "template version behind" (the active templates, read for the header and the
+    # reasons), the reasons' annotations and the recovery panel; the point is large == small.
     assert small[2] <= 20
