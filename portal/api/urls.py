@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from portal.api.views import docs, forwarding, recovery, resources, tenants
+from portal.api.views import docs, envelope_notification, forwarding, recovery, resources, tenants
 
 app_name = "api"
 
@@ -30,6 +30,11 @@ urlpatterns = [
     path("tenants/<int:tenant_id>/invites/", tenants.TenantInviteView.as_view(), name="invite"),
     path("tenants/<int:tenant_id>/status/", tenants.TenantStatusView.as_view(), name="status"),
     path("tenants/<int:tenant_id>/sync/", resources.TenantSyncView.as_view(), name="tenant-sync"),
+    path(
+        "tenants/<int:tenant_id>/event-notification/",
+        envelope_notification.TenantEventNotificationView.as_view(),
+        name="tenant-event-notification",
+    ),
     path("integrations/", resources.IntegrationListView.as_view(), name="integration-list"),
     path(
         "integrations/<int:integration_id>/",
