@@ -106,8 +106,8 @@ def test_a_refused_refresh_token_is_reported_and_the_good_rows_still_count(
         emulator_integration, acg_row("bad", bad, TEST_ACCOUNT_1_ID), acg_row("good", good)
     )
 
-    assert [line for line, _ in outcome.errors] == [2]
-    assert words in outcome.errors[0][1]
+    assert [error.line for error in outcome.errors] == [2]
+    assert words in outcome.errors[0].reason
     assert [t.slug for t in outcome.imported] == ["good"]
     assert not Tenant.objects.filter(slug="bad").exists()
 
@@ -117,21 +117,21 @@ def test_an_account_whose_base_uri_is_not_allowed_stores_nothing(emulator, emula
         environment=Integration.Environment.DEMO, auth_base_url=emulator_server.url
     )
     outcome = run(integration, acg_row("acme", refresh_token_for(emulator)))
-    assert "not an allowed host" in outcome.errors[0][1]
+    assert "not an allowed host" in outcome.errors[0].reason
     assert not Tenant.objects.exists()
     assert not TenantToken.objects.exists()
 
 
 def test_a_user_id_that_does_not_exist_is_reported(emulator, emulator_integration):
     outcome = run(emulator_integration, "X,x,a@x.test,jwt,,,,0badf00d-1111-4222-8333-000000000099")
-    assert "no user with this id" in outcome.errors[0][1]
+    assert "no user with this id" in outcome.errors[0].reason
     assert not Tenant.objects.exists()
 
 
 def test_a_user_with_several_accounts_needs_the_account_id(emulator, emulator_integration):
     token = refresh_token_for(emulator, user_id=TEST_ADMIN_USER_ID)
     outcome = run(emulator_integration, acg_row("acme", token))
-    assert "put the one to link in account_id" in outcome.errors[0][1]
+    assert "put the one to link in account_id" in outcome.errors[0].reason
     assert not Tenant.objects.exists()
 
 
@@ -150,7 +150,7 @@ def test_malformed_rows_stop_everything_before_any_docusign_call(emulator, emula
         "Mode,mode,a@b.test,implicit,,,x,",
     )
 
-    reasons = dict(outcome.errors)
+    reasons = {error.line: error.reason for error in outcome.errors}
     assert "refresh_token: an acg row needs" in reasons[3]
     assert "user_id: a JWT row needs the DocuSign API user id" in reasons[4]
     assert "also used on line 2" in reasons[5]
