@@ -92,6 +92,7 @@ class FirstSeen:
     """Values of a column that must differ between rows (compared case-insensitively)."""
 
     column: str
+    row_name: str = "line {}"  # how a message names the row where the value was first seen
     lines: dict[str, int] = field(default_factory=dict)
 
     def check(self, value: str, line: int) -> list[tuple[str, str]]:
@@ -99,6 +100,7 @@ class FirstSeen:
         if not key:
             return []
         if key in self.lines:
-            return [(self.column, f"'{value[:63]}' is also used on line {self.lines[key]}")]
+            first = self.row_name.format(self.lines[key])
+            return [(self.column, f"'{value[:63]}' is also used on {first}")]
         self.lines[key] = line
         return []

@@ -5,8 +5,9 @@ before it counts as consented.
 Two passes. First every row is checked without calling DocuSign; one bad row and nothing is done.
 Then each row is verified (tenant_import_verify.py: a refresh or JWT grant, userinfo, the base_uri
 allow-list) and, when it passes, stored in one transaction: tenant, account link and tokens
-together or not at all. A verified row is kept even when a later one fails, because a refresh rotates the token and the
-partner's old one may no longer work.
+together or not at all. A verified row is kept even when a later one fails, because a refresh
+rotates the token and the partner's old one may no longer work. The staff upload and the partner
+API (portal/api/views/tenant_import.py) both come through here.
 """
 
 import re
@@ -128,14 +129,15 @@ def tenant_import_existing(
     default_integration: Integration | None,
     actor: User | None = None,
     request: HttpRequest | None = None,
+    row_name: str = "line {}",
 ) -> ExistingImportOutcome:
     """Rows are (line, {column: value}), as in the CSV; `integration` may be a name or an
-    Integration. One bad row in the first pass and nothing is done; after it each row is verified
-    and stored whole, or reported, on its own."""
+    Integration; `row_name` names a row's line in messages. One bad row in the first pass and
+    nothing is done; after it each row is verified and stored whole, or reported, on its own."""
     outcome = ExistingImportOutcome()
-    clients = _check(rows, default_integration, outcome)
+    clients = _check(rows, default_integration, outcome, row_name)
     if outcome.errors:
-        _audit_rejected(outcome, actor=actor, request=request)
+        _audit_rejected(outcome, actor=actor, request=request, row_name=row_name)
         return outcome
     outcome.checked = True
     for client in clients:
@@ -163,11 +165,12 @@ def _check(
     rows: list[tuple[int, dict[str, Any]]],
     default_integration: Integration | None,
     outcome: ExistingImportOutcome,
+    row_name: str,
 ) -> list[ExistingClient]:
     integrations = {i.name.lower(): i for i in Integration.objects.all()}
     taken_accounts = set(TenantAccount.objects.values_list("account_id", flat=True))
-    seen_slugs = FirstSeen("slug")
-    seen_accounts = FirstSeen("account_id")
+    seen_slugs = FirstSeen("slug", row_name)
+    seen_accounts = FirstSeen("account_id", row_name)
     clients = []
     for line, values in rows:
         problems: list[tuple[str, str]] = []
@@ -226,7 +229,11 @@ def _check(
 
 
 def _audit_rejected(
-    outcome: ExistingImportOutcome, *, actor: User | None, request: HttpRequest | None
+    outcome: ExistingImportOutcome,
+    *,
+    actor: User | None,
+    request: HttpRequest | None,
+    row_name: str = "line {}",
 ) -> None:
     first = outcome.errors[0]
     audit_record(
@@ -234,6 +241,6 @@ def _audit_rejected(
         actor=actor,
         outcome=AuditEvent.Outcome.FAILURE,
         message=f"Rejected: {len(outcome.errors)} problem(s), nothing imported; first: "
-        f"line {first.line}: {first.reason}"[:500],
+        f"{row_name.format(first.line)}: {first.reason}"[:500],
         request=request,
     )

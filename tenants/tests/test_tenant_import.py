@@ -19,10 +19,14 @@ from tenants.docusign import docusign_client_for
 from tenants.models import Integration, Tenant, TenantAccount, TenantToken
 from tenants.services.tenant_import import tenant_import_existing_csv
 from tenants.tests.factories import IntegrationFactory, TenantAccountFactory
+from tenants.tests.token_helpers import (
+    SPOILED_REFRESH_TOKENS,
+    refresh_token_for,
+    spoiled_refresh_token,
+)
 
 pytestmark = pytest.mark.django_db
 HEADER = "name,slug,admin_email,grant_mode,integration,account_id,refresh_token,user_id\n"
-OTHER_KEY = "9d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6"
 
 
 def csv_of(*rows: str) -> bytes:
@@ -31,10 +35,6 @@ def csv_of(*rows: str) -> bytes:
 
 def run(integration, *rows: str):
     return tenant_import_existing_csv(data=csv_of(*rows), default_integration=integration)
-
-
-def refresh_token_for(emulator, user_id=TEST_SINGLE_ADMIN_USER_ID, client_id=TEST_CLIENT_ID):
-    return emulator.issue_tokens(client_id, user_id)["refresh_token"]
 
 
 def acg_row(slug: str, token: str, account_id: str = "") -> str:
@@ -81,26 +81,12 @@ def test_jwt_and_organization_rows_are_verified_by_a_jwt_grant(emulator, emulato
     assert TenantToken.objects.get(tenant__slug="one").refresh_token == ""
 
 
-@pytest.mark.parametrize(
-    ("spoil", "words"),
-    [
-        ("revoke", "expired, revoked or already used"),
-        ("expire", "expired, revoked or already used"),
-        ("other_key", "another integration key"),
-    ],
-)
+@pytest.mark.parametrize(("spoil", "words"), SPOILED_REFRESH_TOKENS)
 def test_a_refused_refresh_token_is_reported_and_the_good_rows_still_count(
     emulator, emulator_integration, spoil, words
 ):
     good = refresh_token_for(emulator)
-    if spoil == "other_key":
-        emulator.seed(
-            integration_keys=[{"client_id": OTHER_KEY, "secret": "other", "redirect_uris": []}]
-        )
-        bad = refresh_token_for(emulator, user_id=TEST_ADMIN_USER_ID, client_id=OTHER_KEY)
-    else:
-        bad = refresh_token_for(emulator, user_id=TEST_ADMIN_USER_ID)
-        getattr(emulator, f"{spoil}_tokens")(refresh_token=bad)
+    bad = spoiled_refresh_token(emulator, spoil)
 
     outcome = run(
         emulator_integration, acg_row("bad", bad, TEST_ACCOUNT_1_ID), acg_row("good", good)
