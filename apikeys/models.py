@@ -72,7 +72,7 @@ class IdempotentRequest(models.Model):
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
-    # SHA-256 of the method, path and body: the same key with another request is refused.
+    # SHA-256 of the method, path with query and body: the same key with another request is refused.
     fingerprint = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -15,6 +15,7 @@ from connect.services.templates import (
 from connect.tests.factories import sim_settings
 from connect.tests.test_views import template_post
 from docusign_emulator.testing import TEST_ACCOUNT_1_ID
+from docusign_emulator.tls import ensure_certificates
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("emulator_put_mode")]
 SCHEDULE = SyncRecord.Trigger.SCHEDULE
@@ -127,7 +128,7 @@ def test_mutual_tls_is_pushed_as_require_mutual_tls(emulator, tenant, template):
 
 
 def test_form_asks_for_the_password_and_for_a_client_ca_before_mutual_tls(
-    staff_client, emulator_integration, settings
+    staff_client, emulator_integration, settings, tmp_path
 ):
     settings.CONNECT_MTLS_CLIENT_CA = ""
     client = staff_client()
@@ -142,7 +143,7 @@ def test_form_asks_for_the_password_and_for_a_client_ca_before_mutual_tls(
     assert "CONNECT_MTLS_CLIENT_CA" in errors["require_mutual_tls"][0]
     assert not ConnectTemplate.objects.exists()
 
-    settings.CONNECT_MTLS_CLIENT_CA = "/etc/ssl/docusign-connect-ca.pem"
+    settings.CONNECT_MTLS_CLIENT_CA, _, _ = ensure_certificates(str(tmp_path))
     data["basic_auth_password"] = FIRST
     created = client.post(reverse("connect-template-create"), data)
     assert created.status_code == 302

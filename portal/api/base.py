@@ -66,7 +66,10 @@ class ApiView(APIView):
                 message=f"Use 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters.",
             )
         body = json.dumps(request.data, sort_keys=True, separators=(",", ":")).encode()
-        fingerprint = request_fingerprint(method=request.method, path=request.path, body=body)
+        # The query string too: the same body with another `?integration=` is another request.
+        fingerprint = request_fingerprint(
+            method=request.method, path=request.get_full_path(), body=body
+        )
         try:
             outcome = idempotency_begin(api_key=request.auth, key=key, fingerprint=fingerprint)
         except IdempotencyMismatch:

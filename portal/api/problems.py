@@ -72,21 +72,28 @@ class TooLarge(exceptions.ParseError):
     pass
 
 
+def read_bounded(stream, parser_context) -> io.BytesIO | None:
+    """The body, up to the view's `max_body_bytes` (API_MAX_BODY_BYTES unless the view says); a
+    larger one is refused before it is read."""
+    context = parser_context or {}
+    limit = int(getattr(context.get("view"), "max_body_bytes", 0) or settings.API_MAX_BODY_BYTES)
+    request = context.get("request")
+    declared = request.headers.get("content-length") if request is not None else None
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"The body is larger than {limit} bytes.")
+    if stream is None:
+        return None
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"The body is larger than {limit} bytes.")
+    return io.BytesIO(data)
+
+
 class BoundedJSONParser(JSONParser):
-    """JSON bodies up to API_MAX_BODY_BYTES; a larger one is refused before it is read."""
+    """JSON bodies up to API_MAX_BODY_BYTES (or the view's `max_body_bytes`)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = int(settings.API_MAX_BODY_BYTES)
-        request = (parser_context or {}).get("request")
-        declared = request.headers.get("content-length") if request is not None else None
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise TooLarge(f"The body is larger than {limit} bytes.")
-        if stream is not None:
-            data = stream.read(limit + 1)
-            if len(data) > limit:
-                raise TooLarge(f"The body is larger than {limit} bytes.")
-            stream = io.BytesIO(data)
-        return super().parse(stream, media_type, parser_context)
+        return super().parse(read_bounded(stream, parser_context), media_type, parser_context)
 
 
 def _flatten(detail, prefix: str = "") -> list[dict]:

@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 
 from portal.api.views import docs, envelope_notification, forwarding, recovery, resources, tenants
+from portal.api.views.tenant_import import TenantImportView
 
 app_name = "api"
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("docs/", docs.SwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", docs.RedocView.as_view(url_name="api:schema"), name="redoc"),
     path("tenants/", tenants.TenantListView.as_view(), name="tenant-list"),
+    path("tenants/import/", TenantImportView.as_view(), name="tenant-import"),
     path("tenants/<int:tenant_id>/", tenants.TenantDetailView.as_view(), name="tenant-detail"),
     path(
         "tenants/<int:tenant_id>/archive/",

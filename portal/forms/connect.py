@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings as django_settings
 
 from connect.models import ConnectTemplate
+from connect.mtls import mtls_client_ca_problem
 from connect.services.templates import CONFIG_NAME_PREFIX, config_name
 from connect.validation import (
     DELIVERY_MODES,
@@ -180,14 +181,10 @@ class ConnectTemplateForm(forms.Form):
                 "Enter the password: DocuSign sends the user name and password together. "
                 "Or clear the user name to turn Basic authentication off.",
             )
-        if data.get("require_mutual_tls") and not django_settings.CONNECT_MTLS_CLIENT_CA:
-            self.add_error(
-                "require_mutual_tls",
-                "No client certificate authority is configured for the listener, so DocuSign's "
-                "certificate could not be verified. Set CONNECT_MTLS_CLIENT_CA to the CA bundle "
-                "your TLS proxy verifies it with (README, Connect: mutual TLS), then turn this "
-                "on.",
-            )
+        if data.get("require_mutual_tls"):
+            problem = mtls_client_ca_problem(django_settings.CONNECT_MTLS_CLIENT_CA)
+            if problem is not None:
+                self.add_error("require_mutual_tls", problem)
         return data
 
     def settings(self) -> dict:

@@ -3,37 +3,37 @@ earlier Authorization Code Grant, or the user id JWT impersonates), each verifie
 before it counts as consented.
 
 Two passes. First every row is checked without calling DocuSign; one bad row and nothing is done.
-Then each row is verified (a refresh or JWT grant, userinfo, the base_uri allow-list) and, when it
-passes, stored in one transaction: tenant, account link and tokens together or not at all. A
-verified row is kept even when a later one fails, because a refresh rotates the token and the
-partner's old one may no longer work.
+Then each row is verified (tenant_import_verify.py: a refresh or JWT grant, userinfo, the base_uri
+allow-list) and, when it passes, stored in one transaction: tenant, account link and tokens
+together or not at all. A verified row is kept even when a later one fails, because a refresh
+rotates the token and the partner's old one may no longer work. The staff upload and the partner
+API (portal/api/views/tenant_import.py) both come through here.
 """
 
-import csv
-import io
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
 from accounts.models import User
 from common.models import AuditEvent
 from common.services import audit_record
-from docusign_api import (
-    Account,
-    DocuSignError,
-    DocuSignUnavailable,
-    UserInfo,
-    base_uri_host_allowed,
+from tenants.models import Integration, Tenant, TenantAccount
+from tenants.services.csv_rows import (
+    CsvFormat,
+    CsvRow,
+    CsvTooManyRows,
+    FirstSeen,
+    csv_rows_read,
+    model_problems,
 )
-from tenants.docusign import docusign_client_for
-from tenants.models import Integration, Tenant, TenantAccount, TenantToken
-from tenants.services.status import tenant_status_set
-from tenants.services.system_user import USER_ID_RE, SystemUserError, system_user_verify
+from tenants.services.system_user import USER_ID_RE
+from tenants.services.tenant_import_verify import (
+    ExistingClient,
+    RowRefused,
+    existing_client_verify_and_store,
+)
 
 COLUMNS = (
     "name", "slug", "admin_email", "grant_mode", "integration", "account_id", "refresh_token",
@@ -42,42 +42,68 @@ COLUMNS = (
 REQUIRED_COLUMNS = ("name", "slug", "admin_email", "grant_mode")
 MAX_BYTES = 512 * 1024
 MAX_ROWS = 500
-REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 _ACCOUNT_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
 
-@dataclass
-class ExistingClient:
-    line: int
-    tenant: Tenant  # unsaved
-    account_id: str
-    refresh_token: str = field(repr=False)
-    user_id: str
+def _header_message(missing: list[str], unknown: list[str]) -> str | None:
+    if not missing and not unknown:
+        return None
+    return (
+        f"The header row must use the columns {', '.join(COLUMNS)}"
+        + (f" (missing: {', '.join(missing)})" if missing else "")
+        + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        + "."
+    )
+
+
+CSV_FORMAT = CsvFormat(
+    columns=COLUMNS,
+    required=REQUIRED_COLUMNS,
+    max_bytes=MAX_BYTES,
+    max_rows=MAX_ROWS,
+    header_message=_header_message,
+    no_rows_message="The file has no client rows.",
+)
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int  # the line in the file (the position in the list for the API); 0: the whole file
+    # (column, what is wrong and what to do); column "" when no single column is at fault.
+    problems: tuple[tuple[str, str], ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(
+            f"{column}: {message}" if column else message for column, message in self.problems
+        )
 
 
 @dataclass
 class ExistingImportOutcome:
-    imported: list[Tenant] = field(default_factory=list)
-    # (line in the file, what went wrong and what to do); the rows named here were not imported.
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    created: dict[int, Tenant] = field(default_factory=dict)  # line → the imported tenant
+    errors: list[RowError] = field(default_factory=list)  # the rows named here were not imported
     checked: bool = False  # True once every row passed the first pass
 
-
-class _RowRefused(Exception):
-    pass
+    @property
+    def imported(self) -> list[Tenant]:
+        return list(self.created.values())
 
 
 def tenant_import_existing_csv(
     *,
     data: bytes,
-    default_integration: Integration,
+    default_integration: Integration | None,
     actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> ExistingImportOutcome:
     """Import existing clients from CSV (see COLUMNS). Secrets in the file are never logged."""
-    outcome = ExistingImportOutcome()
-    rows = _parse(data, outcome)
-    if rows is None:
+    try:
+        rows, errors = tenant_import_existing_csv_rows(data=data)
+    except CsvTooManyRows as exc:
+        rows, errors = [], [RowError(exc.line, (("", str(exc)),))]
+    if errors:
+        outcome = ExistingImportOutcome(errors=errors)
         _audit_rejected(outcome, actor=actor, request=request)
         return outcome
     return tenant_import_existing(
@@ -85,32 +111,47 @@ def tenant_import_existing_csv(
     )
 
 
+def tenant_import_existing_csv_rows(
+    *, data: bytes, max_rows: int = MAX_ROWS
+) -> tuple[list[CsvRow], list[RowError]]:
+    """The rows of an existing-clients CSV, or what makes the file unusable (then no rows).
+    Raises CsvTooManyRows past `max_rows`."""
+    errors: list[tuple[int, str]] = []
+    rows = csv_rows_read(data, spec=replace(CSV_FORMAT, max_rows=max_rows), errors=errors)
+    if errors:
+        return [], [RowError(line, (("", message),)) for line, message in errors]
+    return rows or [], []
+
+
 def tenant_import_existing(
     *,
-    rows: list[tuple[int, dict]],
-    default_integration: Integration,
+    rows: list[tuple[int, dict[str, Any]]],
+    default_integration: Integration | None,
     actor: User | None = None,
     request: HttpRequest | None = None,
+    row_name: str = "line {}",
 ) -> ExistingImportOutcome:
-    """Rows are (line, {column: value}); the API may hand them in directly."""
+    """Rows are (line, {column: value}), as in the CSV; `integration` may be a name or an
+    Integration; `row_name` names a row's line in messages. One bad row in the first pass and
+    nothing is done; after it each row is verified and stored whole, or reported, on its own."""
     outcome = ExistingImportOutcome()
-    clients = _check(rows, default_integration, outcome)
+    clients = _check(rows, default_integration, outcome, row_name)
     if outcome.errors:
-        _audit_rejected(outcome, actor=actor, request=request)
+        _audit_rejected(outcome, actor=actor, request=request, row_name=row_name)
         return outcome
     outcome.checked = True
     for client in clients:
         try:
-            tenant = _verify_and_store(client, actor=actor, request=request)
-        except _RowRefused as refused:
-            outcome.errors.append((client.line, str(refused)))
+            tenant = existing_client_verify_and_store(client, actor=actor, request=request)
+        except RowRefused as refused:
+            outcome.errors.append(RowError(client.line, ((refused.column, str(refused)),)))
         else:
-            outcome.imported.append(tenant)
+            outcome.created[client.line] = tenant
     audit_record(
         action="tenant.import_existing",
         actor=actor,
         outcome=AuditEvent.Outcome.FAILURE if outcome.errors else AuditEvent.Outcome.SUCCESS,
-        message=f"Imported {len(outcome.imported)} verified client(s)"
+        message=f"Imported {len(outcome.created)} verified client(s)"
         + (f"; {len(outcome.errors)} row(s) refused" if outcome.errors else ""),
         request=request,
     )
@@ -120,69 +161,30 @@ def tenant_import_existing(
 # --- first pass: no DocuSign call -----------------------------------------------------------
 
 
-def _parse(data: bytes, outcome: ExistingImportOutcome) -> list[tuple[int, dict]] | None:
-    if len(data) > MAX_BYTES:
-        outcome.errors.append((0, f"The file is larger than {MAX_BYTES // 1024} KB."))
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        outcome.errors.append((0, "The file is not UTF-8 text; save it as CSV UTF-8."))
-        return None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [h for h in header if h and h not in COLUMNS]
-    if missing or unknown:
-        outcome.errors.append(
-            (1, f"The header row must use the columns {', '.join(COLUMNS)}"
-                + (f" (missing: {', '.join(missing)})" if missing else "")
-                + (f" (unknown: {', '.join(unknown)})" if unknown else "") + ".")
-        )  # fmt: skip
-        return None
-    reader.fieldnames = header
-    rows: list[tuple[int, dict]] = []
-    try:
-        for raw in reader:
-            if len(rows) >= MAX_ROWS:
-                outcome.errors.append((reader.line_num, f"More than {MAX_ROWS} rows."))
-                return None
-            if None in raw:
-                outcome.errors.append((reader.line_num, "This row has more cells than the header."))
-                continue
-            values = {k: (v or "").strip() for k, v in raw.items()}
-            if any(values.values()):
-                rows.append((reader.line_num, values))
-    except csv.Error as exc:
-        outcome.errors.append((reader.line_num, f"The CSV cannot be read: {exc}."))
-        return None
-    if not rows and not outcome.errors:
-        outcome.errors.append((0, "The file has no client rows."))
-    return None if outcome.errors else rows
-
-
 def _check(
-    rows: list[tuple[int, dict]], default_integration: Integration, outcome: ExistingImportOutcome
+    rows: list[tuple[int, dict[str, Any]]],
+    default_integration: Integration | None,
+    outcome: ExistingImportOutcome,
+    row_name: str,
 ) -> list[ExistingClient]:
     integrations = {i.name.lower(): i for i in Integration.objects.all()}
     taken_accounts = set(TenantAccount.objects.values_list("account_id", flat=True))
-    seen_slugs: dict[str, int] = {}
-    seen_accounts: dict[str, int] = {}
+    seen_slugs = FirstSeen("slug", row_name)
+    seen_accounts = FirstSeen("account_id", row_name)
     clients = []
     for line, values in rows:
-        problems: list[str] = []
-        integration = default_integration
-        if values.get("integration"):
-            named = integrations.get(values["integration"].lower())
-            if named is None:
-                problems.append(
-                    f"integration: no integration is named '{values['integration'][:60]}'"
-                )
-            else:
-                integration = named
-        grant_mode = values.get("grant_mode", "").lower()
+        problems: list[tuple[str, str]] = []
+        named = values.get("integration") or None
+        integration = named if isinstance(named, Integration) else default_integration
+        if isinstance(named, str):
+            integration = integrations.get(named.lower())
+            if integration is None:
+                problems.append(("integration", f"no integration is named '{named[:60]}'"))
+        elif integration is None:
+            problems.append(("integration", "name the integration that issued this client's grant"))
+        grant_mode = str(values.get("grant_mode", "")).lower()
         if grant_mode not in Tenant.GrantMode.values:
-            problems.append("grant_mode: use acg (refresh token), jwt or org_jwt (user id)")
+            problems.append(("grant_mode", "use acg (refresh token), jwt or org_jwt (user id)"))
             grant_mode = Tenant.GrantMode.AUTHORIZATION_CODE
         tenant = Tenant(
             name=values.get("name", ""),
@@ -191,205 +193,54 @@ def _check(
             grant_mode=grant_mode,
             integration=integration,
         )
-        try:
-            tenant.full_clean()
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                problems.extend(f"{'row' if name == '__all__' else name}: {m}" for m in messages)
+        problems.extend(model_problems(tenant, exclude=["integration"]))
         refresh_token = values.get("refresh_token", "")
         user_id = values.get("user_id", "").lower()
         if grant_mode == Tenant.GrantMode.AUTHORIZATION_CODE:
             if not refresh_token:
-                problems.append("refresh_token: an acg row needs the refresh token you hold")
-            elif not integration.secret_key:
+                problems.append(("refresh_token", "an acg row needs the refresh token you hold"))
+            elif integration is not None and not integration.secret_key:
                 problems.append(
-                    f"integration: '{integration.name}' has no secret key, which a refresh needs"
+                    (
+                        "integration",
+                        f"'{integration.name}' has no secret key, which a refresh needs",
+                    )
                 )
         else:
             if not USER_ID_RE.match(user_id):
                 problems.append(
-                    "user_id: a JWT row needs the DocuSign API user id (a GUID) to impersonate"
+                    ("user_id", "a JWT row needs the DocuSign API user id (a GUID) to impersonate")
                 )
-            if not integration.rsa_private_key:
-                problems.append(f"integration: '{integration.name}' has no RSA key for JWT")
+            if integration is not None and not integration.rsa_private_key:
+                problems.append(("integration", f"'{integration.name}' has no RSA key for JWT"))
         account_id = values.get("account_id", "")
         if account_id and not _ACCOUNT_ID.match(account_id):
-            problems.append("account_id: a DocuSign account id (GUID) or empty")
-        elif account_id in taken_accounts:
-            problems.append(f"account_id: {account_id} is already linked to a tenant")
-        elif account_id and account_id in seen_accounts:
-            problems.append(f"account_id: also on line {seen_accounts[account_id]}")
-        elif account_id:
-            seen_accounts[account_id] = line
-        slug = tenant.slug.lower()
-        if slug and slug in seen_slugs:
-            problems.append(f"slug: '{tenant.slug[:63]}' is also used on line {seen_slugs[slug]}")
-        elif slug:
-            seen_slugs[slug] = line
+            problems.append(("account_id", "a DocuSign account id (GUID) or empty"))
+        elif account_id and account_id in taken_accounts:
+            problems.append(("account_id", f"{account_id} is already linked to a tenant"))
+        else:
+            problems.extend(seen_accounts.check(account_id, line))
+        problems.extend(seen_slugs.check(tenant.slug, line))
         if problems:
-            outcome.errors.append((line, "; ".join(problems)))
+            outcome.errors.append(RowError(line, tuple(problems)))
         else:
             clients.append(ExistingClient(line, tenant, account_id, refresh_token, user_id))
     return clients
 
 
 def _audit_rejected(
-    outcome: ExistingImportOutcome, *, actor: User | None, request: HttpRequest | None
+    outcome: ExistingImportOutcome,
+    *,
+    actor: User | None,
+    request: HttpRequest | None,
+    row_name: str = "line {}",
 ) -> None:
-    line, reason = outcome.errors[0]
+    first = outcome.errors[0]
     audit_record(
         action="tenant.import_existing",
         actor=actor,
         outcome=AuditEvent.Outcome.FAILURE,
         message=f"Rejected: {len(outcome.errors)} problem(s), nothing imported; first: "
-        f"line {line}: {reason}"[:500],
+        f"{row_name.format(first.line)}: {first.reason}"[:500],
         request=request,
     )
-
-
-# --- second pass: verified with DocuSign, stored whole ---------------------------------------
-
-
-def _verify_and_store(
-    client: ExistingClient, *, actor: User | None, request: HttpRequest | None
-) -> Tenant:
-    tenant = client.tenant
-    integration = tenant.integration
-    if tenant.uses_jwt:
-        try:
-            verified = system_user_verify(
-                integration=integration,
-                user_id=client.user_id,
-                account_id=client.account_id or None,
-            )
-        except SystemUserError as exc:
-            raise _RowRefused(f"user_id: {exc.message}") from None
-        token = verified.token_set
-        access, refresh, expires_at, refresh_expires_at = (
-            token.access_token, "", token.expires_at, None
-        )  # fmt: skip
-        info = verified.info
-    else:
-        api = docusign_client_for(integration)
-        try:
-            token = api.oauth.refresh(
-                client_id=integration.integration_key,
-                client_secret=integration.secret_key,
-                refresh_token=client.refresh_token,
-            )
-            info = api.oauth.userinfo(token.access_token)
-        except DocuSignUnavailable:
-            raise _RowRefused(
-                "DocuSign did not answer; nothing was stored for this row. Import it again later."
-            ) from None
-        except DocuSignError as exc:
-            raise _RowRefused(_refresh_refusal(exc)) from None
-        access, refresh = token.access_token, token.refresh_token or client.refresh_token
-        expires_at = token.expires_at
-        refresh_expires_at = token.refresh_expires_at or timezone.now() + REFRESH_TOKEN_LIFETIME
-    account = _account_choose(info, client)
-    if not base_uri_host_allowed(account.base_uri, integration.allowed_base_uri_hosts):
-        raise _RowRefused(
-            f"account_id: DocuSign reports the base URI {account.base_uri} for account "
-            f"{account.account_id}, which is not an allowed host for this environment "
-            "(DOCUSIGN_*_BASE_URI_HOSTS), so no token was stored or sent there."
-        )
-    try:
-        return _store(
-            client, info=info, account=account,
-            tokens=(access, refresh, expires_at, refresh_expires_at),
-            actor=actor, request=request,
-        )  # fmt: skip
-    except IntegrityError:
-        raise _RowRefused(
-            "slug or account_id: registered by someone else meanwhile; nothing was stored."
-        ) from None
-
-
-def _refresh_refusal(exc: DocuSignError) -> str:
-    text = f"{exc.error_code} {exc.message}"
-    if "unauthorized_client" in text or "invalid_client" in text:
-        return (
-            "refresh_token: DocuSign says it belongs to another integration key (or the "
-            "integration's secret is wrong). Import it under the integration that issued it."
-        )
-    return (
-        "refresh_token: DocuSign refused it (expired, revoked or already used). Get a fresh one, "
-        "or register the tenant and send an invite instead."
-    )
-
-
-def _account_choose(info: UserInfo, client: ExistingClient) -> Account:
-    if not info.accounts:
-        raise _RowRefused("The DocuSign user belongs to no account; nothing was stored.")
-    if client.account_id:
-        match = next((a for a in info.accounts if a.account_id == client.account_id), None)
-        if match is None:
-            raise _RowRefused(
-                f"account_id: the DocuSign user {info.email or info.sub} has no access to "
-                f"{client.account_id}; their accounts: "
-                + ", ".join(a.account_id for a in info.accounts)
-            )
-        return match
-    if len(info.accounts) > 1:
-        raise _RowRefused(
-            f"account_id: the DocuSign user belongs to {len(info.accounts)} accounts; put the one "
-            "to link in account_id (" + ", ".join(a.account_id for a in info.accounts) + ")."
-        )
-    return info.accounts[0]
-
-
-@transaction.atomic
-def _store(
-    client: ExistingClient,
-    *,
-    info: UserInfo,
-    account: Account,
-    tokens: tuple[str, str, datetime, datetime | None],
-    actor: User | None,
-    request: HttpRequest | None,
-) -> Tenant:
-    tenant = client.tenant
-    if TenantAccount.objects.filter(account_id=account.account_id).exists():
-        raise _RowRefused(f"account_id: {account.account_id} is already linked to a tenant")
-    tenant.save()
-    now = timezone.now()
-    access, refresh, expires_at, refresh_expires_at = tokens
-    TenantAccount.objects.create(
-        tenant=tenant,
-        account_id=account.account_id,
-        account_name=(account.account_name or "")[:200],
-        base_uri=account.base_uri,
-        user_id=info.sub,
-        user_email=(info.email or "")[:254],
-        user_name=(info.name or "")[:200],
-        consent_level=TenantAccount.ConsentLevel.IMPORTED,
-        scopes="signature impersonation" if tenant.uses_jwt else "signature extended",
-        consented_at=now,
-        jwt_verified_at=now if tenant.uses_jwt else None,
-    )
-    TenantToken.objects.create(
-        tenant=tenant,
-        access_token=access,
-        access_expires_at=expires_at,
-        refresh_token=refresh,
-        refresh_expires_at=refresh_expires_at,
-        refreshed_at=now,
-        generation=1,
-    )
-    audit_record(
-        action="tenant.import_existing",
-        actor=actor,
-        target=tenant,
-        message=f"Imported with an existing grant, verified by "
-        f"{'JWT' if tenant.uses_jwt else 'a refresh'}: {account.account_name} "
-        f"({account.account_id}) as {info.email or info.sub}",
-        request=request,
-    )
-    tenant_status_set(
-        tenant=tenant,
-        to_status=Tenant.Status.CONSENTED,
-        reason="Imported with an existing grant, verified with DocuSign",
-        actor_label=actor.get_username() if actor else "import",
-    )
-    return tenant

@@ -1,7 +1,5 @@
 """Writes to tenants: register, edit, archive, import from CSV, offboard."""
 
-import csv
-import io
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +13,14 @@ from accounts.models import User
 from common.models import AuditEvent
 from common.services import audit_record
 from tenants.models import ConsentAttempt, Integration, Invite, Tenant, TenantAccount, TenantToken
+from tenants.services.csv_rows import (
+    CsvFormat,
+    CsvRow,
+    CsvTooManyRows,
+    FirstSeen,
+    csv_rows_read,
+    model_problems,
+)
 from tenants.services.status import tenant_status_set
 
 logger = logging.getLogger(__name__)
@@ -209,75 +215,57 @@ def tenant_import_csv(
     return outcome
 
 
-def _csv_rows(data: bytes, outcome: ImportOutcome) -> list[tuple[int, dict]] | None:
-    if len(data) > IMPORT_MAX_BYTES:
-        outcome.errors.append((0, f"The file is larger than {IMPORT_MAX_BYTES // 1024} KB."))
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        outcome.errors.append((0, "The file is not UTF-8 text; save it as CSV UTF-8."))
-        return None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in IMPORT_REQUIRED_COLUMNS if c not in header]
+def _header_message(missing: list[str], unknown: list[str]) -> str | None:
     if missing:
-        outcome.errors.append(
-            (
-                1,
-                f"The header row must name the columns {', '.join(IMPORT_COLUMNS)} "
-                f"(missing: {', '.join(missing)}).",
-            )
+        return (
+            f"The header row must name the columns {', '.join(IMPORT_COLUMNS)} "
+            f"(missing: {', '.join(missing)})."
         )
-        return None
-    unknown = [h for h in header if h and h not in IMPORT_COLUMNS]
     if unknown:
-        outcome.errors.append((1, f"Unknown column(s): {', '.join(unknown)}."))
-        return None
-    reader.fieldnames = header
-    rows: list[tuple[int, dict]] = []
+        return f"Unknown column(s): {', '.join(unknown)}."
+    return None
+
+
+IMPORT_FORMAT = CsvFormat(
+    columns=IMPORT_COLUMNS,
+    required=IMPORT_REQUIRED_COLUMNS,
+    max_bytes=IMPORT_MAX_BYTES,
+    max_rows=IMPORT_MAX_ROWS,
+    header_message=_header_message,
+    no_rows_message="The file has no tenant rows.",
+)
+
+
+def _csv_rows(data: bytes, outcome: ImportOutcome) -> list[CsvRow] | None:
     try:
-        for raw in reader:
-            if len(rows) >= IMPORT_MAX_ROWS:
-                outcome.errors.append((reader.line_num, f"More than {IMPORT_MAX_ROWS} rows."))
-                return None
-            if None in raw:
-                outcome.errors.append((reader.line_num, "This row has more cells than the header."))
-                continue
-            values = {k: (v or "").strip() for k, v in raw.items()}
-            if not any(values.values()):
-                continue
-            rows.append((reader.line_num, values))
-    except csv.Error as exc:
-        outcome.errors.append((reader.line_num, f"The CSV cannot be read: {exc}."))
+        return csv_rows_read(data, spec=IMPORT_FORMAT, errors=outcome.errors)
+    except CsvTooManyRows as exc:
+        outcome.errors.append((exc.line, str(exc)))
         return None
-    if not rows and not outcome.errors:
-        outcome.errors.append((0, "The file has no tenant rows."))
-    return rows
 
 
 def _validate_rows(
-    rows: list[tuple[int, dict]], default_integration: Integration, outcome: ImportOutcome
+    rows: list[CsvRow], default_integration: Integration, outcome: ImportOutcome
 ) -> list[Tenant]:
     integrations = {i.name.lower(): i for i in Integration.objects.all()}
-    seen_slugs: dict[str, int] = {}
+    seen_slugs = FirstSeen("slug")
     candidates = []
     for line, values in rows:
-        problems = []
+        problems: list[tuple[str, str]] = []
         integration: Integration | None = default_integration
         if values.get("integration"):
             integration = integrations.get(values["integration"].lower())
             if integration is None:
                 problems.append(
-                    f"integration: no integration is named '{values['integration'][:60]}'"
+                    ("integration", f"no integration is named '{values['integration'][:60]}'")
                 )
         grant_mode = (values.get("grant_mode") or Tenant.GrantMode.AUTHORIZATION_CODE).lower()
         if grant_mode not in Tenant.GrantMode.values:
-            problems.append("grant_mode: use 'acg' or 'jwt'")
+            problems.append(("grant_mode", "use 'acg' or 'jwt'"))
             grant_mode = Tenant.GrantMode.AUTHORIZATION_CODE
         notes = values.get("notes", "")
         if len(notes) > NOTES_MAX_LENGTH:
-            problems.append(f"notes: at most {NOTES_MAX_LENGTH} characters")
+            problems.append(("notes", f"at most {NOTES_MAX_LENGTH} characters"))
         tenant = Tenant(
             name=values.get("name", ""),
             slug=values.get("slug", ""),
@@ -286,21 +274,15 @@ def _validate_rows(
             notes=notes,
             integration=integration or default_integration,
         )
-        try:
-            tenant.full_clean()
-            if integration is not None:
+        problems.extend(model_problems(tenant))
+        if integration is not None:
+            try:
                 _check_grant_mode(grant_mode=grant_mode, integration=integration)
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                label = "row" if name == "__all__" else name
-                problems.extend(f"{label}: {m}" for m in messages)
-        slug = tenant.slug.lower()
-        if slug and slug in seen_slugs:
-            problems.append(f"slug: '{tenant.slug[:63]}' is also used on line {seen_slugs[slug]}")
-        elif slug:
-            seen_slugs[slug] = line
+            except ValidationError as exc:
+                problems.extend(("grant_mode", m) for m in exc.message_dict["grant_mode"])
+        problems.extend(seen_slugs.check(tenant.slug, line))
         if problems:
-            outcome.errors.append((line, "; ".join(problems)))
+            outcome.errors.append((line, "; ".join(f"{c}: {m}" for c, m in problems)))
         else:
             candidates.append(tenant)
     return candidates

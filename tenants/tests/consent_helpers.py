@@ -7,7 +7,14 @@ from urllib.parse import urlsplit
 import requests
 from django.urls import reverse
 
-from tenants.models import Invite, Tenant
+from common.models import AuditEvent
+from docusign_emulator.testing import (
+    TEST_ADMIN_EMAIL,
+    TEST_ADMIN_PASSWORD,
+    TEST_SINGLE_ADMIN_EMAIL,
+    TEST_SINGLE_ADMIN_PASSWORD,
+)
+from tenants.models import Invite, Tenant, TenantAccount, TenantToken
 from tenants.services.invites import invite_send, invite_token
 
 _AUTH_REQUEST = re.compile(r'name="auth_request" value="([^"]+)"')
@@ -71,3 +78,28 @@ def consent_round_trip(client, tenant: Tenant, *, email: str, password: str, tok
     token = token or send_invite(tenant)
     location = emulator_authorize(portal_start(client, token), email=email, password=password)
     return portal_callback(client, location)
+
+
+SINGLE = {"email": TEST_SINGLE_ADMIN_EMAIL, "password": TEST_SINGLE_ADMIN_PASSWORD}
+MULTI = {"email": TEST_ADMIN_EMAIL, "password": TEST_ADMIN_PASSWORD}
+
+
+def failures(code: str) -> int:
+    """Consent callbacks refused with this code, as counted in the audit log."""
+    return AuditEvent.objects.filter(
+        action="consent.callback", outcome="failure", message__contains=code
+    ).count()
+
+
+def assert_nothing_stored(tenant: Tenant) -> None:
+    assert not TenantAccount.objects.filter(tenant=tenant).exists()
+    assert not TenantToken.objects.filter(tenant=tenant).exists()
+    tenant.refresh_from_db()
+    assert tenant.status in (Tenant.Status.REGISTERED, Tenant.Status.INVITED)
+
+
+def error_code_of(response) -> str:
+    """The consent error page's machine-readable code, or "" when it is not one."""
+    text = response.content.decode()
+    marker = 'data-error-code="'
+    return text.split(marker, 1)[1].split('"', 1)[0] if marker in text else ""

@@ -14,18 +14,19 @@ from common.models import AuditEvent
 from docusign_emulator.testing import (
     TEST_ACCOUNT_1_ID,
     TEST_ACCOUNT_2_ID,
-    TEST_ADMIN_EMAIL,
-    TEST_ADMIN_PASSWORD,
     TEST_ADMIN_USER_ID,
-    TEST_SINGLE_ADMIN_EMAIL,
-    TEST_SINGLE_ADMIN_PASSWORD,
     TEST_SINGLE_ADMIN_USER_ID,
 )
 from tenants.docusign import docusign_client_for
 from tenants.models import ConsentAttempt, Invite, Tenant, TenantAccount, TenantToken
 from tenants.tests.consent_helpers import (
+    MULTI,
+    SINGLE,
+    assert_nothing_stored,
     consent_round_trip,
     emulator_authorize,
+    error_code_of,
+    failures,
     portal_callback,
     portal_start,
     send_invite,
@@ -33,34 +34,6 @@ from tenants.tests.consent_helpers import (
 from tenants.tests.factories import IntegrationFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
-
-SINGLE = {"email": TEST_SINGLE_ADMIN_EMAIL, "password": TEST_SINGLE_ADMIN_PASSWORD}
-MULTI = {"email": TEST_ADMIN_EMAIL, "password": TEST_ADMIN_PASSWORD}
-
-
-@pytest.fixture
-def tenant(emulator_integration):
-    return TenantFactory(integration=emulator_integration, admin_email=TEST_SINGLE_ADMIN_EMAIL)
-
-
-def failures(code: str) -> int:
-    return AuditEvent.objects.filter(
-        action="consent.callback", outcome="failure", message__contains=code
-    ).count()
-
-
-def assert_nothing_stored(tenant: Tenant) -> None:
-    assert not TenantAccount.objects.filter(tenant=tenant).exists()
-    assert not TenantToken.objects.filter(tenant=tenant).exists()
-    tenant.refresh_from_db()
-    assert tenant.status in (Tenant.Status.REGISTERED, Tenant.Status.INVITED)
-
-
-def error_code_of(response) -> str:
-    text = response.content.decode()
-    marker = 'data-error-code="'
-    return text.split(marker, 1)[1].split('"', 1)[0] if marker in text else ""
-
 
 # --- choosing the account ----------------------------------------------------------------
 

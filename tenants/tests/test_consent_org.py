@@ -30,6 +30,7 @@ from tenants.selectors.tenants import tenant_consent_panel
 from tenants.services.tokens import TokenReconsentRequired, token_get_valid
 from tenants.tests.consent_helpers import (
     emulator_authorize,
+    error_code_of,
     portal_callback,
     portal_start,
     send_invite,
@@ -55,12 +56,6 @@ def tenant(emulator_integration, org):
         grant_mode=Tenant.GrantMode.ORG_ADMIN,
         admin_email=TEST_ADMIN_EMAIL,
     )
-
-
-def error_code_of(response) -> str:
-    text = response.content.decode()
-    marker = 'data-error-code="'
-    return text.split(marker, 1)[1].split('"', 1)[0] if marker in text else ""
 
 
 def assert_nothing_stored(tenant: Tenant) -> None:

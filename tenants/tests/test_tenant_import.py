@@ -19,10 +19,14 @@ from tenants.docusign import docusign_client_for
 from tenants.models import Integration, Tenant, TenantAccount, TenantToken
 from tenants.services.tenant_import import tenant_import_existing_csv
 from tenants.tests.factories import IntegrationFactory, TenantAccountFactory
+from tenants.tests.token_helpers import (
+    SPOILED_REFRESH_TOKENS,
+    refresh_token_for,
+    spoiled_refresh_token,
+)
 
 pytestmark = pytest.mark.django_db
 HEADER = "name,slug,admin_email,grant_mode,integration,account_id,refresh_token,user_id\n"
-OTHER_KEY = "9d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6"
 
 
 def csv_of(*rows: str) -> bytes:
@@ -31,10 +35,6 @@ def csv_of(*rows: str) -> bytes:
 
 def run(integration, *rows: str):
     return tenant_import_existing_csv(data=csv_of(*rows), default_integration=integration)
-
-
-def refresh_token_for(emulator, user_id=TEST_SINGLE_ADMIN_USER_ID, client_id=TEST_CLIENT_ID):
-    return emulator.issue_tokens(client_id, user_id)["refresh_token"]
 
 
 def acg_row(slug: str, token: str, account_id: str = "") -> str:
@@ -81,33 +81,19 @@ def test_jwt_and_organization_rows_are_verified_by_a_jwt_grant(emulator, emulato
     assert TenantToken.objects.get(tenant__slug="one").refresh_token == ""
 
 
-@pytest.mark.parametrize(
-    ("spoil", "words"),
-    [
-        ("revoke", "expired, revoked or already used"),
-        ("expire", "expired, revoked or already used"),
-        ("other_key", "another integration key"),
-    ],
-)
+@pytest.mark.parametrize(("spoil", "words"), SPOILED_REFRESH_TOKENS)
 def test_a_refused_refresh_token_is_reported_and_the_good_rows_still_count(
     emulator, emulator_integration, spoil, words
 ):
     good = refresh_token_for(emulator)
-    if spoil == "other_key":
-        emulator.seed(
-            integration_keys=[{"client_id": OTHER_KEY, "secret": "other", "redirect_uris": []}]
-        )
-        bad = refresh_token_for(emulator, user_id=TEST_ADMIN_USER_ID, client_id=OTHER_KEY)
-    else:
-        bad = refresh_token_for(emulator, user_id=TEST_ADMIN_USER_ID)
-        getattr(emulator, f"{spoil}_tokens")(refresh_token=bad)
+    bad = spoiled_refresh_token(emulator, spoil)
 
     outcome = run(
         emulator_integration, acg_row("bad", bad, TEST_ACCOUNT_1_ID), acg_row("good", good)
     )
 
-    assert [line for line, _ in outcome.errors] == [2]
-    assert words in outcome.errors[0][1]
+    assert [error.line for error in outcome.errors] == [2]
+    assert words in outcome.errors[0].reason
     assert [t.slug for t in outcome.imported] == ["good"]
     assert not Tenant.objects.filter(slug="bad").exists()
 
@@ -117,21 +103,21 @@ def test_an_account_whose_base_uri_is_not_allowed_stores_nothing(emulator, emula
         environment=Integration.Environment.DEMO, auth_base_url=emulator_server.url
     )
     outcome = run(integration, acg_row("acme", refresh_token_for(emulator)))
-    assert "not an allowed host" in outcome.errors[0][1]
+    assert "not an allowed host" in outcome.errors[0].reason
     assert not Tenant.objects.exists()
     assert not TenantToken.objects.exists()
 
 
 def test_a_user_id_that_does_not_exist_is_reported(emulator, emulator_integration):
     outcome = run(emulator_integration, "X,x,a@x.test,jwt,,,,0badf00d-1111-4222-8333-000000000099")
-    assert "no user with this id" in outcome.errors[0][1]
+    assert "no user with this id" in outcome.errors[0].reason
     assert not Tenant.objects.exists()
 
 
 def test_a_user_with_several_accounts_needs_the_account_id(emulator, emulator_integration):
     token = refresh_token_for(emulator, user_id=TEST_ADMIN_USER_ID)
     outcome = run(emulator_integration, acg_row("acme", token))
-    assert "put the one to link in account_id" in outcome.errors[0][1]
+    assert "put the one to link in account_id" in outcome.errors[0].reason
     assert not Tenant.objects.exists()
 
 
@@ -150,7 +136,7 @@ def test_malformed_rows_stop_everything_before_any_docusign_call(emulator, emula
         "Mode,mode,a@b.test,implicit,,,x,",
     )
 
-    reasons = dict(outcome.errors)
+    reasons = {error.line: error.reason for error in outcome.errors}
     assert "refresh_token: an acg row needs" in reasons[3]
     assert "user_id: a JWT row needs the DocuSign API user id" in reasons[4]
     assert "also used on line 2" in reasons[5]

@@ -1,11 +1,8 @@
 """Failed refreshes against the emulator: transient ones are counted and retried, terminal ones
 flag the tenant for re-consent once, configuration problems put it in error; a success recovers."""
 
-from datetime import timedelta
-
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from common.models import AuditEvent
 from docusign_emulator.testing import TEST_ACCOUNT_2_ID, TEST_CLIENT_ID, TEST_SINGLE_ADMIN_USER_ID
@@ -18,31 +15,9 @@ from tenants.services.tokens import (
     token_get_valid,
     token_refresh,
 )
+from tenants.tests.token_helpers import JWT, expire_in_portal, token_calls
 
-REFRESH = "POST /oauth/token refresh_token"
-JWT = "POST /oauth/token jwt_bearer"
-
-
-def token_calls(emulator, key=REFRESH) -> int:
-    return emulator.calls().get(key, 0)
-
-
-def expire_in_portal(tenant, *, seconds_left: int = -60) -> None:
-    TenantToken.objects.filter(tenant=tenant).update(
-        access_expires_at=timezone.now() + timedelta(seconds=seconds_left)
-    )
-
-
-@pytest.fixture
-def strict(emulator):
-    emulator.config(refresh_rotation="strict")
-    emulator.reset_calls()
-    return emulator
-
-
-@pytest.fixture(autouse=True)
-def _staff_alerts(settings):
-    settings.STAFF_ALERT_EMAILS = ["ops@partner.test"]
+pytestmark = pytest.mark.usefixtures("staff_alerts")
 
 
 @pytest.mark.django_db

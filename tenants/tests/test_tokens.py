@@ -16,31 +16,9 @@ from tenants.services.tokens import (
     token_refresh,
 )
 from tenants.tests.factories import TenantFactory
+from tenants.tests.token_helpers import JWT, expire_in_portal, token_calls
 
-REFRESH = "POST /oauth/token refresh_token"
-JWT = "POST /oauth/token jwt_bearer"
-
-
-def token_calls(emulator, key=REFRESH) -> int:
-    return emulator.calls().get(key, 0)
-
-
-def expire_in_portal(tenant, *, seconds_left: int = -60) -> None:
-    TenantToken.objects.filter(tenant=tenant).update(
-        access_expires_at=timezone.now() + timedelta(seconds=seconds_left)
-    )
-
-
-@pytest.fixture
-def strict(emulator):
-    emulator.config(refresh_rotation="strict")
-    emulator.reset_calls()
-    return emulator
-
-
-@pytest.fixture(autouse=True)
-def _staff_alerts(settings):
-    settings.STAFF_ALERT_EMAILS = ["ops@partner.test"]
+pytestmark = pytest.mark.usefixtures("staff_alerts")
 
 
 @pytest.mark.django_db

@@ -35,9 +35,7 @@ def eager_retries():
     app.conf.task_eager_propagates = previous
 
 
-@pytest.fixture(autouse=True)
-def _staff_alerts(settings):
-    settings.STAFF_ALERT_EMAILS = ["ops@partner.test"]
+pytestmark = pytest.mark.usefixtures("staff_alerts")
 
 
 @pytest.mark.django_db

@@ -44,3 +44,18 @@ def test_request_bodies_are_closed(document):
     for name, schema in schemas.items():
         if name.endswith("Request"):
             assert schema.get("additionalProperties") is False, name
+
+
+def test_the_import_takes_json_rows_or_csv_and_never_returns_a_refresh_token(document):
+    operation = document["paths"]["/api/v1/tenants/import/"]["post"]
+    assert operation["x-required-scope"] == Scope.TENANTS_WRITE
+    content = operation["requestBody"]["content"]
+    assert set(content) == {"application/json", "text/csv"}
+    assert content["application/json"]["schema"]["type"] == "array"
+    for code in ("413", "422"):
+        assert list(operation["responses"][code]["content"]) == ["application/problem+json"]
+    schemas = document["components"]["schemas"]
+    row = schemas["ExistingClientRowRequest"]
+    assert row["properties"]["refresh_token"]["writeOnly"] is True
+    answers = {name: schema for name, schema in schemas.items() if not name.endswith("Request")}
+    assert "refresh_token" not in json.dumps(answers)
