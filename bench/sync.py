@@ -328,7 +328,7 @@ def sdk_loop(server, tenants) -> float:
     """One plain loop: for each account, list with the official SDK, compare, change nothing."""
     from docusign_esign import ApiClient, ConnectApi
 
-    from connect.selectors import connect_desired_for_tenant
+    from connect.selectors.desired import connect_desired_for_tenant
     from docusign_api import ConnectConfiguration
     from tenants.models import Tenant
 

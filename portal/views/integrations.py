@@ -7,7 +7,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.roles import Perm
-from connect.selectors import connect_template_auth_list
+from connect.selectors.templates import connect_template_auth_list
 from events.webhook_auth import integration_webhook_auth
 from forwarding.selectors import destination_health_list
 from portal.forms.integrations import IntegrationForm
