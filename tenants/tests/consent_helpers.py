@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import requests
 from django.urls import reverse
 
+from docusign_emulator.testing import TEST_SEED
 from tenants.models import Invite, Tenant
 from tenants.services.invites import invite_send, invite_token
 
@@ -71,3 +72,15 @@ def consent_round_trip(client, tenant: Tenant, *, email: str, password: str, tok
     token = token or send_invite(tenant)
     location = emulator_authorize(portal_start(client, token), email=email, password=password)
     return portal_callback(client, location)
+
+
+def consent_callback_to(live_server, *, settings, emulator, integration) -> None:
+    """Send the client admin back to `live_server` after consent: the portal's public URL and the
+    integration's redirect URI point at it, and the emulator's integration key accepts it."""
+    redirect_uri = f"{live_server.url}/consent/callback/"
+    settings.PORTAL_PUBLIC_URL = live_server.url
+    integration.redirect_uri = redirect_uri
+    integration.save()
+    key = dict(TEST_SEED["integration_keys"][0])
+    key["redirect_uris"] = [*key["redirect_uris"], redirect_uri]
+    emulator.seed(integration_keys=[key])
