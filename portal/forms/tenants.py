@@ -75,15 +75,21 @@ class TenantForm(forms.ModelForm):
 
 
 class _CsvImportForm(forms.Form):
-    """A CSV file of at most `max_bytes`, and the integration of rows that name none."""
+    """A CSV file of at most `max_bytes` with the `columns` each form names, and the integration
+    of rows that name none."""
 
     max_bytes: int
-    field_order = ["file", "integration"]  # `file` is declared by each form, with its columns
+    columns: str
+    file = forms.FileField(label="CSV file")
     integration = forms.ModelChoiceField(
         queryset=Integration.objects.filter(is_active=True),
         empty_label=None,
         label="Default integration",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = self.columns
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -94,19 +100,17 @@ class _CsvImportForm(forms.Form):
 
 class TenantImportForm(_CsvImportForm):
     max_bytes = IMPORT_MAX_BYTES
-    file = forms.FileField(
-        label="CSV file",
-        help_text="Columns: name, slug, admin_email, and optionally grant_mode (acg or jwt), "
-        "integration (a name; default below), notes. All rows are imported, or none.",
+    columns = (
+        "Columns: name, slug, admin_email, and optionally grant_mode (acg or jwt), integration "
+        "(a name; default below), notes. All rows are imported, or none."
     )
 
 
 class ExistingClientImportForm(_CsvImportForm):
     max_bytes = EXISTING_IMPORT_MAX_BYTES
-    file = forms.FileField(
-        label="CSV file",
-        help_text="Columns: name, slug, admin_email, grant_mode (acg, jwt or org_jwt), "
-        "integration (a name; default below), account_id, refresh_token (acg), user_id (JWT).",
+    columns = (
+        "Columns: name, slug, admin_email, grant_mode (acg, jwt or org_jwt), integration (a "
+        "name; default below), account_id, refresh_token (acg), user_id (JWT)."
     )
 
 

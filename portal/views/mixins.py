@@ -100,8 +100,13 @@ class TenantActionView(TenantMixin, View):
 
 class FormPageView(FormView):
     """A page with one form: GET shows it; POST validates it and hands it to `form_valid`, which
-    calls one service. An invalid form (or one `form_valid` refuses with `form.add_error`, then
-    `form_invalid`) is shown again with its errors, answering 400."""
+    calls one service. An invalid form, or one the service refuses (`form_refused`), is shown again
+    with its errors, answering 400."""
 
     def form_invalid(self, form, **context):
         return self.render_to_response(self.get_context_data(form=form, **context), status=400)
+
+    def form_refused(self, form, reason: str):
+        """The service refused valid input: its reason shown as the form's error, answering 400."""
+        form.add_error(None, reason)
+        return self.form_invalid(form)

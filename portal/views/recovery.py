@@ -109,7 +109,6 @@ class FleetDeliveryFailuresView(StaffRequiredMixin, FormPageView):
                 request=self.request,
             )
         except RepublishError as exc:
-            form.add_error(None, str(exc))
-            return self.form_invalid(form)
+            return self.form_refused(form, str(exc))
         messages.success(self.request, "Republishing the outage window; the progress is below.")
         return redirect(_bulk_page(operation))

@@ -66,8 +66,7 @@ class StaffDetailView(StaffRequiredMixin, FormPageView):
                 actor=request.user, user=self.member, request=request, **form.cleaned_data
             )
         except ValueError as exc:
-            form.add_error(None, str(exc))
-            return self.form_invalid(form)
+            return self.form_refused(form, str(exc))
         messages.success(request, f"{self.member.username} was updated.")
         return redirect("staff-detail", user_id=self.member.pk)
 

@@ -78,8 +78,7 @@ class TenantEditView(TenantMixin, FormPageView):
                 tenant=self.tenant, actor=request.user, request=request, **form.cleaned_data
             )
         except TenantRuleError as exc:
-            form.add_error(None, str(exc))
-            return self.form_invalid(form)
+            return self.form_refused(form, str(exc))
         messages.success(request, f"Tenant “{form.cleaned_data['name']}” was saved.")
         return redirect("tenant-edit", tenant_id=self.tenant.pk)
 
