@@ -21,7 +21,6 @@ import hmac
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,12 +28,19 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
-from benchlib import database_recreate
+from benchlib import (
+    REPO_ROOT,
+    bench_env,
+    database_recreate,
+    free_port,
+    gunicorn_command,
+    port_wait,
+    processes_stop,
+    single_tenant_prepare,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = REPO_ROOT
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "portal_bench_events"
@@ -43,46 +49,16 @@ HMAC_KEY = "bench-partner-hmac-key-0123456789abcdef"
 ACCOUNT_ID = "bench0000-aaaa-4bbb-8ccc-000000000001"
 HOOK = "/hooks/docusign/connect/"
 
-ENV = {
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-    "FIELD_ENCRYPTION_KEYS": "4vPAB1jNKkxqYF3dl1P1aWwzC1Kb4-NX2ILAz5gz0lg=",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SECURE_SSL_REDIRECT": "false",
-    "DATABASE_URL": f"{PG}/{DB_NAME}",
-    "REDIS_URL": REDIS_URL,
-    "CELERY_TASK_ALWAYS_EAGER": "false",
-    "LOG_LEVEL": "WARNING",
-    "DJANGO_SETTINGS_MODULE": "portal.settings",
-    "BENCH_HMAC_KEY": HMAC_KEY,
-}
+ENV = bench_env(database_url=f"{PG}/{DB_NAME}", redis_url=REDIS_URL, BENCH_HMAC_KEY=HMAC_KEY)
 
 
 def portal_prepare() -> None:
     """Migrate and create one tenant whose integration holds the partner HMAC key."""
-    env = {**os.environ, **ENV}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    script = f"""
-from django.utils import timezone
-from events.models import PartnerHmacKey
-from tenants.models import Integration, Tenant, TenantAccount
-integration = Integration.objects.create(
-    name="bench", environment="emulator", auth_base_url="http://127.0.0.1:8765",
-    integration_key="bench", redirect_uri="http://127.0.0.1:8000/consent/callback/")
-tenant = Tenant.objects.create(name="Bench", slug="bench", admin_email="a@bench.test",
-    integration=integration, status="active")
-TenantAccount.objects.create(tenant=tenant, account_id="{ACCOUNT_ID}", base_uri="http://x/na3",
-    user_id="u", consented_at=timezone.now())
-PartnerHmacKey.objects.create(integration=integration, label="bench", secret="{HMAC_KEY}",
-    created_by_label="bench")
-"""
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True
+    single_tenant_prepare(
+        {**os.environ, **ENV},
+        account_id=ACCOUNT_ID,
+        hmac_key=HMAC_KEY,
+        auth_base_url="http://127.0.0.1:8765",
     )
 
 
@@ -119,54 +95,19 @@ def bodies(count: int) -> list[tuple[bytes, str]]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def gunicorn_start(app: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     # The Procfile's `web` settings: gthread, one worker per core (2 here), 8 threads each, so
     # a request waiting on its commit or the broker lets another run; the bare app gets exactly
     # the same settings.
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        app,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "--timeout",
-        "30",
-        "--log-level",
-        "warning",
-    ]
+    cmd = gunicorn_command(app, port, workers=workers, threads=threads)
     process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **ENV})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                time.sleep(1.0)  # let every worker finish importing
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError(f"gunicorn for {app} did not start")
-
-
-def gunicorn_stop(process: subprocess.Popen) -> None:
-    process.terminate()
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+        port_wait(port, f"gunicorn for {app}", process=process, timeout=30)
+    except RuntimeError:
+        processes_stop([process])
+        raise
+    time.sleep(1.0)  # let every worker finish importing
+    return process
 
 
 def load(
@@ -264,7 +205,7 @@ def main() -> int:
         lost = burst(ports["portal"], args.burst_events, args.burst_clients)
     finally:
         for process in processes.values():
-            gunicorn_stop(process)
+            processes_stop([process], timeout=15)
     print(
         f"portal / ceiling = {statistics.median(ratios):.2f} (median of {len(ratios)} rounds; "
         f"target >= 0.25) with {args.workers} gthread workers x {args.threads} threads, "

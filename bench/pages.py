@@ -14,44 +14,17 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchlib import (
+    bench_database_url,
+    bench_env,
+    database_for_run,
+    demo_integration_create,
+    percentile,
+)
+
 BENCH_DB = "portal_bench_pages"
 TARGET_P95_MS = 150.0
-
-
-def _database_urls() -> tuple[str, str]:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parts = urlsplit(base)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("bench/pages.py needs PostgreSQL: set DATABASE_URL to a postgres:// URL.")
-    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB}", "", ""))
-    return admin, bench
-
-
-def _recreate_database(admin_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def _drop_database(admin_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def _percentile(samples: list[float], pct: float) -> float:
-    ordered = sorted(samples)
-    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def main() -> int:
@@ -73,47 +46,25 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    admin_url, bench_url = _database_urls()
-    # Production-like settings: DEBUG off (so Django does not record every query), bench-only keys.
+    bench_url = bench_database_url(BENCH_DB)
+    # Production settings: DEBUG off, so Django does not record every query.
     os.environ.update(
-        {
-            "DATABASE_URL": bench_url,
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789abcdef",
-            "FIELD_ENCRYPTION_KEYS": "4vPAB1jNKkxqYF3dl1P1aWwzC1Kb4-NX2ILAz5gz0lg=",
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_SSL_REDIRECT": "false",
-            "SESSION_COOKIE_SECURE": "false",
-            "CSRF_COOKIE_SECURE": "false",
-            "LOG_LEVEL": "WARNING",
-            "CELERY_TASK_ALWAYS_EAGER": "true",
-        }
+        bench_env(
+            database_url=bench_url,
+            ALLOWED_HOSTS="testserver",
+            SESSION_COOKIE_SECURE="false",
+            CSRF_COOKIE_SECURE="false",
+            CELERY_TASK_ALWAYS_EAGER="true",
+        )
     )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-
-    if not args.reuse:
-        _recreate_database(admin_url)
-    try:
+    with database_for_run(bench_url, recreate=not args.reuse, keep=args.keep):
         return _run(args)
-    finally:
-        if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            _drop_database(admin_url)
 
 
 def _build(args) -> None:
     from portal.tests.fleet_data import fleet_create
-    from tenants.models import Integration
 
-    integration = Integration.objects.create(
-        name="Bench integration",
-        environment=Integration.Environment.DEMO,
-        auth_base_url="https://account-d.docusign.com",
-        integration_key="bench-key",
-        redirect_uri="https://portal.example/consent/callback/",
-    )
+    integration = demo_integration_create()
     fleet_create(
         count=args.tenants,
         integration=integration,
@@ -179,7 +130,7 @@ def _run(args) -> int:
             response = client.get(url)
             samples.append((time.perf_counter() - begin) * 1000)
             assert response.status_code == 200, url
-        p95 = _percentile(samples, 95)
+        p95 = percentile(samples, 95)
         worst_p95 = max(worst_p95, p95) if label in ("dashboard", "tenant list") else worst_p95
         print(
             f"{label:32} {statistics.median(samples):8.1f} {p95:8.1f} {max(samples):8.1f} "

@@ -29,53 +29,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from benchlib import database_recreate, worker_command
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from benchlib import REPO_ROOT, bench_database_url, bench_env, database_recreate, worker_command
 
 BENCH_DB_NAME = "portal_bench"
 REFRESH_KEY = "POST /oauth/token refresh_token"
-
-
-def bench_database_url() -> str:
-    """The DATABASE_URL server with the dedicated bench database name (never the dev one)."""
-    given = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    parts = urlsplit(given)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit(f"bench/refresh.py needs PostgreSQL (row locks); DATABASE_URL is {parts.scheme}")
-    name = parts.path.lstrip("/")
-    if not name.endswith("_bench"):
-        name = BENCH_DB_NAME
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-# Production settings (DEBUG off, LOG_LEVEL as .env.example has it) need explicit secrets. The
-# bench database outlives a run, so its encryption key is fixed: this public key (and, after it,
-# the public development key older runs wrote with) protects nothing but bench rows.
-BENCH_SECRETS = {
-    "SECRET_KEY": "bench-only-not-secret-" + "0" * 40,
-    "FIELD_ENCRYPTION_KEYS": (
-        "u2mfYvRUZq6a9yqR6w8zL3lq1K0v4s1yC1bO0bJ9Bzo=,4vPAB1jNKkxqYF3dl1P1aWwzC1Kb4-NX2ILAz5gz0lg="
-    ),
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-}
-
-
-def child_env(db_url: str) -> dict:
-    return {
-        **os.environ,
-        **BENCH_SECRETS,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DATABASE_URL": db_url,
-        "DEBUG": "false",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "PYTHONPATH": str(REPO_ROOT),
-        "LOG_LEVEL": "INFO",
-    }
 
 
 # One crowd process: `threads` threads share `requests` calls, all starting at `start_at`.
@@ -136,11 +94,10 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    db_url = bench_database_url()
+    db_url = bench_database_url(BENCH_DB_NAME)
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6")
-    os.environ.update(child_env(db_url))
-    os.environ["REDIS_URL"] = redis_url
-    os.environ.pop("CELERY_BROKER_URL", None)
+    # Production settings, LOG_LEVEL as .env.example has it; every process started inherits them.
+    os.environ.update(bench_env(database_url=db_url, redis_url=redis_url, log_level="INFO"))
     print(f"database: {db_url}")
     print(f"broker:   {redis_url}")
     database_recreate(db_url)
@@ -158,9 +115,9 @@ def main() -> int:
         print(f"emulator: {emulator.url} (latency 100 ms, strict refresh-token rotation)")
         control = emulator.control
         _, tenant_ids = setup(control, emulator, tenants=args.tenants + 1)
-        crowd(control, db_url, tenant_ids[0], args)
+        crowd(control, tenant_ids[0], args)
         control.config(refresh_rotation=args.fleet_rotation)
-        fleet(control, db_url, tenant_ids[1:], args, redis_url)
+        fleet(control, tenant_ids[1:], args)
     return 0
 
 
@@ -261,7 +218,7 @@ def setup(control, emulator, *, tenants: int):
     return integration, [tenant.pk for tenant in created]
 
 
-def crowd(control, db_url: str, tenant_id: int, args) -> None:
+def crowd(control, tenant_id: int, args) -> None:
     from django.utils import timezone
 
     from tenants.models import TenantToken
@@ -280,7 +237,6 @@ def crowd(control, db_url: str, tenant_id: int, args) -> None:
         subprocess.Popen(
             [sys.executable, "-c", CROWD, str(tenant_id), str(threads), str(share), str(start_at)],
             cwd=REPO_ROOT,
-            env=child_env(db_url),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -311,7 +267,7 @@ def crowd(control, db_url: str, tenant_id: int, args) -> None:
     )
 
 
-def fleet(control, db_url: str, tenant_ids: list[int], args, redis_url: str) -> None:
+def fleet(control, tenant_ids: list[int], args) -> None:
     from django.db.models import Count, Max, Q
     from django.utils import timezone
 
@@ -327,8 +283,7 @@ def fleet(control, db_url: str, tenant_ids: list[int], args, redis_url: str) -> 
     for n in range(args.workers):
         log = open(log_dir / f"worker-{n}.log", "w")  # noqa: SIM115 - closed below
         cmd = worker_command(concurrency=args.concurrency, hostname=f"bench{n}@%h")
-        env = {**child_env(db_url), "REDIS_URL": redis_url}
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=log)
         workers.append((proc, log))
     try:
         _wait_for_workers(app, args.workers)

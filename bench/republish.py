@@ -28,18 +28,21 @@ is one call per account), the time to recover the fleet, and whether every event
 
 import argparse
 import os
-import secrets
 import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from benchlib import database_recreate, worker_command
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from benchlib import (
+    REPO_ROOT,
+    bench_database_url,
+    bench_env,
+    database_recreate,
+    emulator_fleet_seed,
+    gunicorn_command,
+    port_wait,
+    processes_stop,
+    worker_command,
+)
 
 BENCH_DB_NAME = "portal_bench_republish"
 HOOK_PATH = "/hooks/docusign/connect/"
@@ -48,79 +51,20 @@ HMAC_KEY = "bench-partner-hmac-key-0123456789abcdef"
 RETRY_KEY = "PUT /restapi/connect/envelopes/retry_queue"
 
 
-def bench_database_url() -> str:
-    given = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    parts = urlsplit(given)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit(f"bench/republish.py needs PostgreSQL; DATABASE_URL is {parts.scheme}")
-    return urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB_NAME}", parts.query, ""))
-
-
-def child_env(db_url: str, redis_url: str, concurrency: int) -> dict:
-    from cryptography.fernet import Fernet
-
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis_url,
-        "CELERY_BROKER_URL": redis_url,
-        "DEBUG": "false",
-        "SECURE_SSL_REDIRECT": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "WORKER_CONCURRENCY": str(concurrency),
-        "PYTHONPATH": str(REPO_ROOT),
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def start_processes(args, env: dict) -> list[subprocess.Popen]:
+def start_processes(args) -> list[subprocess.Popen]:
     web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
+        gunicorn_command("portal.wsgi", args.port), cwd=REPO_ROOT, stdout=subprocess.DEVNULL
     )
     workers = [
         subprocess.Popen(
             worker_command(concurrency=args.concurrency, hostname=f"bench-republish-{i}@%h"),
             cwd=REPO_ROOT,
-            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         for i in range(args.workers)
     ]
     return [web, *workers]
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for p in processes:
-        if p.poll() is None:
-            p.terminate()
-    for p in processes:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def wait_for(predicate, what: str, timeout: float = 900) -> float:
@@ -141,10 +85,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8801)
     args = parser.parse_args()
 
-    db_url = bench_database_url()
+    db_url = bench_database_url(BENCH_DB_NAME)
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/7"
-    env = child_env(db_url, redis_url, args.concurrency)
-    os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
+    os.environ.update(
+        bench_env(
+            database_url=db_url, redis_url=redis_url, WORKER_CONCURRENCY=str(args.concurrency)
+        )
+    )
     database_recreate(db_url)
 
     import django
@@ -172,9 +119,9 @@ def main() -> None:
             # DocuSign queues a republish (synchronous "false") and answers at once.
             control.config(retry_queue_delivery="background")
             control.set_partner_hmac_keys(TEST_PARTNER_ACCOUNT_ID, [HMAC_KEY])
-            accounts, configs = seed_fleet(server, control, args.tenants, hook)
-            processes = start_processes(args, env)
-            wait_for(lambda: _listening(args.port), "the portal's web process to listen", 60)
+            accounts, configs = seed_fleet(server, args.tenants, hook)
+            processes = start_processes(args)
+            port_wait(args.port, "the portal's web process", process=processes[0])
             print(
                 f"{args.tenants} tenants x {args.envelopes} envelopes, {args.workers} worker(s) x "
                 f"{args.concurrency} threads, emulator latency 100 ms"
@@ -234,105 +181,23 @@ def main() -> None:
                 f"({ConnectEvent.objects.count()} events, {dupes} duplicated)"
             )
         finally:
-            stop(processes)
+            processes_stop(processes)
             redis.Redis.from_url(redis_url).flushdb()
 
 
-def _listening(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def seed_fleet(server, control, count: int, hook: str) -> tuple[list[str], list[str]]:
-    """count accounts, each with its own admin user, tenant, tokens and Connect configuration."""
-    from django.utils import timezone
-
-    from docusign_emulator.testing import (
-        TEST_CLIENT_ID,
-        TEST_CLIENT_SECRET,
-        TEST_PRIVATE_KEY_PEM,
-        TEST_PUBLIC_KEY_PEM,
-        TEST_REDIRECT_URI,
-    )
+def seed_fleet(server, count: int, hook: str) -> tuple[list[str], list[str]]:
+    """The bench fleet (benchlib), the partner HMAC key, and one Connect configuration per account
+    pointing at the portal: (account ids, connect ids)."""
     from events.models import PartnerHmacKey
-    from tenants.models import Integration, Tenant, TenantAccount, TenantToken
 
-    accounts = [f"benchrep-0000-4000-8000-{i:012d}" for i in range(count)]
-    users = [f"benchrus-0000-4000-8000-{i:012d}" for i in range(count)]
-    control.seed(
-        accounts=[
-            {"account_id": a, "account_name": f"Bench {i}", "shard": "na3"}
-            for i, a in enumerate(accounts)
-        ],
-        users=[
-            {
-                "user_id": u,
-                "email": f"admin{i}@bench.test",
-                "password": "bench-pw",
-                "name": f"Admin {i}",
-                "memberships": [{"account_id": accounts[i], "is_admin": True, "is_default": True}],
-            }
-            for i, u in enumerate(users)
-        ],
-    )
-    integration = Integration.objects.create(
-        name="Bench emulator",
-        environment=Integration.Environment.EMULATOR,
-        auth_base_url=server.url,
-        integration_key=TEST_CLIENT_ID,
-        secret_key=TEST_CLIENT_SECRET,
-        rsa_private_key=TEST_PRIVATE_KEY_PEM.decode(),
-        rsa_public_key=TEST_PUBLIC_KEY_PEM,
-        redirect_uri=TEST_REDIRECT_URI,
-    )
+    integration, _, accounts = emulator_fleet_seed(server, count=count)
     PartnerHmacKey.objects.create(
         integration=integration, label="bench", secret=HMAC_KEY, created_by_label="bench"
     )
-    now = timezone.now()
-    tenants = Tenant.objects.bulk_create(
-        [
-            Tenant(
-                name=f"Bench {i}",
-                slug=f"bench-{i}",
-                admin_email=f"admin{i}@bench.test",
-                integration=integration,
-                status=Tenant.Status.ACTIVE,
-            )
-            for i in range(count)
-        ]
-    )
-    TenantAccount.objects.bulk_create(
-        [
-            TenantAccount(
-                tenant=t,
-                account_id=accounts[i],
-                account_name=f"Bench {i}",
-                base_uri=server.base_uri("na3"),
-                user_id=users[i],
-                consented_at=now,
-            )
-            for i, t in enumerate(tenants)
-        ]
-    )
-    tokens, configs = [], []
-    for i, tenant in enumerate(tenants):
-        issued = control.issue_tokens(TEST_CLIENT_ID, users[i])
-        tokens.append(
-            TenantToken(
-                tenant=tenant,
-                access_token=issued["access_token"],
-                access_expires_at=now + timedelta(seconds=int(issued["expires_in"])),
-                refresh_token=issued["refresh_token"],
-                refresh_expires_at=now + timedelta(days=30),
-            )
-        )
-        config = control.drift_create(
-            accounts[i],
+    configs = []
+    for i, account in enumerate(accounts):
+        config = server.control.drift_create(
+            account,
             {
                 "name": f"PartnerPortal: bench-{i}",
                 "configurationType": "custom",
@@ -348,7 +213,6 @@ def seed_fleet(server, control, count: int, hook: str) -> tuple[list[str], list[
             },
         )
         configs.append(config["connectId"])
-    TenantToken.objects.bulk_create(tokens)
     return accounts, configs
 
 

@@ -26,78 +26,36 @@ limit of 200 calls per 30 s applies per account), with its own admin user and to
 
 import argparse
 import os
-import secrets
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from benchlib import database_recreate, worker_command
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from benchlib import (
+    REPO_ROOT,
+    bench_database_url,
+    bench_env,
+    database_recreate,
+    emulator_fleet_seed,
+    processes_stop,
+    worker_command,
+)
 
 BENCH_DB_NAME = "portal_bench_sync"
 LIST_KEY = "GET /restapi/connect"
 
 
-def bench_database_url() -> str:
-    given = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    parts = urlsplit(given)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit(f"bench/sync.py needs PostgreSQL; DATABASE_URL is {parts.scheme}")
-    return urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB_NAME}", parts.query, ""))
-
-
-def child_env(db_url: str, redis_url: str, concurrency: int) -> dict:
-    from cryptography.fernet import Fernet
-
-    # Production settings (DEBUG off, LOG_LEVEL as .env.example has it), with throwaway secrets.
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis_url,
-        "CELERY_BROKER_URL": redis_url,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "WORKER_CONCURRENCY": str(concurrency),
-        "PYTHONPATH": str(REPO_ROOT),
-        "LOG_LEVEL": "INFO",
-    }
-
-
-def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
+def start_workers(count: int, concurrency: int) -> list[subprocess.Popen]:
     # docker-compose.yml's worker replicas: each runs the Procfile's worker command as it is (a
     # distinct --hostname stands in for each container's own host name).
     return [
         subprocess.Popen(
-            worker_command(
-                concurrency=int(env["WORKER_CONCURRENCY"]), hostname=f"bench-sync-{i}@%h"
-            ),
+            worker_command(concurrency=concurrency, hostname=f"bench-sync-{i}@%h"),
             cwd=REPO_ROOT,
-            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         for i in range(count)
     ]
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for p in processes:
-        if p.poll() is None:
-            p.terminate()
-    for p in processes:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def main() -> None:
@@ -113,22 +71,17 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    db_url = bench_database_url()
+    db_url = bench_database_url(BENCH_DB_NAME)
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/7"
-    env = child_env(db_url, redis_url, args.concurrency)
-    names = (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "CELERY_BROKER_URL",
-        "DEBUG",
-        "SECRET_KEY",
-        "FIELD_ENCRYPTION_KEYS",
-        "ALLOWED_HOSTS",
-        "CELERY_TASK_ALWAYS_EAGER",
-        "LOG_LEVEL",
+    # Production settings, LOG_LEVEL as .env.example has it.
+    os.environ.update(
+        bench_env(
+            database_url=db_url,
+            redis_url=redis_url,
+            log_level="INFO",
+            WORKER_CONCURRENCY=str(args.concurrency),
+        )
     )
-    os.environ.update({name: env[name] for name in names})
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     database_recreate(db_url)
 
     import django
@@ -149,8 +102,8 @@ def main() -> None:
         try:
             control = server.control
             control.reset(seed=TEST_SEED)
-            tenants = seed_fleet(server, control, args.tenants)
-            workers = start_workers(args.workers, env)
+            tenants = seed_fleet(server, args.tenants)
+            workers = start_workers(args.workers, args.concurrency)
             print(
                 f"{args.tenants} tenants, {args.workers} worker(s) x {args.concurrency} "
                 "threads, emulator latency 100 ms"
@@ -165,7 +118,7 @@ def main() -> None:
             calls = control.calls()
             rest = sum(v for k, v in calls.items() if " /restapi" in k) / args.cycles
             in_sync = check_in_sync(tenants)
-            stop(workers)
+            processes_stop(workers)
             workers = []
             cycle = statistics.median(cycles)
             print(
@@ -181,54 +134,15 @@ def main() -> None:
             print(f"sequential docusign-esign loop:{loop:7.2f} s")
             print(f"ratio (loop / workers):        {loop / cycle:7.1f} x  (target >= 20)")
         finally:
-            stop(workers)
+            processes_stop(workers)
             redis.Redis.from_url(redis_url).flushdb()
 
 
-def seed_fleet(server, control, count: int) -> list:
-    """count accounts, each with its own admin user, tenant and real tokens."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+def seed_fleet(server, count: int) -> list:
+    """The bench fleet (benchlib) and one Connect template for all of it."""
     from connect.models import ConnectTemplate, ConnectTemplateVersion
-    from docusign_emulator.testing import (
-        TEST_CLIENT_ID,
-        TEST_CLIENT_SECRET,
-        TEST_PRIVATE_KEY_PEM,
-        TEST_PUBLIC_KEY_PEM,
-        TEST_REDIRECT_URI,
-    )
-    from tenants.models import Integration, Tenant, TenantAccount, TenantToken
 
-    accounts = [f"bench000-0000-4000-8000-{i:012d}" for i in range(count)]
-    users = [f"benchusr-0000-4000-8000-{i:012d}" for i in range(count)]
-    control.seed(
-        accounts=[
-            {"account_id": a, "account_name": f"Bench {i}", "shard": "na3"}
-            for i, a in enumerate(accounts)
-        ],
-        users=[
-            {
-                "user_id": u,
-                "email": f"admin{i}@bench.test",
-                "password": "bench-pw",
-                "name": f"Admin {i}",
-                "memberships": [{"account_id": accounts[i], "is_admin": True, "is_default": True}],
-            }
-            for i, u in enumerate(users)
-        ],
-    )
-    integration = Integration.objects.create(
-        name="Bench emulator",
-        environment=Integration.Environment.EMULATOR,
-        auth_base_url=server.url,
-        integration_key=TEST_CLIENT_ID,
-        secret_key=TEST_CLIENT_SECRET,
-        rsa_private_key=TEST_PRIVATE_KEY_PEM.decode(),
-        rsa_public_key=TEST_PUBLIC_KEY_PEM,
-        redirect_uri=TEST_REDIRECT_URI,
-    )
+    integration, tenants, _ = emulator_fleet_seed(server, count=count)
     template = ConnectTemplate.objects.create(
         name="Bench webhook", slug="bench", integration=integration, current_version=1
     )
@@ -249,45 +163,6 @@ def seed_fleet(server, control, count: int) -> list:
             "include_oauth": False,
         },
     )
-    now = timezone.now()
-    tenants = Tenant.objects.bulk_create(
-        [
-            Tenant(
-                name=f"Bench {i}",
-                slug=f"bench-{i}",
-                admin_email=f"admin{i}@bench.test",
-                integration=integration,
-                status=Tenant.Status.ACTIVE,
-            )
-            for i in range(count)
-        ]
-    )
-    TenantAccount.objects.bulk_create(
-        [
-            TenantAccount(
-                tenant=t,
-                account_id=accounts[i],
-                account_name=f"Bench {i}",
-                base_uri=server.base_uri("na3"),
-                user_id=users[i],
-                consented_at=now,
-            )
-            for i, t in enumerate(tenants)
-        ]
-    )
-    tokens = []
-    for i, tenant in enumerate(tenants):
-        issued = control.issue_tokens(TEST_CLIENT_ID, users[i])
-        tokens.append(
-            TenantToken(
-                tenant=tenant,
-                access_token=issued["access_token"],
-                access_expires_at=now + timedelta(seconds=int(issued["expires_in"])),
-                refresh_token=issued["refresh_token"],
-                refresh_expires_at=now + timedelta(days=30),
-            )
-        )
-    TenantToken.objects.bulk_create(tokens)
     return tenants
 
 
@@ -328,7 +203,7 @@ def sdk_loop(server, tenants) -> float:
     """One plain loop: for each account, list with the official SDK, compare, change nothing."""
     from docusign_esign import ApiClient, ConnectApi
 
-    from connect.selectors import connect_desired_for_tenant
+    from connect.selectors.desired import connect_desired_for_tenant
     from docusign_api import ConnectConfiguration
     from tenants.models import Tenant
 

@@ -22,7 +22,7 @@ from common.leases import (
 )
 from connect.budget import BudgetExhausted, budget_windows_prune
 from connect.models import SyncRecord
-from connect.selectors import connect_due_tenant_ids
+from connect.selectors.fleet import connect_due_tenant_ids
 from connect.services.reconcile import connect_tenant_reconcile
 from connect.services.sync import (
     TRANSIENT_ERRORS,

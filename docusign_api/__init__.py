@@ -12,6 +12,13 @@ from .client import (
     base_uri_host_allowed,
 )
 from .connect import ConnectAPI
+from .connect_models import (
+    ConnectConfiguration,
+    ConnectLogEntry,
+    ConnectOAuthConfig,
+    EventData,
+    RetryQueueEntry,
+)
 from .envelopes import EnvelopesAPI, EnvelopeStatusChange, StatusChangesPage
 from .errors import (
     RATE_LIMIT_ERROR_CODES,
@@ -27,17 +34,7 @@ from .errors import (
     DocuSignRequestError,
     DocuSignUnavailable,
 )
-from .models import (
-    Account,
-    ConnectConfiguration,
-    ConnectLogEntry,
-    ConnectOAuthConfig,
-    EventData,
-    RateLimitStatus,
-    RetryQueueEntry,
-    TokenSet,
-    UserInfo,
-)
+from .models import Account, RateLimitStatus, TokenSet, UserInfo
 from .oauth import OAuthAPI
 from .pkce import Pkce, code_challenge, new_pkce
 

@@ -13,8 +13,13 @@ from typing import Any
 from urllib.parse import quote
 
 from ._http import HttpCore
+from .connect_models import (
+    ConnectConfiguration,
+    ConnectLogEntry,
+    ConnectOAuthConfig,
+    RetryQueueEntry,
+)
 from .errors import DocuSignNotFound, DocuSignProtocolError
-from .models import ConnectConfiguration, ConnectLogEntry, ConnectOAuthConfig, RetryQueueEntry
 
 DateLike = date | datetime | str
 # The observer's label for these calls: the path with its ids as placeholders.

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from docusign_emulator import connect
+from docusign_emulator import access, connect_wire
 from docusign_emulator.envelopes import envelope_record_event
 from docusign_emulator.errors import ControlError, EmulatorError
 from docusign_emulator.state import DEFAULT_CONFIG, Account, ConnectConfig, Store
@@ -374,9 +374,9 @@ def drift_create(app: Emulator, req: Request, args: dict) -> dict:
     with store.lock:
         _account(store, args["account_id"])
         client_id = data.pop("_client_id", None)
-        fields = connect.coerce_fields(data, reject_unknown=False)
+        fields = connect_wire.coerce_fields(data, reject_unknown=False)
         fields.pop("connectId", None)
-        wire = connect.build_wire(fields, store.allocate_connect_id())
+        wire = connect_wire.build_wire(fields, store.allocate_connect_id())
         if "disabledBy" in data:
             wire["disabledBy"] = str(data["disabledBy"])
         store.connect[wire["connectId"]] = ConnectConfig(
@@ -394,9 +394,9 @@ def drift_edit(app: Emulator, req: Request, args: dict) -> dict:
         config = store.connect.get(args["connect_id"])
         if config is None or config.account_id != args["account_id"]:
             raise ControlError("unknown connect configuration", status=404)
-        fields = connect.coerce_fields(data, reject_unknown=False)
+        fields = connect_wire.coerce_fields(data, reject_unknown=False)
         fields.pop("connectId", None)
-        wire = connect.build_wire({**config.wire, **fields}, config.connect_id)
+        wire = connect_wire.build_wire({**config.wire, **fields}, config.connect_id)
         if "disabledBy" in data:
             if data["disabledBy"] in (None, ""):
                 wire.pop("disabledBy", None)
@@ -427,13 +427,13 @@ def rate_limit(app: Emulator, req: Request, args: dict) -> dict:
         _account(store, args["account_id"])
         hourly = data.get("hourly_remaining")
         burst = data.get("burst_remaining")
-        connect.set_remaining(
+        access.set_remaining(
             store,
             args["account_id"],
             None if hourly is None else int(hourly),
             None if burst is None else int(burst),
         )
-        return dict(connect.rate_headers(store, args["account_id"]))
+        return dict(access.rate_headers(store, args["account_id"]))
 
 
 @route("POST", r"/accounts/(?P<account_id>[^/]+)/connect_enabled")
@@ -472,7 +472,7 @@ def advance_clock(app: Emulator, req: Request, _: dict) -> dict:
 def publish_event(app: Emulator, req: Request, args: dict) -> Any:
     data = _json(req)
     event = data.get("event")
-    if not isinstance(event, str) or event not in connect.EVENTS:
+    if not isinstance(event, str) or event not in connect_wire.EVENTS:
         raise ControlError(f"unknown event {event!r}")
     with app.store.lock:
         _account(app.store, args["account_id"])

@@ -13,7 +13,6 @@ import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from docusign_emulator import connect
 from docusign_emulator import errors as e
 from docusign_emulator.envelope_notification import notification_config
 from docusign_emulator.envelopes import (
@@ -24,6 +23,7 @@ from docusign_emulator.envelopes import (
     envelopes_changed,
     status_event,
 )
+from docusign_emulator.rest import bad, date_window, iso, json_body
 from docusign_emulator.state import ConnectConfig, Store, Token
 from docusign_emulator.wire import Request, Response, json_response
 
@@ -69,8 +69,8 @@ def envelope_json(envelope: Envelope) -> dict:
         "envelopeId": envelope.envelope_id,
         "status": envelope.status,
         "emailSubject": envelope.email_subject,
-        "createdDateTime": connect.iso(envelope.created),
-        "statusChangedDateTime": connect.iso(envelope.status_changed),
+        "createdDateTime": iso(envelope.created),
+        "statusChangedDateTime": iso(envelope.status_changed),
         "envelopeUri": f"/envelopes/{envelope.envelope_id}",
     }
     for status, member in (
@@ -82,7 +82,7 @@ def envelope_json(envelope: Envelope) -> dict:
     ):
         at = envelope.changed_at(status)
         if at is not None:
-            out[member] = connect.iso(at)
+            out[member] = iso(at)
     return out
 
 
@@ -94,10 +94,10 @@ def create_envelope(app: Emulator, req: Request, account_id: str, token: Token) 
     optional envelope-level `eventNotification` (envelope_notification.py). Documents and
     recipients are accepted and ignored. A sent envelope publishes envelope-sent before the answer
     (DocuSign does it shortly after; tests need no wait)."""
-    body = connect._body(req)
+    body = json_body(req)
     status = str(body.get("status") or "created").lower()
     if status not in CREATE_STATUSES:
-        raise connect.bad("status must be created or sent.")
+        raise bad("status must be created or sent.")
     subject = body.get("emailSubject")
     if subject is not None and not isinstance(subject, str):
         raise e.rest(400, e.INVALID_REQUEST_BODY)
@@ -121,7 +121,7 @@ def create_envelope(app: Emulator, req: Request, account_id: str, token: Token) 
         answer = {
             "envelopeId": envelope.envelope_id,
             "uri": f"/envelopes/{envelope.envelope_id}",
-            "statusDateTime": connect.iso(envelope.status_changed),
+            "statusDateTime": iso(envelope.status_changed),
             "status": envelope.status,
         }
     return json_response(201, answer)
@@ -133,7 +133,7 @@ def create_envelope(app: Emulator, req: Request, account_id: str, token: Token) 
 def _query_one(req: Request, name: str) -> str | None:
     values = [v for k, v in req.query if k == name]
     if len(values) > 1:
-        raise connect.bad(f"Invalid value for {name}: the parameter is repeated.")
+        raise bad(f"Invalid value for {name}: the parameter is repeated.")
     return values[0] if values else None
 
 
@@ -142,7 +142,7 @@ def _int_param(req: Request, name: str, default: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit():
-        raise connect.bad(f"Invalid value for {name}: {raw!r} is not a whole number.")
+        raise bad(f"Invalid value for {name}: {raw!r} is not a whole number.")
     return int(raw)
 
 
@@ -150,17 +150,17 @@ def list_status_changes(app: Emulator, req: Request, account_id: str) -> Respons
     """Envelopes whose status changed between `from_date` and `to_date`, paged by
     `start_position`/`count`; every paging member is a string (API.md 7)."""
     store = app.store
-    window = connect.date_window(req)
+    window = date_window(req)
     ids_raw = _query_one(req, "envelope_ids")
     envelope_ids = {v for v in (ids_raw or "").split(",") if v.strip()} or None
     if window[0] is None and envelope_ids is None:
-        raise connect.bad("from_date, envelope_ids or folder_ids is required.")
+        raise bad("from_date, envelope_ids or folder_ids is required.")
     status_raw = _query_one(req, "status")
     statuses = {s.strip().lower() for s in (status_raw or "").split(",") if s.strip()}
     statuses.discard("any")
     unknown = statuses - set(STATUSES) - {"changed"}
     if unknown:
-        raise connect.bad(f"Invalid value for status: {sorted(unknown)[0]}")
+        raise bad(f"Invalid value for status: {sorted(unknown)[0]}")
     statuses.discard("changed")
     start = _int_param(req, "start_position", 0)
     count = min(_int_param(req, "count", 100), int(store.config["status_changes_max_count"]))
@@ -200,13 +200,13 @@ def list_status_changes(app: Emulator, req: Request, account_id: str) -> Respons
 
 
 def retry_for_envelopes(app: Emulator, req: Request, account_id: str) -> Response:
-    body = connect._body(req)
+    body = json_body(req)
     ids = body.get("envelopeIds")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-        raise connect.bad("envelopeIds must list at least one envelope id.")
+        raise bad("envelopeIds must list at least one envelope id.")
     limit = int(app.store.config["retry_queue_max_envelopes"])
     if len(ids) > limit:
-        raise connect.bad(f"envelopeIds may list at most {limit} envelope ids.")
+        raise bad(f"envelopeIds may list at most {limit} envelope ids.")
     return _retry_answer(app, account_id, list(dict.fromkeys(ids)))
 
 

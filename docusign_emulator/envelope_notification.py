@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from docusign_emulator import connect
 from docusign_emulator import errors as e
+from docusign_emulator.connect_wire import build_wire, coerce_fields, validate
+from docusign_emulator.rest import bad
 from docusign_emulator.state import ConnectConfig, Store, Token
 
 # eventNotification member -> ConnectCustomConfiguration member (BAL EventNotification).
@@ -43,9 +44,9 @@ def notification_fields(value: Any) -> dict:
             data[RENAMED[name]] = item
         elif name in SAME and name != "includeCertificateWithSoap":
             data[name] = item
-    fields = connect.coerce_fields(data, reject_unknown=False)
+    fields = coerce_fields(data, reject_unknown=False)
     if not fields.get("urlToPublishTo"):
-        raise connect.bad("eventNotification.url is required.")
+        raise bad("eventNotification.url is required.")
     return fields
 
 
@@ -64,11 +65,11 @@ def notification_config(
         allUsers="true",
         allowEnvelopePublish="true",
     )
-    wire = connect.build_wire(fields, "0")
+    wire = build_wire(fields, "0")
     try:
-        connect.validate(wire)
+        validate(wire)
     except e.RestError as err:
-        raise connect.bad(_envelope_names(err.body().get("message", ""))) from None
+        raise bad(_envelope_names(err.body().get("message", ""))) from None
     wire["connectId"] = store.allocate_connect_id()
     return ConnectConfig(
         account_id=account_id, wire=wire, client_id=token.client_id, user_id=token.user_id

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from docusign_emulator import (
+    authorize,
     connect,
     control,
     control_envelopes,  # noqa: F401 - registers its routes on import
@@ -35,8 +36,8 @@ log = logging.getLogger("docusign_emulator")
 
 REST_RE = re.compile(r"^/(?P<shard>[^/]+)/restapi/v2\.1/accounts/(?P<account>[^/]+)(?P<rest>/.*)?$")
 OAUTH_ROUTES: dict[tuple[str, str], Callable[[Emulator, Request], Response]] = {
-    ("GET", "/oauth/auth"): oauth.authorize_get,
-    ("POST", "/oauth/auth"): oauth.authorize_post,
+    ("GET", "/oauth/auth"): authorize.authorize_get,
+    ("POST", "/oauth/auth"): authorize.authorize_post,
     ("POST", "/oauth/token"): oauth.token,
     ("GET", "/oauth/userinfo"): oauth.userinfo,
 }

@@ -146,10 +146,6 @@ class TenantEventHealth(models.Model):
     last_event_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_event_id = models.BigIntegerField(null=True, blank=True)
     events_total = models.PositiveIntegerField(default=0)
-    # The account's `/connect/failures`, as last fetched.
-    failures_count = models.PositiveIntegerField(null=True, blank=True)
-    failures_checked_at = models.DateTimeField(null=True, blank=True)
-    failures_error = models.CharField(max_length=300, blank=True)
     # The last "send test event": the envelope id asked for and when its event arrived.
     test_envelope_id = models.CharField(max_length=64, blank=True)
     test_event = models.CharField(max_length=64, blank=True)

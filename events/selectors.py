@@ -18,6 +18,7 @@ from events.models import (
 )
 from events.services.health import TEST_EVENTS, test_arrival_ms
 from events.webhook_auth import delivery_failure_explain
+from recovery.selectors import delivery_failures_reported
 from tenants.models import Integration, Tenant
 
 CHART_DAYS = 14
@@ -114,9 +115,9 @@ def events_tenant_panel(*, tenant: Tenant) -> dict:
         "events_total": health.events_total if health else 0,
         "events_14_days": sum(counts.values()),
         "chart": chart,
-        "failures_count": health.failures_count if health else None,
-        "failures_checked_at": health.failures_checked_at if health else None,
-        "failures_error": health.failures_error if health else "",
+        # The failure log is read by the recovery app (shown in its panel); the partner API's
+        # status reads it here with the rest of the delivery figures.
+        **delivery_failures_reported(tenant=tenant),
         "can_send_test": is_emulator and hasattr(tenant, "account"),
         "send_test_explanation": ""
         if is_emulator

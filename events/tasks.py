@@ -3,7 +3,6 @@
 from celery import shared_task
 
 from common.leases import DATABASE_ERRORS
-from docusign_api import DocuSignRateLimited, DocuSignUnavailable
 from events.services import health, retention
 from recovery.services.matching import delivery_failures_match_event
 
@@ -38,28 +37,6 @@ def connect_events_sweep() -> int:
     for event_id in event_ids:
         connect_event_process.delay(event_id)
     return len(event_ids)
-
-
-@shared_task(name="events.tasks.connect_failures_check_due", ignore_result=True)
-def connect_failures_check_due() -> int:
-    """Beat: one `/connect/failures` check per linked tenant."""
-    tenant_ids = health.tenants_due_for_failures_check()
-    for tenant_id in tenant_ids:
-        connect_failures_check.delay(tenant_id)
-    return len(tenant_ids)
-
-
-@shared_task(
-    name="events.tasks.connect_failures_check",
-    ignore_result=True,
-    autoretry_for=(DocuSignUnavailable, DocuSignRateLimited, *DATABASE_ERRORS),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-)
-def connect_failures_check(tenant_id: int) -> int | None:
-    return health.tenant_connect_failures_refresh(tenant_id=tenant_id)
 
 
 @shared_task(name="events.tasks.connect_events_purge", ignore_result=True)

@@ -83,17 +83,11 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "options": {"queue": "refresh", "expires": 3500},
     },
-    # Connect events (events.tasks): count events whose processing task was lost with the broker,
-    # and read each linked account's /connect/failures four times a day.
+    # Connect events (events.tasks): count events whose processing task was lost with the broker.
     "events-connect-events-sweep": {
         "task": "events.tasks.connect_events_sweep",
         "schedule": 300.0,
         "options": {"queue": "default", "expires": 290},
-    },
-    "events-connect-failures-check-due": {
-        "task": "events.tasks.connect_failures_check_due",
-        "schedule": 6 * 3600.0,
-        "options": {"queue": "default", "expires": 3600},
     },
     # Delivery recovery (recovery.tasks): every minute, copy the failure log of each tenant not
     # copied within RECOVERY_FAILURES_INTERVAL_S, and prove completeness for each tenant not

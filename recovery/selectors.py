@@ -25,6 +25,7 @@ STATE_FILTERS = {
     "all": ("All", Q()),
 }
 PAGE_LIMIT = 500
+REPORTED_BY_DOCUSIGN = [DeliveryFailure.Source.FAILURE_LOG, DeliveryFailure.Source.CONNECT_LOG]
 
 
 def delivery_failure_rows(*, tenant: Tenant, show: str = "unrecovered") -> list[dict]:
@@ -77,6 +78,31 @@ def recovery_tenant_panel(*, tenant: Tenant) -> dict:
         "failures_error": state.failures_error if state else "",
         "completeness": _completeness(state),
         "gaps": gaps,
+    }
+
+
+def delivery_failures_reported(*, tenant: Tenant) -> dict:
+    """DocuSign's failure log of the tenant's account as last copied: how many of the failed
+    deliveries it (or the Connect log) reported have not come back (None until the first copy),
+    when it was read, and why the last read failed."""
+    state = (
+        TenantRecovery.objects.filter(tenant=tenant)
+        .annotate(
+            unrecovered=Count(
+                "tenant__delivery_failures",
+                filter=Q(
+                    tenant__delivery_failures__source__in=REPORTED_BY_DOCUSIGN,
+                    tenant__delivery_failures__state__in=UNRECOVERED,
+                ),
+            )
+        )
+        .first()
+    )
+    checked_at = state.failures_checked_at if state else None
+    return {
+        "failures_count": state.unrecovered if state and checked_at else None,
+        "failures_checked_at": checked_at,
+        "failures_error": state.failures_error if state else "",
     }
 
 

@@ -51,3 +51,22 @@ def screenshot(page, name: str) -> None:
     """Save a full-page screenshot as artifacts/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def page_open(browser, timeout_ms: int = 15_000):
+    """A page in a browser context of its own (its own cookies: another person)."""
+    page = browser.new_context().new_page()
+    page.set_default_timeout(timeout_ms)
+    return page
+
+
+def staff_signed_in_page(browser, live_server, user):
+    """A page of its own, signed in on the portal as the staff `user` (the factories' password)."""
+    from accounts.tests.factories import STAFF_PASSWORD
+
+    page = page_open(browser)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", STAFF_PASSWORD)
+    page.click("button:has-text('Sign in')")
+    return page

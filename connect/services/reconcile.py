@@ -16,7 +16,8 @@ from django.utils import timezone
 from connect.budget import BudgetExhausted, budget_reserve
 from connect.models import SyncRecord
 from connect.plan import Step, calls_needed, plan_reconcile
-from connect.selectors import connect_desired_for_tenant
+from connect.selectors.desired import connect_desired_for_tenant
+from connect.selectors.fleet import SYNCABLE_STATUSES
 from connect.services.sync import (
     ACTOR,
     TRANSIENT_ERRORS,
@@ -39,8 +40,6 @@ from tenants.services.tokens import (
 )
 
 logger = logging.getLogger(__name__)
-
-SYNCABLE_STATUSES = (Tenant.Status.CONSENTED, Tenant.Status.ACTIVE, Tenant.Status.ERROR)
 
 
 def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:

@@ -11,7 +11,8 @@ from connect.models import (
     SyncRecord,
     TenantConnectState,
 )
-from connect.selectors import connect_health_counts, connect_tenant_panel
+from connect.selectors.fleet import connect_health_counts
+from connect.selectors.panel import connect_tenant_panel
 from connect.services.offboard import connect_offboard
 from connect.services.reconcile import connect_tenant_reconcile
 from connect.services.templates import config_name

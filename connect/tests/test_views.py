@@ -226,7 +226,7 @@ def test_tenant_panel_renders_state_diff_history_and_button(
 ):
     from django.template.loader import render_to_string
 
-    from connect.selectors import connect_tenant_panel
+    from connect.selectors.panel import connect_tenant_panel
     from connect.services.reconcile import connect_tenant_reconcile
 
     ConnectTemplateFactory(integration=emulator_integration, slug="hooks")

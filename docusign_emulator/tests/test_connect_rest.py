@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docusign_emulator.connect import RECORDED_ORDER
+from docusign_emulator.connect_wire import RECORDED_ORDER
 from docusign_emulator.testing import (
     TEST_ACCOUNT_1_ID,
     TEST_ACCOUNT_2_ID,

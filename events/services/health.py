@@ -1,5 +1,5 @@
-"""Each tenant's delivery health: counts per day, the last event, failures DocuSign reports, and the
-"send test event" round trip."""
+"""Each tenant's delivery health: counts per day, the last event, and the "send test event" round
+trip. (DocuSign's failure log is read by the recovery app, within the account's budget.)"""
 
 import logging
 import uuid
@@ -14,18 +14,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from common.services import audit_record
-from docusign_api import DocuSignError, DocuSignRateLimited, DocuSignUnavailable
 from events.errors import EventsError
 from events.models import ConnectEvent, TenantEventDay, TenantEventHealth
 from forwarding.services.deliveries import deliveries_create_for_event
-from tenants.docusign import docusign_client_for
 from tenants.models import Integration, Tenant, TenantAccount
-from tenants.services.tokens import TokenUnavailable, token_get_valid
 
 logger = logging.getLogger(__name__)
 
 TEST_EVENTS = ["envelope-completed", "envelope-sent", "envelope-delivered", "recipient-completed"]
-FAILURES_WINDOW = timedelta(days=30)
 
 
 def _health_row_ensure(tenant_id: int) -> None:
@@ -96,60 +92,6 @@ def connect_events_unprocessed(*, older_than_s: int = 120, limit: int = 1000) ->
         ConnectEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
-    )
-
-
-# --- failures DocuSign reports ----------------------------------------------------------------
-
-
-def tenant_connect_failures_refresh(
-    *, tenant_id: int, actor: User | None = None, actor_label: str = "scheduler"
-) -> int | None:
-    """Fetch the account's `/connect/failures` (last 30 days) and store how many there are.
-
-    Transient DocuSign errors propagate (the task retries them); anything else is recorded on the
-    health row for staff to see. The DocuSign call runs outside any transaction.
-    """
-    account = TenantAccount.objects.select_related("tenant__integration").get(tenant_id=tenant_id)
-    _health_row_ensure(tenant_id)
-    now = timezone.now()
-    error = ""
-    count = None
-    try:
-        token = token_get_valid(tenant_id=tenant_id, actor_label=actor_label)
-        api = docusign_client_for(account.tenant.integration).connect(
-            base_uri=token.base_uri or account.base_uri,
-            account_id=account.account_id,
-            access_token=token.token,
-        )
-        count = len(api.failures(from_date=(now - FAILURES_WINDOW).date()))
-    except TokenUnavailable as exc:
-        error = f"No usable token ({exc.code}): {exc}"
-    except (DocuSignUnavailable, DocuSignRateLimited):
-        raise
-    except DocuSignError as exc:
-        error = f"DocuSign answered {exc.status} {exc.error_code or ''}".strip()
-    TenantEventHealth.objects.filter(tenant_id=tenant_id).update(
-        failures_count=count, failures_checked_at=now, failures_error=error[:300]
-    )
-    audit_record(
-        action="events.failures.check",
-        actor=actor,
-        actor_label=actor_label,
-        target=account.tenant,
-        outcome="success" if not error else "failure",
-        message=error or f"{count} Connect failures",
-    )
-    return count
-
-
-def tenants_due_for_failures_check() -> list[int]:
-    return list(
-        Tenant.objects.filter(
-            archived_at__isnull=True,
-            account__isnull=False,
-            status__in=[Tenant.Status.CONSENTED, Tenant.Status.ACTIVE],
-        ).values_list("pk", flat=True)
     )
 
 

@@ -26,7 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import FilteredRelation, Q, UniqueConstraint
 from django.utils import timezone
 
-from connect.selectors import connect_template_basic_verify
+from connect.selectors.templates import connect_template_basic_verify
 from events.errors import EventRejected
 from events.models import ConnectEvent, ListenerSettings
 from events.services.listener import listener_basic_verify, listener_bearer_verify

@@ -7,7 +7,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from connect.selectors import connect_event_notifications_for_tenant
+from connect.selectors.desired import connect_event_notifications_for_tenant
 from connect.tests.factories import ConnectTemplateFactory
 from docusign_emulator.testing import TEST_PARTNER_ACCOUNT_ID
 from events.models import ConnectEvent, PartnerHmacKey

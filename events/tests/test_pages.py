@@ -15,7 +15,7 @@ from connect.models import TenantConnectState
 from docusign_emulator.testing import TEST_ACCOUNT_1_ID, TEST_PARTNER_ACCOUNT_ID
 from events.models import ConnectEvent, PartnerHmacKey, TenantEventHealth
 from events.selectors import events_tenant_panel, tenants_silent_count
-from events.tasks import connect_events_sweep, connect_failures_check
+from events.tasks import connect_events_sweep
 from events.tests.helpers import HOOK_PATH, KEY_NEW, KEY_OLD
 from tenants.models import Integration
 from tenants.tests.factories import IntegrationFactory, TenantAccountFactory, TenantFactory
@@ -354,34 +354,6 @@ def test_silent_tenants_have_a_configuration_but_no_recent_event():
     assert tenants_silent_count(days=30) == 0
     TenantFactory()  # no account at all: not counted
     assert tenants_silent_count(days=7) == 1
-
-
-@pytest.mark.django_db
-def test_failures_check_stores_the_count_docusign_reports(emulator, consented_tenant):
-    tenant = consented_tenant()
-    emulator.drift_create(
-        TEST_ACCOUNT_1_ID,
-        {
-            "name": "PartnerPortal: dead",
-            "configurationType": "custom",
-            "urlToPublishTo": "http://127.0.0.1:9/nowhere",
-            "allowEnvelopePublish": "true",
-            "requiresAcknowledgement": "true",
-            "deliveryMode": "SIM",
-            "eventData": {"version": "restv2.1"},
-            "events": ["envelope-completed"],
-        },
-    )
-    emulator.publish_event(TEST_ACCOUNT_1_ID, "envelope-completed")
-    emulator.publish_event(TEST_ACCOUNT_1_ID, "envelope-completed")
-
-    connect_failures_check.delay(tenant.pk)
-
-    health = TenantEventHealth.objects.get(tenant=tenant)
-    assert health.failures_count == 2
-    assert health.failures_checked_at is not None
-    assert health.failures_error == ""
-    assert events_tenant_panel(tenant=tenant)["failures_count"] == 2
 
 
 @pytest.mark.django_db

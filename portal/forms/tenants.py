@@ -74,44 +74,44 @@ class TenantForm(forms.ModelForm):
         return cleaned
 
 
-class TenantImportForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text="Columns: name, slug, admin_email, and optionally grant_mode (acg or jwt), "
-        "integration (a name; default below), notes. All rows are imported, or none.",
-    )
+class _CsvImportForm(forms.Form):
+    """A CSV file of at most `max_bytes` with the `columns` each form names, and the integration
+    of rows that name none."""
+
+    max_bytes: int
+    columns: str
+    file = forms.FileField(label="CSV file")
     integration = forms.ModelChoiceField(
         queryset=Integration.objects.filter(is_active=True),
         empty_label=None,
         label="Default integration",
     )
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > IMPORT_MAX_BYTES:
-            raise ValidationError(f"The file is larger than {IMPORT_MAX_BYTES // 1024} KB.")
-        return upload
-
-
-class ExistingClientImportForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text="Columns: name, slug, admin_email, grant_mode (acg, jwt or org_jwt), "
-        "integration (a name; default below), account_id, refresh_token (acg), user_id (JWT).",
-    )
-    integration = forms.ModelChoiceField(
-        queryset=Integration.objects.filter(is_active=True),
-        empty_label=None,
-        label="Default integration",
-    )
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = self.columns
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > EXISTING_IMPORT_MAX_BYTES:
-            raise ValidationError(
-                f"The file is larger than {EXISTING_IMPORT_MAX_BYTES // 1024} KB."
-            )
+        if upload.size > self.max_bytes:
+            raise ValidationError(f"The file is larger than {self.max_bytes // 1024} KB.")
         return upload
+
+
+class TenantImportForm(_CsvImportForm):
+    max_bytes = IMPORT_MAX_BYTES
+    columns = (
+        "Columns: name, slug, admin_email, and optionally grant_mode (acg or jwt), integration "
+        "(a name; default below), notes. All rows are imported, or none."
+    )
+
+
+class ExistingClientImportForm(_CsvImportForm):
+    max_bytes = EXISTING_IMPORT_MAX_BYTES
+    columns = (
+        "Columns: name, slug, admin_email, grant_mode (acg, jwt or org_jwt), integration (a "
+        "name; default below), account_id, refresh_token (acg), user_id (JWT)."
+    )
 
 
 class TenantOffboardForm(forms.Form):

@@ -4,34 +4,30 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
 from django.views import View
-from django.views.generic import TemplateView
 
 from accounts.roles import Perm
 from apikeys.models import ApiKey
 from apikeys.selectors import api_key_get, api_key_list
 from apikeys.services.keys import api_key_create, api_key_revoke
 from portal.forms.api_keys import ApiKeyCreateForm
-from portal.views.mixins import StaffRequiredMixin
+from portal.views.mixins import FormPageView, StaffRequiredMixin
 
 
-class ApiKeyListView(StaffRequiredMixin, TemplateView):
+class ApiKeyListView(StaffRequiredMixin, FormPageView):
     template_name = "portal/api_keys.html"
     permission = Perm.MANAGE_API_KEYS
+    form_class = ApiKeyCreateForm
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", ApiKeyCreateForm())
         return super().get_context_data(keys=api_key_list(), **kwargs)
 
-    def post(self, request):
-        form = ApiKeyCreateForm(request.POST)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
         issued = api_key_create(
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             expires_at=form.expires_at(),
-            actor=request.user,
-            request=request,
+            actor=self.request.user,
+            request=self.request,
         )
         # Rendered, not redirected: the secret must not travel through the session's messages.
         response = self.render_to_response(

@@ -12,15 +12,15 @@ from django.views.generic import FormView, TemplateView
 from accounts.roles import Perm
 from common.bulk import bulk_operation_start
 from connect.models import ConnectTemplate
-from connect.selectors import (
+from connect.selectors.desired import connect_template_preview
+from connect.selectors.fleet import connect_tenant_ids_for_bulk
+from connect.selectors.templates import (
     connect_integrations,
     connect_partner_oauth_get,
     connect_template_current_settings,
     connect_template_get,
     connect_template_list,
-    connect_template_preview,
     connect_template_tenants,
-    connect_tenant_ids_for_bulk,
 )
 from connect.services.partner_oauth import (
     partner_oauth_check,

@@ -13,12 +13,11 @@ from tenants.selectors.tenants import consent_attempt_for_choice
 from tenants.services.consent import (
     ConsentError,
     ConsentResult,
-    consent_account_choose,
-    consent_callback,
     consent_scope_explanations,
     consent_start,
     consent_system_user_check,
 )
+from tenants.services.consent_callback import consent_account_choose, consent_callback
 from tenants.services.invites import (
     InviteInvalid,
     invite_open,

@@ -9,7 +9,7 @@ from django.views.generic import TemplateView
 
 from common.charts import Series, bar_chart, stacked_bar_chart
 from common.selectors import bulk_items_overdue, worker_heartbeat_latest
-from connect.selectors import (
+from connect.selectors.fleet import (
     connect_health_counts,
     connect_sync_outcomes_by_day,
     connect_sync_overdue,

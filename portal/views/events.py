@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from accounts.roles import Perm
-from connect.selectors import connect_template_auth_list
+from connect.selectors.templates import connect_template_auth_list
 from events.errors import EventsError
 from events.selectors import (
     connect_event_detail,

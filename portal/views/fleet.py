@@ -19,7 +19,7 @@ from alerts.selectors import alerts_tenant_panel
 from common.bulk import bulk_operation_start
 from common.models import BulkOperation, BulkOperationItem
 from common.selectors import audit_event_list, bulk_operation_get, bulk_operation_items
-from connect.selectors import connect_tenant_panel
+from connect.selectors.panel import connect_tenant_panel
 from events.selectors import events_tenant_panel
 from portal.forms.fleet import FILTER_FIELDS, BulkStartForm, TenantFilterForm, bulk_kind_choices
 from portal.views.mixins import StaffRequiredMixin, TenantMixin

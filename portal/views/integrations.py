@@ -7,11 +7,11 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.roles import Perm
-from connect.selectors import connect_template_auth_list
+from connect.selectors.templates import connect_template_auth_list
 from events.webhook_auth import integration_webhook_auth
 from forwarding.selectors import destination_health_list
 from portal.forms.integrations import IntegrationForm
-from portal.views.mixins import StaffRequiredMixin
+from portal.views.mixins import FormPageView, StaffRequiredMixin
 from tenants.models import Integration
 from tenants.selectors.tenants import integration_list
 from tenants.services.integrations import integration_keypair_generate, integration_save
@@ -25,18 +25,13 @@ class IntegrationListView(StaffRequiredMixin, TemplateView):
         return super().get_context_data(integrations=integration_list(), **kwargs)
 
 
-class IntegrationCreateView(StaffRequiredMixin, TemplateView):
+class IntegrationCreateView(StaffRequiredMixin, FormPageView):
     template_name = "tenants/integration_form.html"
     permission = Perm.MANAGE_INTEGRATIONS
+    form_class = IntegrationForm
 
-    def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", IntegrationForm())
-        return super().get_context_data(**kwargs)
-
-    def post(self, request):
-        form = IntegrationForm(request.POST)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
+        request = self.request
         integration = integration_save(actor=request.user, request=request, **form.cleaned_data)
         messages.success(request, f"Integration “{integration.name}” was created.")
         return redirect("integration-edit", integration_id=integration.pk)
@@ -50,11 +45,14 @@ class IntegrationMixin(StaffRequiredMixin):
         return get_object_or_404(Integration, pk=self.kwargs["integration_id"])
 
 
-class IntegrationEditView(IntegrationMixin, TemplateView):
+class IntegrationEditView(IntegrationMixin, FormPageView):
     template_name = "tenants/integration_form.html"
+    form_class = IntegrationForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.integration}
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", IntegrationForm(instance=self.integration))
         auth = integration_webhook_auth(
             integration=self.integration,
             templates=connect_template_auth_list(integration=self.integration),
@@ -66,10 +64,8 @@ class IntegrationEditView(IntegrationMixin, TemplateView):
             **kwargs,
         )
 
-    def post(self, request, integration_id):
-        form = IntegrationForm(request.POST, instance=self.integration)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
+        request = self.request
         integration_save(
             integration=self.integration, actor=request.user, request=request, **form.cleaned_data
         )

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
+from django.views.generic import FormView
 
 from accounts.roles import Perm
 from common.models import AuditEvent
@@ -95,3 +96,17 @@ class TenantActionView(TenantMixin, View):
         ):
             return redirect(target)
         return redirect(self.tenant_url())
+
+
+class FormPageView(FormView):
+    """A page with one form: GET shows it; POST validates it and hands it to `form_valid`, which
+    calls one service. An invalid form, or one the service refuses (`form_refused`), is shown again
+    with its errors, answering 400."""
+
+    def form_invalid(self, form, **context):
+        return self.render_to_response(self.get_context_data(form=form, **context), status=400)
+
+    def form_refused(self, form, reason: str):
+        """The service refused valid input: its reason shown as the form's error, answering 400."""
+        form.add_error(None, reason)
+        return self.form_invalid(form)

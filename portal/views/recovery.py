@@ -9,7 +9,7 @@ from django.views.generic import TemplateView
 
 from accounts.roles import Perm
 from portal.forms.recovery import FailureFilterForm, OutageRepublishForm, TenantRepublishForm
-from portal.views.mixins import StaffRequiredMixin, TenantActionView, TenantMixin
+from portal.views.mixins import FormPageView, StaffRequiredMixin, TenantActionView, TenantMixin
 from recovery.selectors import (
     STATE_FILTERS,
     delivery_failure_rows,
@@ -85,34 +85,30 @@ class TenantRecoveryCheckView(TenantActionView):
         return reverse("tenant-delivery-failures", kwargs={"tenant_id": self.tenant.pk})
 
 
-class FleetDeliveryFailuresView(StaffRequiredMixin, TemplateView):
+class FleetDeliveryFailuresView(StaffRequiredMixin, FormPageView):
     """Tenants with unrecovered failures, the fleet's completeness, and the outage button."""
 
     template_name = "recovery/fleet_failures.html"
     permission = Perm.VIEW
     action_permission = Perm.OPERATE
+    form_class = OutageRepublishForm
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", OutageRepublishForm())
         return super().get_context_data(
             summary=recovery_dashboard_summary(worst=10),
             tenants=delivery_failures_fleet_rows(),
             **kwargs,
         )
 
-    def post(self, request):
-        form = OutageRepublishForm(request.POST)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
         try:
             operation = delivery_failures_republish(
-                actor=request.user,
+                actor=self.request.user,
                 start=form.cleaned_data["start"],
                 end=form.cleaned_data["end"],
-                request=request,
+                request=self.request,
             )
         except RepublishError as exc:
-            form.add_error(None, str(exc))
-            return self.render_to_response(self.get_context_data(form=form), status=400)
-        messages.success(request, "Republishing the outage window; the progress is below.")
+            return self.form_refused(form, str(exc))
+        messages.success(self.request, "Republishing the outage window; the progress is below.")
         return redirect(_bulk_page(operation))

@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.functional import cached_property
 from django.views import View
-from django.views.generic import TemplateView
 
 from accounts.models import User
 from accounts.roles import Perm
@@ -19,21 +18,19 @@ from accounts.services import (
     staff_user_update,
 )
 from portal.forms.staff import StaffCreateForm, StaffUpdateForm
-from portal.views.mixins import StaffRequiredMixin
+from portal.views.mixins import FormPageView, StaffRequiredMixin
 
 
-class StaffListView(StaffRequiredMixin, TemplateView):
+class StaffListView(StaffRequiredMixin, FormPageView):
     template_name = "portal/staff_list.html"
     action_permission = Perm.MANAGE_STAFF
+    form_class = StaffCreateForm
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", StaffCreateForm())
         return super().get_context_data(users=staff_user_list(), **kwargs)
 
-    def post(self, request):
-        form = StaffCreateForm(request.POST)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
+        request = self.request
         user = staff_user_create(actor=request.user, request=request, **form.cleaned_data)
         messages.success(
             request, f"Staff member {user.username} was added as {user.get_role_display()}."
@@ -41,19 +38,19 @@ class StaffListView(StaffRequiredMixin, TemplateView):
         return redirect("staff-list")
 
 
-class StaffDetailView(StaffRequiredMixin, TemplateView):
+class StaffDetailView(StaffRequiredMixin, FormPageView):
     template_name = "portal/staff_detail.html"
     action_permission = Perm.MANAGE_STAFF
+    form_class = StaffUpdateForm
 
     @cached_property
     def member(self) -> User:
         return get_object_or_404(User, pk=self.kwargs["user_id"])
 
+    def get_initial(self):
+        return {"role": self.member.role, "is_active": self.member.is_active}
+
     def get_context_data(self, **kwargs):
-        kwargs.setdefault(
-            "form",
-            StaffUpdateForm(initial={"role": self.member.role, "is_active": self.member.is_active}),
-        )
         return super().get_context_data(
             member=self.member,
             factors=staff_mfa_factor_types(self.member),
@@ -62,19 +59,16 @@ class StaffDetailView(StaffRequiredMixin, TemplateView):
             **kwargs,
         )
 
-    def post(self, request, user_id):
-        form = StaffUpdateForm(request.POST)
-        if form.is_valid():
-            try:
-                staff_user_update(
-                    actor=request.user, user=self.member, request=request, **form.cleaned_data
-                )
-            except ValueError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, f"{self.member.username} was updated.")
-                return redirect("staff-detail", user_id=self.member.pk)
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
+        request = self.request
+        try:
+            staff_user_update(
+                actor=request.user, user=self.member, request=request, **form.cleaned_data
+            )
+        except ValueError as exc:
+            return self.form_refused(form, str(exc))
+        messages.success(request, f"{self.member.username} was updated.")
+        return redirect("staff-detail", user_id=self.member.pk)
 
 
 class StaffSessionsEndView(StaffRequiredMixin, View):

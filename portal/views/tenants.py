@@ -7,7 +7,6 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
-from django.views.generic import TemplateView
 
 from accounts.roles import Perm
 from common.csvexport import csv_rows
@@ -19,7 +18,7 @@ from portal.forms.tenants import (
     TenantOffboardForm,
 )
 from portal.services.offboarding import OffboardIncomplete, tenant_offboard
-from portal.views.mixins import StaffRequiredMixin, TenantActionView, TenantMixin
+from portal.views.mixins import FormPageView, StaffRequiredMixin, TenantActionView, TenantMixin
 from tenants.models import Invite, Tenant
 from tenants.selectors.tenants import (
     EXPORT_HEADER,
@@ -40,30 +39,30 @@ from tenants.services.tenants import (
 )
 
 
-class TenantCreateView(StaffRequiredMixin, TemplateView):
+class TenantCreateView(StaffRequiredMixin, FormPageView):
     template_name = "tenants/tenant_form.html"
     permission = Perm.MANAGE_TENANTS
+    form_class = TenantForm
 
-    def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", TenantForm())
-        return super().get_context_data(**kwargs)
-
-    def post(self, request):
-        form = TenantForm(request.POST)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
+        request = self.request
         tenant = tenant_create(actor=request.user, request=request, **form.cleaned_data)
         messages.success(request, f"Tenant “{tenant.name}” was registered. Send the invite next.")
         return redirect("tenant-detail", tenant_id=tenant.pk)
 
 
-class TenantEditView(TenantMixin, TemplateView):
+class TenantEditView(TenantMixin, FormPageView):
     template_name = "tenants/tenant_form.html"
     permission = Perm.VIEW
     action_permission = Perm.MANAGE_TENANTS
+    form_class = TenantForm
+
+    def get_form_kwargs(self):
+        # A copy to edit: a rejected form must not leave the cached tenant half-edited.
+        tenant = Tenant.objects.get(pk=self.tenant.pk) if self.request.method == "POST" else None
+        return {**super().get_form_kwargs(), "instance": tenant or self.tenant}
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", TenantForm(instance=self.tenant))
         return super().get_context_data(
             tenant=self.tenant,
             panel=tenant_consent_panel(tenant=self.tenant, viewer=self.request.user),
@@ -72,20 +71,16 @@ class TenantEditView(TenantMixin, TemplateView):
             **kwargs,
         )
 
-    def post(self, request, tenant_id):
-        # A copy: a rejected form must not leave the cached tenant half-edited.
-        form = TenantForm(request.POST, instance=Tenant.objects.get(pk=self.tenant.pk))
-        if form.is_valid():
-            try:
-                tenant_update(
-                    tenant=self.tenant, actor=request.user, request=request, **form.cleaned_data
-                )
-            except TenantRuleError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, f"Tenant “{form.cleaned_data['name']}” was saved.")
-                return redirect("tenant-edit", tenant_id=self.tenant.pk)
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
+        request = self.request
+        try:
+            tenant_update(
+                tenant=self.tenant, actor=request.user, request=request, **form.cleaned_data
+            )
+        except TenantRuleError as exc:
+            return self.form_refused(form, str(exc))
+        messages.success(request, f"Tenant “{form.cleaned_data['name']}” was saved.")
+        return redirect("tenant-edit", tenant_id=self.tenant.pk)
 
 
 class TenantArchiveView(TenantActionView):
@@ -170,22 +165,23 @@ class TenantSystemUserView(TenantActionView):
             )
 
 
-class TenantOffboardView(TenantMixin, TemplateView):
+class TenantOffboardView(TenantMixin, FormPageView):
     template_name = "tenants/tenant_offboard.html"
     permission = Perm.MANAGE_TENANTS
+    form_class = TenantOffboardForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "tenant": self.tenant}
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", TenantOffboardForm(tenant=self.tenant))
         return super().get_context_data(
             tenant=self.tenant,
             panel=tenant_consent_panel(tenant=self.tenant, viewer=self.request.user),
             **kwargs,
         )
 
-    def post(self, request, tenant_id):
-        form = TenantOffboardForm(request.POST, tenant=self.tenant)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
+        request = self.request
         try:
             problems = tenant_offboard(
                 tenant=self.tenant,
@@ -209,18 +205,13 @@ class TenantOffboardView(TenantMixin, TemplateView):
         return redirect(self.tenant_url())
 
 
-class TenantImportView(StaffRequiredMixin, TemplateView):
+class TenantImportView(StaffRequiredMixin, FormPageView):
     template_name = "tenants/tenant_import.html"
     permission = Perm.MANAGE_TENANTS
+    form_class = TenantImportForm
 
-    def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", TenantImportForm())
-        return super().get_context_data(**kwargs)
-
-    def post(self, request):
-        form = TenantImportForm(request.POST, request.FILES)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
+        request = self.request
         outcome = tenant_import_csv(
             data=form.cleaned_data["file"].read(),
             default_integration=form.cleaned_data["integration"],
@@ -228,34 +219,26 @@ class TenantImportView(StaffRequiredMixin, TemplateView):
             request=request,
         )
         if not outcome.ok:
-            return self.render_to_response(
-                self.get_context_data(form=form, row_errors=outcome.errors), status=400
-            )
+            return self.form_invalid(form, row_errors=outcome.errors)
         messages.success(
             request, f"Imported {len(outcome.created)} tenant{pluralize(len(outcome.created))}."
         )
         return redirect("tenant-import")
 
 
-class ExistingClientImportView(StaffRequiredMixin, TemplateView):
+class ExistingClientImportView(StaffRequiredMixin, FormPageView):
     """Bring in clients whose grant the partner already holds; each row verified with DocuSign."""
 
     template_name = "tenants/existing_import.html"
     permission = Perm.MANAGE_TENANTS
+    form_class = ExistingClientImportForm
 
-    def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", ExistingClientImportForm())
-        return super().get_context_data(**kwargs)
-
-    def post(self, request):
-        form = ExistingClientImportForm(request.POST, request.FILES)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
+    def form_valid(self, form):
         outcome = tenant_import_existing_csv(
             data=form.cleaned_data["file"].read(),
             default_integration=form.cleaned_data["integration"],
-            actor=request.user,
-            request=request,
+            actor=self.request.user,
+            request=self.request,
         )
         context = self.get_context_data(
             form=form,

@@ -71,9 +71,20 @@ def delivery_failures_copy(*, tenant_id: int) -> int:
 
 
 def _record_error(tenant: Tenant, error: str) -> int:
-    TenantRecovery.objects.filter(tenant_id=tenant.pk).update(
-        failures_checked_at=timezone.now(), failures_error=error[:300]
-    )
+    """Show why the log could not be read; audit it when the reason is new (a lasting problem is
+    in the audit log once, not at every interval)."""
+    error = error[:300]
+    row = TenantRecovery.objects.filter(tenant_id=tenant.pk)
+    if row.exclude(failures_error=error).update(failures_error=error):
+        audit_record(
+            action="recovery.failures.copy",
+            actor=None,
+            actor_label="scheduler",
+            target=tenant,
+            outcome="failure",
+            message=f"DocuSign's failure log could not be read: {error}",
+        )
+    row.update(failures_checked_at=timezone.now())
     return 0
 
 

@@ -11,6 +11,7 @@ from common.models import AuditEvent
 from docusign_emulator.testing import (
     TEST_ADMIN_EMAIL,
     TEST_ADMIN_PASSWORD,
+    TEST_SEED,
     TEST_SINGLE_ADMIN_EMAIL,
     TEST_SINGLE_ADMIN_PASSWORD,
 )
@@ -103,3 +104,15 @@ def error_code_of(response) -> str:
     text = response.content.decode()
     marker = 'data-error-code="'
     return text.split(marker, 1)[1].split('"', 1)[0] if marker in text else ""
+
+
+def consent_callback_to(live_server, *, settings, emulator, integration) -> None:
+    """Send the client admin back to `live_server` after consent: the portal's public URL and the
+    integration's redirect URI point at it, and the emulator's integration key accepts it."""
+    redirect_uri = f"{live_server.url}/consent/callback/"
+    settings.PORTAL_PUBLIC_URL = live_server.url
+    integration.redirect_uri = redirect_uri
+    integration.save()
+    key = dict(TEST_SEED["integration_keys"][0])
+    key["redirect_uris"] = [*key["redirect_uris"], redirect_uri]
+    emulator.seed(integration_keys=[key])

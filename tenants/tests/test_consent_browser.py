@@ -3,15 +3,14 @@ opens it in another browser context, signs in at DocuSign (the emulator), picks 
 lands back on the portal; the tenant page shows the linked account."""
 
 from accounts.roles import Role
-from accounts.tests.factories import STAFF_PASSWORD
 from docusign_emulator.testing import (
     TEST_ACCOUNT_2_ID,
     TEST_ADMIN_EMAIL,
     TEST_ADMIN_PASSWORD,
-    TEST_SEED,
 )
 from tenants.models import Tenant
-from testing.browser import requires_chromium, screenshot
+from tenants.tests.consent_helpers import consent_callback_to
+from testing.browser import page_open, requires_chromium, screenshot, staff_signed_in_page
 
 pytestmark = requires_chromium
 
@@ -23,22 +22,13 @@ def shot(page, name: str) -> None:
 def test_staff_invites_and_client_admin_consents_in_a_browser(
     live_server, settings, emulator, emulator_integration, make_staff, browser
 ):
-    redirect_uri = f"{live_server.url}/consent/callback/"
-    settings.PORTAL_PUBLIC_URL = live_server.url
-    emulator_integration.redirect_uri = redirect_uri
-    emulator_integration.save()
-    key = dict(TEST_SEED["integration_keys"][0])
-    key["redirect_uris"] = [*key["redirect_uris"], redirect_uri]
-    emulator.seed(integration_keys=[key])
+    consent_callback_to(
+        live_server, settings=settings, emulator=emulator, integration=emulator_integration
+    )
     staff = make_staff(Role.OPERATOR)
 
     # Staff signs in and registers the tenant.
-    staff_page = browser.new_context().new_page()
-    staff_page.set_default_timeout(15_000)
-    staff_page.goto(f"{live_server.url}/accounts/login/")
-    staff_page.fill("input[name=username]", staff.username)
-    staff_page.fill("input[name=password]", STAFF_PASSWORD)
-    staff_page.click("button:has-text('Sign in')")
+    staff_page = staff_signed_in_page(browser, live_server, staff)
     staff_page.goto(f"{live_server.url}/tenants/new/")
     staff_page.fill("input[name=name]", "Client Two Ltd")
     staff_page.fill("input[name=slug]", "client-two")
@@ -58,8 +48,7 @@ def test_staff_invites_and_client_admin_consents_in_a_browser(
     shot(staff_page, "2-invited")
 
     # The client admin, in a browser of their own, opens the invite.
-    admin_page = browser.new_context().new_page()
-    admin_page.set_default_timeout(15_000)
+    admin_page = page_open(browser)
     admin_page.goto(link)
     assert "Continue to DocuSign" in admin_page.content()
     shot(admin_page, "3-landing")

@@ -4,19 +4,17 @@ organization at DocuSign (the emulator) and lands back on the portal; the tenant
 impersonated and who granted it."""
 
 from accounts.roles import Role
-from accounts.tests.factories import STAFF_PASSWORD
 from docusign_emulator.testing import (
     TEST_ADMIN_EMAIL,
     TEST_ADMIN_PASSWORD,
     TEST_ORG_SEED,
-    TEST_SEED,
     TEST_SYSTEM_USER_EMAIL,
     TEST_SYSTEM_USER_ID,
 )
 from tenants.models import Tenant, TenantAccount
-from tenants.tests.consent_helpers import send_invite
+from tenants.tests.consent_helpers import consent_callback_to, send_invite
 from tenants.tests.factories import TenantFactory
-from testing.browser import requires_chromium, screenshot
+from testing.browser import page_open, requires_chromium, screenshot, staff_signed_in_page
 
 pytestmark = requires_chromium
 
@@ -24,13 +22,9 @@ pytestmark = requires_chromium
 def test_org_admin_grants_consent_for_the_organization_in_a_browser(
     live_server, settings, emulator, emulator_integration, make_staff, browser
 ):
-    redirect_uri = f"{live_server.url}/consent/callback/"
-    settings.PORTAL_PUBLIC_URL = live_server.url
-    emulator_integration.redirect_uri = redirect_uri
-    emulator_integration.save()
-    key = dict(TEST_SEED["integration_keys"][0])
-    key["redirect_uris"] = [*key["redirect_uris"], redirect_uri]
-    emulator.seed(integration_keys=[key])
+    consent_callback_to(
+        live_server, settings=settings, emulator=emulator, integration=emulator_integration
+    )
     emulator.seed(TEST_ORG_SEED)
     tenant = TenantFactory(
         integration=emulator_integration,
@@ -39,8 +33,7 @@ def test_org_admin_grants_consent_for_the_organization_in_a_browser(
     )
     link = f"{live_server.url}/consent/{send_invite(tenant)}/"
 
-    page = browser.new_context().new_page()
-    page.set_default_timeout(15_000)
+    page = page_open(browser)
     page.goto(link)
     prerequisites = page.locator("[data-org-prerequisites]")
     assert "organization administrator" in prerequisites.inner_text()
@@ -71,12 +64,7 @@ def test_org_admin_grants_consent_for_the_organization_in_a_browser(
     assert account.consent_level == TenantAccount.ConsentLevel.ORGANIZATION
 
     staff = make_staff(Role.OPERATOR)
-    staff_page = browser.new_context().new_page()
-    staff_page.set_default_timeout(15_000)
-    staff_page.goto(f"{live_server.url}/accounts/login/")
-    staff_page.fill("input[name=username]", staff.username)
-    staff_page.fill("input[name=password]", STAFF_PASSWORD)
-    staff_page.click("button:has-text('Sign in')")
+    staff_page = staff_signed_in_page(browser, live_server, staff)
     staff_page.goto(f"{live_server.url}/tenants/{tenant.pk}/edit/")
     line = staff_page.inner_text("[data-impersonation]")
     assert f"Impersonates HR Dept <{TEST_SYSTEM_USER_EMAIL}>" in line

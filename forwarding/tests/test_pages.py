@@ -12,37 +12,13 @@ from common.models import AuditEvent
 from events.models import ConnectEvent
 from events.tests.helpers import message
 from forwarding.models import Delivery, Destination, DestinationSecret
-from forwarding.services.destinations import destination_create
-from forwarding.tests.sink import Sink
-from tenants.tests.factories import TenantAccountFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sink(settings):
-    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
-    sink = Sink()
-    yield sink
-    sink.close()
-
-
-@pytest.fixture
-def tenant(db):
-    return TenantAccountFactory().tenant
-
-
-@pytest.fixture
-def destination(tenant, sink):
-    destination, _ = destination_create(
-        integration=tenant.integration,
-        name="Partner app",
-        url=sink.url,
-        event_types=[],
-        tenant_ids=[],
-        actor=None,
-    )
-    return destination
+def destination(destination_with_secret):
+    return destination_with_secret[0]
 
 
 def test_adding_a_destination_shows_its_secret_once_and_stores_it_encrypted(
