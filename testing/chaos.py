@@ -23,11 +23,12 @@ django.setup()
 from django.db import close_old_connections, connection
 from common.tasks import bulk_items_sweep
 from connect.tasks import connect_sync_due
+from tenants.tasks import token_refresh_due
 tick_s = float(sys.argv[1])
 n = 0
 while True:
     n += 1
-    for body in (connect_sync_due, bulk_items_sweep):
+    for body in (connect_sync_due, bulk_items_sweep, token_refresh_due):
         try:
             body()
         except Exception as exc:  # the broker or the database is away: the next tick retries
