@@ -26,15 +26,19 @@ limit of 200 calls per 30 s applies per account), with its own admin user and to
 
 import argparse
 import os
-import secrets
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from benchlib import database_recreate, worker_command
+from benchlib import (
+    bench_database_url,
+    database_recreate,
+    fleet_accounts_seed,
+    production_env,
+    worker_command,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -43,32 +47,17 @@ BENCH_DB_NAME = "portal_bench_sync"
 LIST_KEY = "GET /restapi/connect"
 
 
-def bench_database_url() -> str:
-    given = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    parts = urlsplit(given)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit(f"bench/sync.py needs PostgreSQL; DATABASE_URL is {parts.scheme}")
-    return urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB_NAME}", parts.query, ""))
-
-
 def child_env(db_url: str, redis_url: str, concurrency: int) -> dict:
-    from cryptography.fernet import Fernet
-
-    # Production settings (DEBUG off, LOG_LEVEL as .env.example has it), with throwaway secrets.
     return {
         **os.environ,
+        **production_env(),
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "DATABASE_URL": db_url,
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "WORKER_CONCURRENCY": str(concurrency),
         "PYTHONPATH": str(REPO_ROOT),
-        "LOG_LEVEL": "INFO",
     }
 
 
@@ -113,7 +102,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    db_url = bench_database_url()
+    db_url = bench_database_url(BENCH_DB_NAME)
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/7"
     env = child_env(db_url, redis_url, args.concurrency)
     names = (
@@ -149,7 +138,7 @@ def main() -> None:
         try:
             control = server.control
             control.reset(seed=TEST_SEED)
-            tenants = seed_fleet(server, control, args.tenants)
+            tenants = fleet_accounts_seed(server, control, args.tenants)
             workers = start_workers(args.workers, env)
             print(
                 f"{args.tenants} tenants, {args.workers} worker(s) x {args.concurrency} "
@@ -183,112 +172,6 @@ def main() -> None:
         finally:
             stop(workers)
             redis.Redis.from_url(redis_url).flushdb()
-
-
-def seed_fleet(server, control, count: int) -> list:
-    """count accounts, each with its own admin user, tenant and real tokens."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from connect.models import ConnectTemplate, ConnectTemplateVersion
-    from docusign_emulator.testing import (
-        TEST_CLIENT_ID,
-        TEST_CLIENT_SECRET,
-        TEST_PRIVATE_KEY_PEM,
-        TEST_PUBLIC_KEY_PEM,
-        TEST_REDIRECT_URI,
-    )
-    from tenants.models import Integration, Tenant, TenantAccount, TenantToken
-
-    accounts = [f"bench000-0000-4000-8000-{i:012d}" for i in range(count)]
-    users = [f"benchusr-0000-4000-8000-{i:012d}" for i in range(count)]
-    control.seed(
-        accounts=[
-            {"account_id": a, "account_name": f"Bench {i}", "shard": "na3"}
-            for i, a in enumerate(accounts)
-        ],
-        users=[
-            {
-                "user_id": u,
-                "email": f"admin{i}@bench.test",
-                "password": "bench-pw",
-                "name": f"Admin {i}",
-                "memberships": [{"account_id": accounts[i], "is_admin": True, "is_default": True}],
-            }
-            for i, u in enumerate(users)
-        ],
-    )
-    integration = Integration.objects.create(
-        name="Bench emulator",
-        environment=Integration.Environment.EMULATOR,
-        auth_base_url=server.url,
-        integration_key=TEST_CLIENT_ID,
-        secret_key=TEST_CLIENT_SECRET,
-        rsa_private_key=TEST_PRIVATE_KEY_PEM.decode(),
-        rsa_public_key=TEST_PUBLIC_KEY_PEM,
-        redirect_uri=TEST_REDIRECT_URI,
-    )
-    template = ConnectTemplate.objects.create(
-        name="Bench webhook", slug="bench", integration=integration, current_version=1
-    )
-    ConnectTemplateVersion.objects.create(
-        template=template,
-        number=1,
-        created_by_label="bench",
-        settings={
-            "url_to_publish_to": "https://hooks.partner.example/ds/{tenant_slug}",
-            "events": ["envelope-sent", "envelope-completed"],
-            "include_data": ["recipients"],
-            "delivery_mode": "SIM",
-            "requires_acknowledgement": True,
-            "enable_log": True,
-            "all_users": True,
-            "allow_envelope_publish": True,
-            "include_hmac": True,
-            "include_oauth": False,
-        },
-    )
-    now = timezone.now()
-    tenants = Tenant.objects.bulk_create(
-        [
-            Tenant(
-                name=f"Bench {i}",
-                slug=f"bench-{i}",
-                admin_email=f"admin{i}@bench.test",
-                integration=integration,
-                status=Tenant.Status.ACTIVE,
-            )
-            for i in range(count)
-        ]
-    )
-    TenantAccount.objects.bulk_create(
-        [
-            TenantAccount(
-                tenant=t,
-                account_id=accounts[i],
-                account_name=f"Bench {i}",
-                base_uri=server.base_uri("na3"),
-                user_id=users[i],
-                consented_at=now,
-            )
-            for i, t in enumerate(tenants)
-        ]
-    )
-    tokens = []
-    for i, tenant in enumerate(tenants):
-        issued = control.issue_tokens(TEST_CLIENT_ID, users[i])
-        tokens.append(
-            TenantToken(
-                tenant=tenant,
-                access_token=issued["access_token"],
-                access_expires_at=now + timedelta(seconds=int(issued["expires_in"])),
-                refresh_token=issued["refresh_token"],
-                refresh_expires_at=now + timedelta(days=30),
-            )
-        )
-    TenantToken.objects.bulk_create(tokens)
-    return tenants
 
 
 def run_cycle(tenants) -> float:
