@@ -59,15 +59,16 @@ def production_env() -> dict[str, str]:
     }
 
 
-def fleet_accounts_seed(server, control, count: int) -> list:
-    """`count` tenants, each its own DocuSign account (the emulator's burst limit applies per
-    account) with its own admin user (strict rotation caps unused refresh tokens per user) and
-    real tokens; one integration and one template ("bench") that applies to all."""
+def fleet_accounts_seed(
+    server, control, count: int, *, account_prefix: str = "bench000", user_prefix: str = "benchusr"
+) -> tuple:
+    """`count` active tenants, each its own DocuSign account (the emulator's burst limit applies
+    per account) with its own admin user (strict rotation caps unused refresh tokens per user) and
+    real tokens, under one emulator integration. Returns (integration, tenants, account ids)."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from connect.models import ConnectTemplate, ConnectTemplateVersion
     from docusign_emulator.testing import (
         TEST_CLIENT_ID,
         TEST_CLIENT_SECRET,
@@ -77,8 +78,8 @@ def fleet_accounts_seed(server, control, count: int) -> list:
     )
     from tenants.models import Integration, Tenant, TenantAccount, TenantToken
 
-    accounts = [f"bench000-0000-4000-8000-{i:012d}" for i in range(count)]
-    users = [f"benchusr-0000-4000-8000-{i:012d}" for i in range(count)]
+    accounts = [f"{account_prefix}-0000-4000-8000-{i:012d}" for i in range(count)]
+    users = [f"{user_prefix}-0000-4000-8000-{i:012d}" for i in range(count)]
     control.seed(
         accounts=[
             {"account_id": a, "account_name": f"Bench {i}", "shard": "na3"}
@@ -104,26 +105,6 @@ def fleet_accounts_seed(server, control, count: int) -> list:
         rsa_private_key=TEST_PRIVATE_KEY_PEM.decode(),
         rsa_public_key=TEST_PUBLIC_KEY_PEM,
         redirect_uri=TEST_REDIRECT_URI,
-    )
-    template = ConnectTemplate.objects.create(
-        name="Bench webhook", slug="bench", integration=integration, current_version=1
-    )
-    ConnectTemplateVersion.objects.create(
-        template=template,
-        number=1,
-        created_by_label="bench",
-        settings={
-            "url_to_publish_to": "https://hooks.partner.example/ds/{tenant_slug}",
-            "events": ["envelope-sent", "envelope-completed"],
-            "include_data": ["recipients"],
-            "delivery_mode": "SIM",
-            "requires_acknowledgement": True,
-            "enable_log": True,
-            "all_users": True,
-            "allow_envelope_publish": True,
-            "include_hmac": True,
-            "include_oauth": False,
-        },
     )
     now = timezone.now()
     tenants = Tenant.objects.bulk_create(
@@ -164,4 +145,30 @@ def fleet_accounts_seed(server, control, count: int) -> list:
             )
         )
     TenantToken.objects.bulk_create(tokens)
-    return tenants
+    return integration, tenants, accounts
+
+
+def connect_template_seed(integration, *, slug: str = "bench") -> None:
+    """One Connect template (version 1) that applies to every tenant of `integration`."""
+    from connect.models import ConnectTemplate, ConnectTemplateVersion
+
+    template = ConnectTemplate.objects.create(
+        name="Bench webhook", slug=slug, integration=integration, current_version=1
+    )
+    ConnectTemplateVersion.objects.create(
+        template=template,
+        number=1,
+        created_by_label="bench",
+        settings={
+            "url_to_publish_to": "https://hooks.partner.example/ds/{tenant_slug}",
+            "events": ["envelope-sent", "envelope-completed"],
+            "include_data": ["recipients"],
+            "delivery_mode": "SIM",
+            "requires_acknowledgement": True,
+            "enable_log": True,
+            "all_users": True,
+            "allow_envelope_publish": True,
+            "include_hmac": True,
+            "include_oauth": False,
+        },
+    )

@@ -42,7 +42,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from benchlib import bench_database_url, database_recreate, fleet_accounts_seed, production_env
+from benchlib import (
+    bench_database_url,
+    connect_template_seed,
+    database_recreate,
+    fleet_accounts_seed,
+    production_env,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -121,14 +127,15 @@ def run(args, faults: list[str], redis_server, env: dict) -> None:
         control = server.control
         control.reset(seed=TEST_SEED)
         started = time.monotonic()
-        tenants = fleet_accounts_seed(server, control, args.tenants)
+        integration, _, accounts = fleet_accounts_seed(server, control, args.tenants)
+        connect_template_seed(integration, slug=TEMPLATE_SLUG)
         print(
             f"{args.tenants} tenants (seeded in {time.monotonic() - started:.0f} s), "
             f"{args.workers} worker(s) x {args.concurrency} threads, emulator latency "
             f"{args.latency_ms} ms, beat tick {args.tick_s:g} s, lease {args.lease_s} s"
         )
         fleet = Fleet(redis=redis_server, lease_s=args.lease_s, tick_s=args.tick_s, env=env)
-        bench = ChaosBench(args, fleet, control, redis_server, tenants)
+        bench = ChaosBench(args, fleet, control, redis_server, accounts)
         try:
             for _ in range(args.workers):
                 fleet.worker_start(args.concurrency)
@@ -144,13 +151,13 @@ def run(args, faults: list[str], redis_server, env: dict) -> None:
 
 
 class ChaosBench:
-    def __init__(self, args, fleet, control, redis_server, tenants: list) -> None:
+    def __init__(self, args, fleet, control, redis_server, accounts: list[str]) -> None:
         self.args = args
         self.fleet = fleet
         self.control = control
         self.redis_server = redis_server
-        self.count = len(tenants)
-        self.accounts = [t.account.account_id for t in tenants]
+        self.count = len(accounts)
+        self.accounts = accounts
         self.version = 1
         self.stranded_before = 0
         self.restarts_before = 0

@@ -36,7 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from benchlib import database_recreate, worker_command
+from benchlib import database_recreate, fleet_accounts_seed, worker_command
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -250,89 +250,18 @@ def _listening(port: int) -> bool:
 
 def seed_fleet(server, control, count: int, hook: str) -> tuple[list[str], list[str]]:
     """count accounts, each with its own admin user, tenant, tokens and Connect configuration."""
-    from django.utils import timezone
-
-    from docusign_emulator.testing import (
-        TEST_CLIENT_ID,
-        TEST_CLIENT_SECRET,
-        TEST_PRIVATE_KEY_PEM,
-        TEST_PUBLIC_KEY_PEM,
-        TEST_REDIRECT_URI,
-    )
     from events.models import PartnerHmacKey
-    from tenants.models import Integration, Tenant, TenantAccount, TenantToken
 
-    accounts = [f"benchrep-0000-4000-8000-{i:012d}" for i in range(count)]
-    users = [f"benchrus-0000-4000-8000-{i:012d}" for i in range(count)]
-    control.seed(
-        accounts=[
-            {"account_id": a, "account_name": f"Bench {i}", "shard": "na3"}
-            for i, a in enumerate(accounts)
-        ],
-        users=[
-            {
-                "user_id": u,
-                "email": f"admin{i}@bench.test",
-                "password": "bench-pw",
-                "name": f"Admin {i}",
-                "memberships": [{"account_id": accounts[i], "is_admin": True, "is_default": True}],
-            }
-            for i, u in enumerate(users)
-        ],
-    )
-    integration = Integration.objects.create(
-        name="Bench emulator",
-        environment=Integration.Environment.EMULATOR,
-        auth_base_url=server.url,
-        integration_key=TEST_CLIENT_ID,
-        secret_key=TEST_CLIENT_SECRET,
-        rsa_private_key=TEST_PRIVATE_KEY_PEM.decode(),
-        rsa_public_key=TEST_PUBLIC_KEY_PEM,
-        redirect_uri=TEST_REDIRECT_URI,
+    integration, _, accounts = fleet_accounts_seed(
+        server, control, count, account_prefix="benchrep", user_prefix="benchrus"
     )
     PartnerHmacKey.objects.create(
         integration=integration, label="bench", secret=HMAC_KEY, created_by_label="bench"
     )
-    now = timezone.now()
-    tenants = Tenant.objects.bulk_create(
-        [
-            Tenant(
-                name=f"Bench {i}",
-                slug=f"bench-{i}",
-                admin_email=f"admin{i}@bench.test",
-                integration=integration,
-                status=Tenant.Status.ACTIVE,
-            )
-            for i in range(count)
-        ]
-    )
-    TenantAccount.objects.bulk_create(
-        [
-            TenantAccount(
-                tenant=t,
-                account_id=accounts[i],
-                account_name=f"Bench {i}",
-                base_uri=server.base_uri("na3"),
-                user_id=users[i],
-                consented_at=now,
-            )
-            for i, t in enumerate(tenants)
-        ]
-    )
-    tokens, configs = [], []
-    for i, tenant in enumerate(tenants):
-        issued = control.issue_tokens(TEST_CLIENT_ID, users[i])
-        tokens.append(
-            TenantToken(
-                tenant=tenant,
-                access_token=issued["access_token"],
-                access_expires_at=now + timedelta(seconds=int(issued["expires_in"])),
-                refresh_token=issued["refresh_token"],
-                refresh_expires_at=now + timedelta(days=30),
-            )
-        )
+    configs = []
+    for i, account_id in enumerate(accounts):
         config = control.drift_create(
-            accounts[i],
+            account_id,
             {
                 "name": f"PartnerPortal: bench-{i}",
                 "configurationType": "custom",
@@ -348,7 +277,6 @@ def seed_fleet(server, control, count: int, hook: str) -> tuple[list[str], list[
             },
         )
         configs.append(config["connectId"])
-    TenantToken.objects.bulk_create(tokens)
     return accounts, configs
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from benchlib import (
     bench_database_url,
+    connect_template_seed,
     database_recreate,
     fleet_accounts_seed,
     production_env,
@@ -138,7 +139,8 @@ def main() -> None:
         try:
             control = server.control
             control.reset(seed=TEST_SEED)
-            tenants = fleet_accounts_seed(server, control, args.tenants)
+            integration, tenants, _ = fleet_accounts_seed(server, control, args.tenants)
+            connect_template_seed(integration)
             workers = start_workers(args.workers, env)
             print(
                 f"{args.tenants} tenants, {args.workers} worker(s) x {args.concurrency} "

@@ -164,28 +164,14 @@ def test_worker_killed_mid_refresh_leaves_the_tenant_usable_and_the_lock_free(
     # (only a re-consent can): the new token existed only in the killed process's memory. What
     # the portal controls, and what this test proves, is that nothing stays locked or half
     # written and the next refresh goes through.
-    latency_s = 2.0
-    emulator.config(latency_ms=int(latency_s * 1000))
-    emulator.reset_calls()
-
-    worker = python(ONE_REFRESH, tenant.pk)
-
-    def reached_docusign() -> bool:
-        assert worker.poll() is None, worker.communicate()
-        return emulator.calls().get(REFRESH, 0) >= 1
-
-    wait_until(reached_docusign, timeout=30, what="the worker's refresh call", interval=0.02)
-    # The worker holds the row lock and waits for DocuSign's answer: kill it there.
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
-    assert worker.returncode == -signal.SIGKILL
+    _refresh_killed_in_flight(tenant, emulator)
 
     lock_free_after = _seconds_until_lock_is_free(tenant.pk)
     assert lock_free_after < 5
     # The emulator finishes the orphaned refresh: the refresh token is rotated.
     wait_until(
         lambda: _rotated(emulator, before.refresh_token),
-        timeout=latency_s + 10,
+        timeout=15,
         what="the emulator to rotate the killed worker's refresh token",
     )
     emulator.config(latency_ms=0)
@@ -198,6 +184,23 @@ def test_worker_killed_mid_refresh_leaves_the_tenant_usable_and_the_lock_free(
     assert token.token == row.access_token != before.access_token
     assert row.refresh_token != before.refresh_token
     assert docusign_client_for(tenant.integration).oauth.userinfo(token.token).sub
+
+
+def _refresh_killed_in_flight(tenant, emulator) -> None:
+    """A worker process refreshes the tenant against a slow DocuSign and is killed with SIGKILL
+    while its call is in flight (it holds the row lock and waits for the answer)."""
+    emulator.config(latency_ms=2000)
+    emulator.reset_calls()
+    worker = python(ONE_REFRESH, tenant.pk)
+
+    def reached_docusign() -> bool:
+        assert worker.poll() is None, worker.communicate()
+        return emulator.calls().get(REFRESH, 0) >= 1
+
+    wait_until(reached_docusign, timeout=30, what="the worker's refresh call", interval=0.02)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    assert worker.returncode == -signal.SIGKILL
 
 
 def _rotated(emulator, refresh_token: str) -> bool:
@@ -232,18 +235,10 @@ def test_a_refresh_killed_after_docusign_rotated_under_strict_rotation_says_so(
     tenant = consented_tenant()
     expire_in_portal(tenant)
     before = TenantToken.objects.get(tenant=tenant)
-    emulator.config(refresh_rotation="strict", latency_ms=2000)
-    emulator.reset_calls()
+    emulator.config(refresh_rotation="strict")
 
-    worker = python(ONE_REFRESH, tenant.pk)
+    _refresh_killed_in_flight(tenant, emulator)
 
-    def reached_docusign() -> bool:
-        assert worker.poll() is None, worker.communicate()
-        return emulator.calls().get(REFRESH, 0) >= 1
-
-    wait_until(reached_docusign, timeout=30, what="the worker's refresh call", interval=0.02)
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
     wait_until(
         lambda: _rotated(emulator, before.refresh_token),
         timeout=15,
