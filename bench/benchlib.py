@@ -107,10 +107,13 @@ def percentile(samples: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def emulator_fleet_seed(server: Any, *, count: int) -> tuple[Any, list, list[str]]:
+def emulator_fleet_seed(
+    server: Any, *, count: int, account_prefix: str = "bench000", user_prefix: str = "benchusr"
+) -> tuple[Any, list, list[str]]:
     """`count` emulator accounts, each with its own admin user (the emulator's burst limit applies
-    per account), and as many active tenants of one emulator integration linked to them, with
-    real tokens: (integration, tenants, account ids). Needs django.setup() first."""
+    per account; strict rotation caps unused refresh tokens per user), and as many active tenants
+    of one emulator integration linked to them, with real tokens: (integration, tenants, account
+    ids). Needs django.setup() first."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -125,8 +128,8 @@ def emulator_fleet_seed(server: Any, *, count: int) -> tuple[Any, list, list[str
     from tenants.models import Integration, Tenant, TenantAccount, TenantToken
 
     control = server.control
-    accounts = [f"bench000-0000-4000-8000-{i:012d}" for i in range(count)]
-    users = [f"benchusr-0000-4000-8000-{i:012d}" for i in range(count)]
+    accounts = [f"{account_prefix}-0000-4000-8000-{i:012d}" for i in range(count)]
+    users = [f"{user_prefix}-0000-4000-8000-{i:012d}" for i in range(count)]
     control.seed(
         accounts=[
             {"account_id": a, "account_name": f"Bench {i}", "shard": "na3"}
@@ -289,4 +292,30 @@ def worker_command(*, concurrency: int, hostname: str) -> list[str]:
         queues="default,refresh,sync,events",
         concurrency=concurrency,
         options=("--loglevel", "INFO", "--hostname", hostname),
+    )
+
+
+def connect_template_seed(integration, *, slug: str = "bench") -> None:
+    """One Connect template (version 1) that applies to every tenant of `integration`."""
+    from connect.models import ConnectTemplate, ConnectTemplateVersion
+
+    template = ConnectTemplate.objects.create(
+        name="Bench webhook", slug=slug, integration=integration, current_version=1
+    )
+    ConnectTemplateVersion.objects.create(
+        template=template,
+        number=1,
+        created_by_label="bench",
+        settings={
+            "url_to_publish_to": "https://hooks.partner.example/ds/{tenant_slug}",
+            "events": ["envelope-sent", "envelope-completed"],
+            "include_data": ["recipients"],
+            "delivery_mode": "SIM",
+            "requires_acknowledgement": True,
+            "enable_log": True,
+            "all_users": True,
+            "allow_envelope_publish": True,
+            "include_hmac": True,
+            "include_oauth": False,
+        },
     )

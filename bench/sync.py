@@ -34,6 +34,7 @@ from benchlib import (
     REPO_ROOT,
     bench_database_url,
     bench_env,
+    connect_template_seed,
     database_recreate,
     emulator_fleet_seed,
     processes_stop,
@@ -140,29 +141,8 @@ def main() -> None:
 
 def seed_fleet(server, count: int) -> list:
     """The bench fleet (benchlib) and one Connect template for all of it."""
-    from connect.models import ConnectTemplate, ConnectTemplateVersion
-
     integration, tenants, _ = emulator_fleet_seed(server, count=count)
-    template = ConnectTemplate.objects.create(
-        name="Bench webhook", slug="bench", integration=integration, current_version=1
-    )
-    ConnectTemplateVersion.objects.create(
-        template=template,
-        number=1,
-        created_by_label="bench",
-        settings={
-            "url_to_publish_to": "https://hooks.partner.example/ds/{tenant_slug}",
-            "events": ["envelope-sent", "envelope-completed"],
-            "include_data": ["recipients"],
-            "delivery_mode": "SIM",
-            "requires_acknowledgement": True,
-            "enable_log": True,
-            "all_users": True,
-            "allow_envelope_publish": True,
-            "include_hmac": True,
-            "include_oauth": False,
-        },
-    )
+    connect_template_seed(integration)
     return tenants
 
 

@@ -134,11 +134,14 @@ def bulk_item_give_up(*, item_id: int, message: str) -> None:
     _item_finish(item_id=item.pk, operation_id=item.operation_id, result=result)
 
 
-def bulk_items_requeue() -> int:
+def bulk_items_requeue(*, all_pending_lost: bool = False) -> int:
     """Beat: enqueue again every pending item whose lease ran out (its worker died, its message
-    was lost with the broker); each gets a new lease first. Returns how many."""
+    was lost with the broker), or every pending item when the broker was emptied; each gets a new
+    lease first. Returns how many."""
     now = timezone.now()
-    lost = Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+    lost = (
+        Q() if all_pending_lost else Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+    )
     with transaction.atomic():
         item_ids = list(
             BulkOperationItem.objects.filter(lost, outcome=BulkOperationItem.Outcome.PENDING)

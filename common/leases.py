@@ -9,6 +9,7 @@ work comes back".
 
 import contextlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
@@ -58,3 +59,41 @@ def database_connection_discard() -> None:
     next task) opens a new one instead of reusing the dead one."""
     with contextlib.suppress(DATABASE_ERRORS):
         connection.close()
+
+
+# --- a broker that lost what it held ------------------------------------------------------------
+
+_broker_clients: dict[str, Any] = {}
+
+
+def broker_emptied(*, beat_task: str) -> bool:
+    """Whether the broker lost what it held since `beat_task` last marked it (restarted without
+    persistence, flushed, failed over to an empty server): the marker key each beat task keeps in
+    the broker is gone. Work queued before then is lost now; waiting for its lease to run out
+    would cost a lease and a tick more. True on the very first run too (harmless: every task is safe
+    to run twice); False for a broker other than Redis."""
+    client = _broker_client()
+    return client is not None and not client.exists(_marker_key(beat_task))
+
+
+def broker_mark(*, beat_task: str) -> None:
+    """`beat_task` has enqueued everything it found lost: the broker holds its work again."""
+    client = _broker_client()
+    if client is not None:
+        client.set(_marker_key(beat_task), "1")
+
+
+def _marker_key(beat_task: str) -> str:
+    return f"portal:broker-marker:{beat_task}"
+
+
+def _broker_client() -> Any:
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    client = _broker_clients.get(url)
+    if client is None:
+        import redis
+
+        client = _broker_clients.setdefault(url, redis.Redis.from_url(url, socket_timeout=10))
+    return client

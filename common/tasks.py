@@ -7,6 +7,8 @@ from django.utils import timezone
 from common.leases import (
     DATABASE_ERRORS,
     MAX_COUNTDOWN_S,
+    broker_emptied,
+    broker_mark,
     database_backoff_s,
     database_connection_discard,
     lease_seconds,
@@ -69,7 +71,12 @@ def bulk_item_run(self, item_id: int, tries: int = 0, database_tries: int = 0) -
 
 @shared_task(name="common.tasks.bulk_items_sweep", ignore_result=True)
 def bulk_items_sweep() -> int:
-    """Beat: re-enqueue pending bulk items whose lease ran out."""
+    """Beat: re-enqueue pending bulk items whose lease ran out (all of them when the broker was
+    emptied since the last run)."""
     from common import bulk
 
-    return bulk.bulk_items_requeue()
+    emptied = broker_emptied(beat_task="bulk_items_sweep")
+    requeued = bulk.bulk_items_requeue(all_pending_lost=emptied)
+    if emptied:
+        broker_mark(beat_task="bulk_items_sweep")
+    return requeued

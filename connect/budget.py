@@ -7,6 +7,7 @@ instead of calling. With REDIS_URL the counters are Redis keys updated by one Lu
 expiring with their window); without Redis, rows in `ApiBudgetWindow` under a row lock.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from django.db.models import F
 
 from connect.models import ApiBudgetWindow
 
+logger = logging.getLogger(__name__)
+
 
 class BudgetExhausted(Exception):
     """The portal's share of an account's budget is spent; try again after `retry_after` s."""
@@ -24,6 +27,17 @@ class BudgetExhausted(Exception):
     def __init__(self, message: str, *, retry_after: float):
         super().__init__(message)
         self.retry_after = max(1.0, retry_after)
+
+
+class BudgetUnavailable(Exception):
+    """The budget could not be checked (Redis is away or restarting): nothing was called, and the
+    caller retries with backoff as after DocuSign's 5xx. The message is what staff read."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The shared DocuSign call budget could not be checked (Redis was briefly "
+            "unavailable); retrying."
+        )
 
 
 # KEYS: hour key, burst key. ARGV: calls, hourly limit, hour ttl, burst limit, burst ttl.
@@ -75,7 +89,7 @@ def budget_reserve(*, account_id: str, calls: int, clock: Callable[[], float] = 
     hour_start, burst_start, burst_len = _windows(now)
     hourly, burst = int(settings.CONNECT_BUDGET_HOURLY), int(settings.CONNECT_BUDGET_BURST)
     if settings.REDIS_URL:
-        verdict = _reserve_script()(
+        verdict = _reserve_in_redis(
             keys=[
                 f"connect:budget:h:{account_id}:{hour_start}",
                 f"connect:budget:b:{account_id}:{burst_start}",
@@ -94,6 +108,16 @@ def budget_reserve(*, account_id: str, calls: int, clock: Callable[[], float] = 
             "The burst DocuSign call budget of this account is spent.",
             retry_after=burst_start + burst_len - now,
         )
+
+
+def _reserve_in_redis(*, keys: list[str], args: list[int]) -> int:
+    import redis
+
+    try:
+        return int(_reserve_script()(keys=keys, args=args))
+    except redis.RedisError as exc:
+        logger.warning("DocuSign call budget: Redis error, retrying later (%s)", exc)
+        raise BudgetUnavailable() from None
 
 
 @transaction.atomic

@@ -14,6 +14,8 @@ from celery import shared_task
 from common.leases import (
     DATABASE_ERRORS,
     MAX_COUNTDOWN_S,
+    broker_emptied,
+    broker_mark,
     database_backoff_s,
     database_connection_discard,
     lease_renewal_needed,
@@ -42,9 +44,10 @@ MAX_BUDGET_RETRIES = 50
 @shared_task(name="connect.tasks.connect_sync_due", ignore_result=True)
 def connect_sync_due() -> int:
     """Beat: enqueue one sync per tenant that is due (interval passed) or whose sync was lost
-    (lease ran out). The leases are committed before publishing: if the broker is gone, the next
-    tick after they run out publishes again."""
-    tenant_ids = connect_due_tenant_ids()
+    (lease ran out, or the broker was emptied since the last tick). The leases are committed
+    before publishing: if the broker is gone, the next tick after they run out publishes again."""
+    emptied = broker_emptied(beat_task="connect_sync_due")
+    tenant_ids = connect_due_tenant_ids(all_queued_lost=emptied)
     if tenant_ids:
         connect_sync_queued_mark(tenant_ids=tenant_ids)
         # One broker connection for the whole fan-out, not one acquired per message.
@@ -53,6 +56,8 @@ def connect_sync_due() -> int:
                 connect_tenant_sync.apply_async(
                     (tenant_id,), expires=lease_seconds(), producer=producer
                 )
+    if emptied:
+        broker_mark(beat_task="connect_sync_due")
     budget_windows_prune()
     return len(tenant_ids)
 

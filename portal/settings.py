@@ -374,7 +374,9 @@ CELERY_TASK_IGNORE_RESULT = True
 # - Every queued unit of work (a tenant's sync, a token refresh, a bulk item) carries a lease in
 #   PostgreSQL, WORK_LEASE_S long, renewed when its task starts or schedules a retry; its message
 #   expires with the lease. The next beat tick re-enqueues work whose lease ran out, so a dead
-#   worker, a lost message or an emptied Redis costs one lease and one tick, not an hour.
+#   worker or a lost message costs one lease and one tick, not an hour. An emptied Redis costs
+#   one tick: each beat task keeps a marker key in the broker, and when it is gone every queued
+#   unit counts as lost at once (common/leases.py, `broker_emptied`).
 # - acks_late + reject_on_worker_lost: a message is acknowledged when its task ends, so one whose
 #   worker died is redelivered instead of dropped (once its lease ran out, the copy has expired
 #   and is discarded: the sweep's new message does the work).

@@ -4,13 +4,19 @@ portal's share of the account's budget."""
 
 from celery import shared_task
 
-from connect.budget import BudgetExhausted
+from connect.budget import BudgetExhausted, BudgetUnavailable
 from docusign_api import DocuSignRateLimited, DocuSignUnavailable
 from recovery.services import completeness, failures, republish
 from recovery.services.access import retry_after
 from tenants.services.tokens import TokenTemporarilyUnavailable
 
-WAIT_FOR = (BudgetExhausted, DocuSignRateLimited, DocuSignUnavailable, TokenTemporarilyUnavailable)
+WAIT_FOR = (
+    BudgetExhausted,
+    BudgetUnavailable,
+    DocuSignRateLimited,
+    DocuSignUnavailable,
+    TokenTemporarilyUnavailable,
+)
 
 
 @shared_task(name="recovery.tasks.delivery_failures_copy_due", ignore_result=True)

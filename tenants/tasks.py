@@ -12,6 +12,8 @@ from celery import shared_task
 
 from common.leases import (
     DATABASE_ERRORS,
+    broker_emptied,
+    broker_mark,
     database_backoff_s,
     database_connection_discard,
     lease_seconds,
@@ -35,9 +37,11 @@ FAN_OUT_CHUNK = 100
 @shared_task(name="tenants.tasks.token_refresh_due", ignore_result=True)
 def token_refresh_due() -> int:
     """Enqueue one refresh per tenant whose access token expires soon or whose refresh token has
-    been idle for days, unless one is already on its way (its lease has not run out). A tenant
+    been idle for days, unless one is already on its way (its lease has not run out, and the broker
+    still holds what it was given). A tenant
     enqueued twice is harmless: the second run finds it fresh."""
-    tenant_ids = token_refresh_due_tenant_ids()
+    emptied = broker_emptied(beat_task="token_refresh_due")
+    tenant_ids = token_refresh_due_tenant_ids(all_queued_lost=emptied)
     if tenant_ids:
         token_services.token_refresh_queued_mark(tenant_ids=tenant_ids)
     if len(tenant_ids) <= FAN_OUT_CHUNK:
@@ -45,6 +49,8 @@ def token_refresh_due() -> int:
     else:
         for start in range(0, len(tenant_ids), FAN_OUT_CHUNK):
             token_refresh_fan_out.delay(tenant_ids[start : start + FAN_OUT_CHUNK])
+    if emptied:
+        broker_mark(beat_task="token_refresh_due")
     if tenant_ids:
         logger.info("token refresh: %d tenants due", len(tenant_ids))
     return len(tenant_ids)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,11 +24,12 @@ django.setup()
 from django.db import close_old_connections, connection
 from common.tasks import bulk_items_sweep
 from connect.tasks import connect_sync_due
+from tenants.tasks import token_refresh_due
 tick_s = float(sys.argv[1])
 n = 0
 while True:
     n += 1
-    for body in (connect_sync_due, bulk_items_sweep):
+    for body in (connect_sync_due, bulk_items_sweep, token_refresh_due):
         try:
             body()
         except Exception as exc:  # the broker or the database is away: the next tick retries
@@ -89,16 +91,26 @@ class Fleet:
         self.redis = redis
         self.tick_s = tick_s
         self.env = child_env(
-            CELERY_BROKER_URL=redis.url,
-            REDIS_URL=redis.url,
-            WORK_LEASE_S=str(lease_s),
-            DEBUG="true",
-            **(env or {}),
+            **{
+                "CELERY_BROKER_URL": redis.url,
+                "REDIS_URL": redis.url,
+                "WORK_LEASE_S": str(lease_s),
+                "DEBUG": "true",
+                **(env or {}),
+            }
         )
         self.workers: list[subprocess.Popen] = []
         self.worker_logs: list[Path] = []
+        # Workers that exited by themselves and were started again (epoch seconds).
+        self.worker_restarts: list[float] = []
         self.beat: subprocess.Popen | None = None
         self.beat_log = Path(tempfile.mkstemp(prefix="chaos-beat-", suffix=".log")[1])
+        self._killed: set[int] = set()
+        self._concurrency: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+        self._supervisor.start()
 
     def worker_start(self, concurrency: int = 8) -> subprocess.Popen:
         log = Path(tempfile.mkstemp(prefix="chaos-worker-", suffix=".log")[1])
@@ -109,13 +121,42 @@ class Fleet:
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
-        self.worker_logs.append(log)
-        self.workers.append(worker)
+        with self._lock:
+            self.worker_logs.append(log)
+            self.workers.append(worker)
+            self._concurrency[worker.pid] = concurrency
         return worker
 
     def worker_kill(self, worker: subprocess.Popen) -> None:
+        with self._lock:
+            self._killed.add(worker.pid)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
+
+    def worker_replace(self) -> float:
+        """SIGKILL the oldest live worker (with the messages it holds and the calls it has in
+        flight) and start a new one at once; returns when the new one was started (epoch s)."""
+        with self._lock:
+            victim = next(w for w in self.workers if w.pid not in self._killed and w.poll() is None)
+        self.worker_kill(victim)
+        self.worker_start(self._concurrency[victim.pid])
+        return time.time()
+
+    def _supervise(self) -> None:
+        """Start again a worker that exits by itself, as the deployment's supervisor does
+        (docker-compose.yml: `restart: unless-stopped`). Celery 5.7's worker can exit when the
+        Redis connection drops while it holds unacknowledged messages (kombu restores them
+        through a transport it has already released: AttributeError, "Unrecoverable error")."""
+        while not self._stopping.wait(0.2):
+            with self._lock:
+                exited = [
+                    w for w in self.workers if w.poll() is not None and w.pid not in self._killed
+                ]
+                for worker in exited:
+                    self._killed.add(worker.pid)  # handled: not restarted twice
+            for worker in exited:
+                self.worker_restarts.append(time.time())
+                self.worker_start(self._concurrency[worker.pid])
 
     def beat_start(self) -> None:
         self.beat = subprocess.Popen(
@@ -152,6 +193,8 @@ class Fleet:
         return done.stdout
 
     def stop(self) -> None:
+        self._stopping.set()
+        self._supervisor.join(timeout=5)
         for process in [*self.workers, self.beat]:
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGKILL)

@@ -56,9 +56,12 @@ def connect_sync_overdue(*, now: datetime) -> tuple[int, datetime | None]:
     return found["n"], found["oldest"]
 
 
-def connect_due_tenant_ids(*, now: datetime | None = None, limit: int | None = None) -> list[int]:
-    """Tenants to enqueue: those whose sync was lost (queued, but the lease ran out), then those
-    whose last sync is older than CONNECT_SYNC_INTERVAL_S (or never ran) and not already queued."""
+def connect_due_tenant_ids(
+    *, now: datetime | None = None, limit: int | None = None, all_queued_lost: bool = False
+) -> list[int]:
+    """Tenants to enqueue: those whose sync was lost (queued, but the lease ran out; with
+    `all_queued_lost`, every queued one), then those whose last sync is older than
+    CONNECT_SYNC_INTERVAL_S (or never ran) and not already queued."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.CONNECT_SYNC_INTERVAL_S)
     limit = limit or settings.CONNECT_SYNC_BATCH
@@ -66,7 +69,11 @@ def connect_due_tenant_ids(*, now: datetime | None = None, limit: int | None = N
     never_synced = Q(connect_state__isnull=True) | Q(connect_state__last_sync_at__isnull=True)
     interval_passed = never_synced | Q(connect_state__last_sync_at__lt=cutoff)
     not_queued = Q(connect_state__isnull=True) | Q(connect_state__lease_expires_at__isnull=True)
-    lease_ran_out = Q(connect_state__lease_expires_at__lt=now)
+    lease_ran_out = (
+        Q(connect_state__lease_expires_at__isnull=False)
+        if all_queued_lost
+        else Q(connect_state__lease_expires_at__lt=now)
+    )
     tenants = (
         Tenant.objects.filter(
             archived_at__isnull=True,

@@ -17,6 +17,7 @@ from accounts.models import User
 from common.leases import lease_seconds, lease_until
 from common.metrics import CONNECT_SYNCS
 from common.services import audit_record
+from connect.budget import BudgetUnavailable
 from connect.models import SyncDailyStat, SyncRecord, TenantConnectState
 from connect.plan import Step
 from docusign_api import DocuSignError, DocuSignRateLimited, DocuSignUnavailable, RateLimitStatus
@@ -28,7 +29,12 @@ logger = logging.getLogger(__name__)
 
 ACTOR = "connect-sync"
 # Worth retrying later: the task layer retries these with backoff (or after the budget resets).
-TRANSIENT_ERRORS = (DocuSignUnavailable, DocuSignRateLimited, TokenTemporarilyUnavailable)
+TRANSIENT_ERRORS = (
+    DocuSignUnavailable,
+    DocuSignRateLimited,
+    TokenTemporarilyUnavailable,
+    BudgetUnavailable,
+)
 Outcome = SyncRecord.Outcome
 State = TenantConnectState.Status
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from common.bulk import bulk_operation_start
+from common.leases import broker_mark
 from common.models import BulkOperation, BulkOperationItem
 from common.tasks import bulk_items_sweep
 from connect.models import SyncRecord, TenantConnectState
@@ -20,8 +21,30 @@ from connect.tests.factories import ConnectTemplateFactory
 from tenants.models import TenantToken
 from tenants.selectors.tokens import token_refresh_due_tenant_ids
 from tenants.services.tokens import token_refresh_queued_mark
+from tenants.tasks import token_refresh_due
+from testing.chaos import RedisServer
 
 pytestmark = pytest.mark.django_db
+BEAT_TASKS = ("connect_sync_due", "bulk_items_sweep", "token_refresh_due")
+
+
+@pytest.fixture(autouse=True)
+def _broker_intact():
+    # The broker has kept what it was given since each beat task last ran (another test may have
+    # flushed the test Redis, which would read as a broker emptied).
+    for beat_task in BEAT_TASKS:
+        broker_mark(beat_task=beat_task)
+
+
+@pytest.fixture
+def broker(settings):
+    """A redis-server of the test's own as the broker, so it can be killed and come back empty."""
+    server = RedisServer().start()
+    settings.CELERY_BROKER_URL = server.url
+    for beat_task in BEAT_TASKS:
+        broker_mark(beat_task=beat_task)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -56,6 +79,44 @@ def test_a_sync_whose_lease_ran_out_is_enqueued_again_though_its_interval_has_no
     assert SyncRecord.objects.filter(tenant=synced_tenant).count() == syncs + 1
     state = TenantConnectState.objects.get(tenant=synced_tenant)
     assert (state.queued_at, state.lease_expires_at) == (None, None)
+
+
+def test_syncs_queued_when_the_broker_came_back_empty_are_enqueued_again_at_once(
+    synced_tenant, broker
+):
+    connect_sync_queued_mark(tenant_ids=[synced_tenant.pk])
+    assert connect_sync_due() == 0  # within its lease, and the broker still holds its message
+    syncs = SyncRecord.objects.filter(tenant=synced_tenant).count()
+
+    broker.kill()
+    broker.start()  # empty: the message is gone, the lease has minutes to run
+
+    assert connect_sync_due() == 1
+    assert SyncRecord.objects.filter(tenant=synced_tenant).count() == syncs + 1
+    assert connect_sync_due() == 0  # synced, and the broker is marked again
+
+
+def test_refreshes_and_bulk_items_queued_when_the_broker_came_back_empty_run_at_once(
+    synced_tenant, broker, make_staff, emulator
+):
+    TenantToken.objects.filter(tenant=synced_tenant).update(
+        access_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    token_refresh_queued_mark(tenant_ids=[synced_tenant.pk])
+    operation = bulk_operation_start(
+        kind=BulkOperation.Kind.CONNECT_RESYNC,
+        tenants=[(synced_tenant.pk, synced_tenant.name)],
+        actor=make_staff(Role.OPERATOR),
+    )
+    assert (token_refresh_due(), bulk_items_sweep()) == (0, 0)
+
+    broker.kill()
+    broker.start()
+
+    assert (token_refresh_due(), bulk_items_sweep()) == (1, 1)
+    operation.refresh_from_db()
+    assert (operation.succeeded, operation.finished_at is not None) == (1, True)
+    assert TenantToken.objects.get(tenant=synced_tenant).generation == 1
 
 
 def test_a_lost_refresh_is_enqueued_again_once_its_lease_ran_out(consented_tenant, emulator):

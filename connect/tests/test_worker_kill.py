@@ -5,7 +5,6 @@ worker created but never recorded)."""
 import os
 import signal
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,13 @@ from django.conf import settings as django_settings
 from connect.models import SyncRecord
 from connect.services.templates import config_name
 from connect.tasks import connect_tenant_sync
-from connect.tests.factories import ConnectTemplateFactory
 from portal.celery import app
-from tenants.models import Tenant
-from tenants.tests.factories import TenantAccountFactory, TenantFactory, TenantTokenFactory
+from testing.chaos import fleet_seed
 from testing.processes import celery_worker_start, child_env
 from testing.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 TENANTS = 50
-USER_ID = "bbbbbbbb-1111-4222-8333-000000000050"
 
 
 def _start_worker() -> subprocess.Popen:
@@ -54,44 +50,13 @@ def _purge_broker() -> None:
 def test_worker_killed_mid_sync_leaves_one_configuration_per_account_after_next_sync(
     emulator, emulator_server, emulator_integration
 ):
-    accounts = [str(uuid.uuid4()) for _ in range(TENANTS)]
-    emulator.seed(
-        accounts=[
-            {"account_id": a, "account_name": f"Kill {i}", "shard": "na3"}
-            for i, a in enumerate(accounts)
-        ],
-        users=[
-            {
-                "user_id": USER_ID,
-                "email": "kill@client.test",
-                "password": "pw-kill-test",
-                "name": "Kim Kill",
-                "memberships": [
-                    {"account_id": a, "is_admin": True, "is_default": i == 0}
-                    for i, a in enumerate(accounts)
-                ],
-            }
-        ],
+    tenants, accounts = fleet_seed(
+        emulator=emulator,
+        emulator_server=emulator_server,
+        integration=emulator_integration,
+        count=TENANTS,
+        template_slug="hooks",
     )
-    issued = emulator.issue_tokens(emulator_integration.integration_key, USER_ID)
-    ConnectTemplateFactory(integration=emulator_integration, slug="hooks")
-    tenants = []
-    for i, account_id in enumerate(accounts):
-        tenant = TenantFactory(
-            integration=emulator_integration, slug=f"kill-{i}", status=Tenant.Status.CONSENTED
-        )
-        TenantAccountFactory(
-            tenant=tenant,
-            account_id=account_id,
-            user_id=USER_ID,
-            base_uri=emulator_server.base_uri("na3"),
-        )
-        TenantTokenFactory(
-            tenant=tenant,
-            access_token=issued["access_token"],
-            refresh_token=issued["refresh_token"],
-        )
-        tenants.append(tenant)
     # Slow DocuSign, so the kill lands while requests are in flight.
     emulator.config(latency_ms=200)
     _purge_broker()

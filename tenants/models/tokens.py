@@ -29,6 +29,11 @@ class TenantToken(models.Model):
     # Set when a refresh is enqueued: until then beat does not enqueue it again; after it, the
     # refresh counts as lost (WORK_LEASE_S). A stored refresh clears it.
     refresh_lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # A refresh call about to be sent, committed before it is (SHA-256 of the refresh token it
+    # sends, never the token): a stored answer clears it. Still set when DocuSign then refuses
+    # that same token, it means an earlier call was cut off after DocuSign had rotated it.
+    refresh_attempt_digest = models.CharField(max_length=64, blank=True)
+    refresh_attempt_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Tokens of tenant {self.tenant_id}"

@@ -20,12 +20,18 @@ def _kept_alive_tokens() -> QuerySet[TenantToken]:
     )
 
 
-def token_refresh_due_tenant_ids(*, now: datetime | None = None) -> list[int]:
+def token_refresh_due_tenant_ids(
+    *, now: datetime | None = None, all_queued_lost: bool = False
+) -> list[int]:
     """Tenants whose access token expires within REFRESH_AHEAD (or is missing or expired), plus
     ACG tenants whose refresh token has not been used for KEEPALIVE_AFTER; not those with a
-    refresh already on its way (a lease that has not run out)."""
+    refresh already on its way (a lease that has not run out), unless `all_queued_lost`."""
     now = now or timezone.now()
-    not_queued = Q(refresh_lease_expires_at__isnull=True) | Q(refresh_lease_expires_at__lt=now)
+    not_queued = (
+        Q()
+        if all_queued_lost
+        else Q(refresh_lease_expires_at__isnull=True) | Q(refresh_lease_expires_at__lt=now)
+    )
     expiring = Q(access_expires_at__isnull=True) | Q(access_expires_at__lte=now + REFRESH_AHEAD)
     idle_since = now - KEEPALIVE_AFTER
     dormant = (

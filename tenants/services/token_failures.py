@@ -25,6 +25,12 @@ from tenants.services.status import tenant_status_set
 logger = logging.getLogger(__name__)
 
 HEALTHY_STATUSES = (Tenant.Status.CONSENTED, Tenant.Status.ACTIVE)
+# A refresh call reached DocuSign, which rotated the refresh token, and the process died before
+# storing the answer: the next refresh sends the old token and gets invalid_grant.
+REFRESH_INTERRUPTED_REASON = (
+    "A token refresh was interrupted after DocuSign rotated the refresh token; the client admin "
+    "must consent again."
+)
 TRANSIENT_ERRORS = (DocuSignUnavailable, DocuSignRateLimited)
 
 
@@ -51,10 +57,13 @@ def token_failure_count(*, tenant_id: int, code: str) -> None:
         )
 
 
-def tenant_token_reconsent_flag(*, tenant: Tenant, error_code: str, actor_label: str) -> bool:
+def tenant_token_reconsent_flag(
+    *, tenant: Tenant, error_code: str, actor_label: str, reason: str | None = None
+) -> bool:
     """Move the tenant to `needs_reconsent` and tell staff, once: a second caller finds the status
-    already set and does nothing. Returns True when this call flagged it."""
-    reason = (
+    already set and does nothing. Returns True when this call flagged it. `reason` replaces the
+    generic one when the cause is known."""
+    reason = reason or (
         f"DocuSign refused the token refresh ({error_code}); the client admin must consent again."
     )
     with transaction.atomic():
@@ -77,6 +86,7 @@ def tenant_token_reconsent_flag(*, tenant: Tenant, error_code: str, actor_label:
             subject=f"{tenant.name} needs to reconnect DocuSign",
             body=(
                 f"The DocuSign grant of {tenant.name} stopped working ({error_code}).\n"
+                f"{reason}\n"
                 "The portal has stopped using it. Send a re-consent invite from the tenant's page"
                 f" ({tenant_page_link(tenant)})."
             ),

@@ -10,6 +10,7 @@ Why a refresh failed and what it means for the tenant: `token_failures`; reminde
 refresh token lapses: `token_reminders`.
 """
 
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from docusign_api import DocuSignError, TokenSet
 from tenants.docusign import docusign_client_for
 from tenants.models import Tenant, TenantToken
 from tenants.services.token_failures import (
+    REFRESH_INTERRUPTED_REASON,
     TRANSIENT_ERRORS,
     tenant_token_reconsent_flag,
     token_configuration_error_record,
@@ -136,7 +138,19 @@ def _refresh_under_lock(
     actor_label: str,
 ) -> AccessToken:
     used: tuple[int, str] | None = None
+    follows_interrupted = False
     try:
+        # First, in its own committed transaction, the mark that a refresh call is about to be
+        # sent: if this process dies while the call is in flight, the mark outlives it, and a
+        # later invalid_grant for the same refresh token is known to follow a rotation we lost.
+        with transaction.atomic():
+            _lock_timeout_set()
+            row = _row_load(tenant_id=tenant_id, lock=True)
+            _usable_check(row.tenant)
+            if not is_due(row, timezone.now()):
+                TOKEN_REFRESHES.labels("not_due").inc()
+                return _access_token(row)
+            follows_interrupted = _attempt_mark(row)
         with transaction.atomic():
             _lock_timeout_set()
             row = _row_load(tenant_id=tenant_id, lock=True)
@@ -150,6 +164,9 @@ def _refresh_under_lock(
                 return _access_token(row)
             # What this attempt started from, to tell later whether someone else replaced it.
             used = (row.generation, row.refresh_token)
+            follows_interrupted = follows_interrupted and row.refresh_attempt_digest == (
+                _refresh_token_digest(row.refresh_token)
+            )
             # The one DocuSign call made inside an open transaction, on purpose: the row lock is
             # what guarantees one refresh per tenant (a second refresh would burn the rotated
             # refresh token). The client's timeout (DOCUSIGN_CONNECT/READ_TIMEOUT_S, a few
@@ -161,7 +178,13 @@ def _refresh_under_lock(
             # while the call is in flight can strand the tenant.
             _row_store(row, token_set=token_set, now=timezone.now())
     except DocuSignError as exc:
-        return _failure_handle(tenant_id=tenant_id, exc=exc, used=used, actor_label=actor_label)
+        return _failure_handle(
+            tenant_id=tenant_id,
+            exc=exc,
+            used=used,
+            follows_interrupted=follows_interrupted,
+            actor_label=actor_label,
+        )
     except _ConfigurationError as exc:
         TOKEN_REFRESHES.labels("configuration_error").inc()
         token_configuration_error_record(
@@ -250,6 +273,32 @@ def _token_request(row: TenantToken) -> TokenSet:
     )
 
 
+def _attempt_mark(row: TenantToken) -> bool:
+    """Record that a call with the row's refresh token is about to be sent; returns whether an
+    earlier call with that same token was marked and never answered (its process died, or the
+    answer never came back). JWT grants hold no refresh token to lose."""
+    if row.tenant.uses_jwt or not row.refresh_token:
+        return False
+    digest = _refresh_token_digest(row.refresh_token)
+    follows_interrupted = row.refresh_attempt_digest == digest
+    row.refresh_attempt_digest = digest
+    row.refresh_attempt_at = timezone.now()
+    row.save(update_fields=["refresh_attempt_digest", "refresh_attempt_at"])
+    return follows_interrupted
+
+
+def _attempt_answered(*, tenant_id: int) -> None:
+    """DocuSign answered the marked call (with an error): it was not cut off."""
+    TenantToken.objects.filter(tenant_id=tenant_id).update(
+        refresh_attempt_digest="", refresh_attempt_at=None
+    )
+
+
+def _refresh_token_digest(refresh_token: str) -> str:
+    # A digest, not the token: the mark must say which token was sent without storing it twice.
+    return hashlib.sha256(refresh_token.encode()).hexdigest()
+
+
 class _NoRefreshToken(DocuSignError):
     """Treated like DocuSign's `invalid_grant`: the tenant holds no grant to refresh."""
 
@@ -269,6 +318,8 @@ def _row_store(row: TenantToken, *, token_set: TokenSet, now: datetime) -> None:
             row.refresh_expires_at = refresh_expires_at
             row.lapse_reminder_sent_at = None
     row.refreshed_at = now
+    row.refresh_attempt_digest = ""
+    row.refresh_attempt_at = None
     row.generation += 1
     row.failure_count = 0
     row.refresh_lease_expires_at = None
@@ -283,6 +334,8 @@ def _row_store(row: TenantToken, *, token_set: TokenSet, now: datetime) -> None:
             "generation",
             "failure_count",
             "lapse_reminder_sent_at",
+            "refresh_attempt_digest",
+            "refresh_attempt_at",
         ]
     )
 
@@ -301,11 +354,18 @@ def _refresh_expiry(row: TenantToken, *, token_set: TokenSet, now: datetime) -> 
 
 
 def _failure_handle(
-    *, tenant_id: int, exc: DocuSignError, used: tuple[int, str] | None, actor_label: str
+    *,
+    tenant_id: int,
+    exc: DocuSignError,
+    used: tuple[int, str] | None,
+    follows_interrupted: bool,
+    actor_label: str,
 ) -> AccessToken:
     """Record a failed refresh (token_failures says what each kind means) and raise what the
     caller should know; a terminal error after a sibling's success returns the sibling's token."""
     code = token_error_code(exc)
+    if exc.status is not None:
+        _attempt_answered(tenant_id=tenant_id)
     if isinstance(exc, TRANSIENT_ERRORS):
         TOKEN_REFRESHES.labels("transient").inc()
         token_failure_count(tenant_id=tenant_id, code=code)
@@ -327,9 +387,20 @@ def _failure_handle(
                 return _access_token(row)
             token_failure_count(tenant_id=tenant_id, code=code)
         TOKEN_REFRESHES.labels("reconsent_required").inc()
-        tenant_token_reconsent_flag(tenant=row.tenant, error_code=code, actor_label=actor_label)
+        # invalid_grant for the very refresh token an unanswered call had sent: that call reached
+        # DocuSign, which rotated the token, and its answer was lost with the process.
+        interrupted = follows_interrupted and exc.error_code == "invalid_grant"
+        tenant_token_reconsent_flag(
+            tenant=row.tenant,
+            error_code=code,
+            actor_label=actor_label,
+            reason=REFRESH_INTERRUPTED_REASON if interrupted else None,
+        )
         raise TokenReconsentRequired(
-            "DocuSign no longer accepts this tenant's grant: the client admin must consent again.",
+            REFRESH_INTERRUPTED_REASON
+            if interrupted
+            else "DocuSign no longer accepts this tenant's grant: the client admin must consent "
+            "again.",
             code=code,
         ) from None
     message = f"DocuSign refused the token request ({code})."

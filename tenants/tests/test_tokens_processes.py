@@ -18,11 +18,17 @@ from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import Role
 from tenants.docusign import docusign_client_for
-from tenants.models import TenantToken
-from tenants.services.tokens import token_get_valid
+from tenants.models import Tenant, TenantToken
+from tenants.services.tokens import (
+    TokenReconsentRequired,
+    TokenTemporarilyUnavailable,
+    token_get_valid,
+)
 from testing.processes import child_env
 from testing.wait import wait_until
 
@@ -158,28 +164,14 @@ def test_worker_killed_mid_refresh_leaves_the_tenant_usable_and_the_lock_free(
     # (only a re-consent can): the new token existed only in the killed process's memory. What
     # the portal controls, and what this test proves, is that nothing stays locked or half
     # written and the next refresh goes through.
-    latency_s = 2.0
-    emulator.config(latency_ms=int(latency_s * 1000))
-    emulator.reset_calls()
-
-    worker = python(ONE_REFRESH, tenant.pk)
-
-    def reached_docusign() -> bool:
-        assert worker.poll() is None, worker.communicate()
-        return emulator.calls().get(REFRESH, 0) >= 1
-
-    wait_until(reached_docusign, timeout=30, what="the worker's refresh call", interval=0.02)
-    # The worker holds the row lock and waits for DocuSign's answer: kill it there.
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
-    assert worker.returncode == -signal.SIGKILL
+    _refresh_killed_in_flight(tenant, emulator)
 
     lock_free_after = _seconds_until_lock_is_free(tenant.pk)
     assert lock_free_after < 5
     # The emulator finishes the orphaned refresh: the refresh token is rotated.
     wait_until(
         lambda: _rotated(emulator, before.refresh_token),
-        timeout=latency_s + 10,
+        timeout=15,
         what="the emulator to rotate the killed worker's refresh token",
     )
     emulator.config(latency_ms=0)
@@ -192,6 +184,23 @@ def test_worker_killed_mid_refresh_leaves_the_tenant_usable_and_the_lock_free(
     assert token.token == row.access_token != before.access_token
     assert row.refresh_token != before.refresh_token
     assert docusign_client_for(tenant.integration).oauth.userinfo(token.token).sub
+
+
+def _refresh_killed_in_flight(tenant, emulator) -> None:
+    """A worker process refreshes the tenant against a slow DocuSign and is killed with SIGKILL
+    while its call is in flight (it holds the row lock and waits for the answer)."""
+    emulator.config(latency_ms=2000)
+    emulator.reset_calls()
+    worker = python(ONE_REFRESH, tenant.pk)
+
+    def reached_docusign() -> bool:
+        assert worker.poll() is None, worker.communicate()
+        return emulator.calls().get(REFRESH, 0) >= 1
+
+    wait_until(reached_docusign, timeout=30, what="the worker's refresh call", interval=0.02)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    assert worker.returncode == -signal.SIGKILL
 
 
 def _rotated(emulator, refresh_token: str) -> bool:
@@ -213,3 +222,66 @@ def _seconds_until_lock_is_free(tenant_id: int) -> float:
 
     wait_until(lock_taken, timeout=10, what="the dead worker's row lock to be released")
     return time.monotonic() - started
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_killed_after_docusign_rotated_under_strict_rotation_says_so(
+    consented_tenant, emulator, staff_client
+):
+    """Strict rotation: the killed worker's call reaches DocuSign, which rotates the refresh token
+    and answers a process that no longer exists. The next refresh sends the old token and gets
+    invalid_grant: the tenant needs re-consent, and staff read why (not the generic refusal)."""
+    tenant = consented_tenant()
+    expire_in_portal(tenant)
+    before = TenantToken.objects.get(tenant=tenant)
+    emulator.config(refresh_rotation="strict")
+
+    _refresh_killed_in_flight(tenant, emulator)
+
+    wait_until(
+        lambda: _rotated(emulator, before.refresh_token),
+        timeout=15,
+        what="the emulator to rotate the killed worker's refresh token",
+    )
+    emulator.config(latency_ms=0)
+
+    with pytest.raises(TokenReconsentRequired) as refused:
+        token_get_valid(tenant_id=tenant.pk)
+
+    reason = (
+        "A token refresh was interrupted after DocuSign rotated the refresh token; the client "
+        "admin must consent again."
+    )
+    assert str(refused.value) == reason
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.NEEDS_RECONSENT
+    assert tenant.status_changes.first().reason == reason
+    assert emulator.calls().get(REFRESH, 0) == 2
+    page = staff_client(Role.SUPPORT).get(reverse("tenant-detail", args=[tenant.pk]))
+    assert reason in page.text
+
+
+@pytest.mark.django_db
+def test_a_refresh_answered_with_an_error_is_not_taken_for_an_interrupted_one(
+    consented_tenant, emulator
+):
+    """Strict rotation, no crash: a 503 is an answer (nothing was rotated), so the invalid_grant
+    that follows a revocation gets the generic reason."""
+    tenant = consented_tenant()
+    expire_in_portal(tenant)
+    emulator.config(refresh_rotation="strict")
+    emulator.fault("POST /oauth/token", status=503, count=1)
+    with pytest.raises(TokenTemporarilyUnavailable):
+        token_get_valid(tenant_id=tenant.pk)
+    emulator.revoke_tokens(refresh_token=tenant.token.refresh_token)
+
+    with pytest.raises(TokenReconsentRequired):
+        token_get_valid(tenant_id=tenant.pk)
+
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.NEEDS_RECONSENT
+    assert tenant.status_changes.first().reason == (
+        "DocuSign refused the token refresh (invalid_refresh_token); the client admin must "
+        "consent again."
+    )

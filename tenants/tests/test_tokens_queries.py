@@ -13,9 +13,10 @@ from tenants.services.tokens import token_get_valid, token_refresh
 from tenants.tests.factories import TenantAccountFactory, TenantFactory, TenantTokenFactory
 
 pytestmark = pytest.mark.django_db
-# The generation seen, then one transaction: the row with its tenant, integration and account,
-# locked, and the new tokens (PostgreSQL adds its lock timeout); the rest is headroom.
-MAX_REFRESH_QUERIES = 8
+# The generation seen, then two transactions, each the row with its tenant, integration and
+# account, locked (PostgreSQL adds its lock timeout): the first commits the mark that a call is
+# about to be sent, the second stores the new tokens; the rest is headroom.
+MAX_REFRESH_QUERIES = 12
 
 
 def _refresh_queries(tenant: Tenant) -> tuple[int, str]:
