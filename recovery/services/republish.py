@@ -20,7 +20,7 @@ from django.utils import timezone
 from common.bulk import BulkResult, bulk_operation_start
 from common.models import BulkOperation, BulkOperationItem
 from common.services import audit_record
-from connect.budget import BudgetExhausted
+from connect.budget import BudgetExhausted, BudgetUnavailable
 from docusign_api import DocuSignError, DocuSignRateLimited, DocuSignUnavailable, RetryQueueEntry
 from recovery.models import DeliveryFailure
 from recovery.services.access import account_access, docusign_problem, retry_after
@@ -113,6 +113,10 @@ def republish_for_bulk(*, tenant_id: int, actor_id: int | None) -> BulkResult:
         ).update(state=State.QUEUED, state_reason="")
     try:
         result = tenant_republish_queued_run(tenant_id=tenant_id)
+    except BudgetUnavailable as exc:
+        wait = retry_after(exc)
+        tenant_republish_queued.apply_async((tenant_id,), countdown=wait)
+        return BulkResult(Item.SKIPPED, f"{exc} Continues in {int(wait)} s.")
     except (BudgetExhausted, DocuSignRateLimited, DocuSignUnavailable) as exc:
         wait = retry_after(exc)
         tenant_republish_queued.apply_async((tenant_id,), countdown=wait)

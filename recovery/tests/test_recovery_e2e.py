@@ -280,3 +280,32 @@ def test_a_failure_docusign_forgot_after_the_copy_is_still_listed_and_recoverabl
     # for the earlier status stays open (its event never came back).
     states = dict(DeliveryFailure.objects.values_list("envelope_status", "state"))
     assert states == {"completed": State.RECOVERED, "sent": State.REPUBLISHED}
+
+
+def test_a_redis_error_in_the_budget_check_pauses_a_bulk_republish_with_a_sentence(
+    emulator, listener, tenant, settings, monkeypatch
+):
+    """Redis away while the budget is checked: nothing is sent, the failures stay queued, the item
+    says why in a sentence, and the rest continues in a task after the wait."""
+    from recovery.services.republish import republish_for_bulk
+    from recovery.tasks import tenant_republish_queued
+    from testing.chaos import free_port
+
+    listener.down()
+    emulator.simulate_envelopes(TEST_ACCOUNT_1_ID, count=2, statuses=["sent"])
+    delivery_failures_copy(tenant_id=tenant.pk)
+    later: list[tuple] = []
+    monkeypatch.setattr(
+        tenant_republish_queued, "apply_async", lambda args, countdown: later.append(args)
+    )
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    sent_before = _account_calls(emulator, "PUT /restapi/connect/envelopes/retry_queue")
+
+    result = republish_for_bulk(tenant_id=tenant.pk, actor_id=None)
+
+    assert result.message.startswith("The shared DocuSign call budget could not be checked")
+    assert "Redis" in result.message
+    assert "Error" not in result.message
+    assert later == [(tenant.pk,)]
+    assert _account_calls(emulator, "PUT /restapi/connect/envelopes/retry_queue") == sent_before
+    assert set(DeliveryFailure.objects.values_list("state", flat=True)) == {State.QUEUED}
