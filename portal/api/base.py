@@ -38,6 +38,8 @@ class _ReplayAnswer(Exception):
 
 class ApiView(APIView):
     required_scopes: dict = {}
+    # Fields of the answer shown once (a new secret): a replayed answer has them null.
+    shown_once_fields: tuple[str, ...] = ()
 
     def dispatch(self, request, *args, **kwargs):
         self._claim = None
@@ -118,6 +120,8 @@ class ApiView(APIView):
                 idempotency_release(claim=claim)
             else:
                 body = json.loads(JSONRenderer().render(response.data) or b"null")
+                if isinstance(body, dict):
+                    body.update({f: None for f in self.shown_once_fields if f in body})
                 headers = {h: response[h] for h in _REPLAYED_HEADERS if response.has_header(h)}
                 idempotency_finish(
                     claim=claim, status_code=response.status_code, body=body, headers=headers
