@@ -35,17 +35,21 @@ def tenant(db):
     return TenantFactory()
 
 
-@pytest.fixture
-def destination(tenant):
+def _destination_of(tenant, name: str, url: str) -> Destination:
     destination, _ = destination_create(
         integration=tenant.integration,
-        name="Back office",
-        url="https://hooks.partner.example/ds",
+        name=name,
+        url=url,
         event_types=[],
         tenant_ids=[],
         actor=None,
     )
     return destination
+
+
+@pytest.fixture
+def destination(tenant):
+    return _destination_of(tenant, NEW["name"], NEW["url"])
 
 
 def _event(tenant, n: int, **fields) -> ConnectEvent:
@@ -380,14 +384,7 @@ def test_replays_through_the_api_are_audited_as_the_staff_pages_audit_them(
 
 def test_replaying_one_delivery_needs_it_finished_and_of_this_destination(api, tenant, destination):
     pending = _delivery(destination, tenant, 1)
-    other, _ = destination_create(
-        integration=tenant.integration,
-        name="Other",
-        url="https://other.partner.example/",
-        event_types=[],
-        tenant_ids=[],
-        actor=None,
-    )
+    other = _destination_of(tenant, "Other", "https://other.partner.example/")
     client = api()
 
     still_pending = client.post(

@@ -5,7 +5,7 @@ time range). Each view translates; the staff pages call the same services, so th
 the same whoever asked."""
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
@@ -32,7 +32,7 @@ from forwarding.services.replay import (
     delivery_replay,
     tenant_events_replay,
 )
-from portal.api.base import ApiView
+from portal.api.base import ActionView, ApiView, object_or_404
 from portal.api.pagination import query_params
 from portal.api.problems import conflict, invalid
 from portal.api.serializers.forwarding import (
@@ -69,10 +69,9 @@ def _integration(integration_id: int) -> Integration:
 
 
 def _destination(destination_id: int) -> Destination:
-    try:
-        return destination_get(destination_id=destination_id)
-    except Destination.DoesNotExist:
-        raise NotFound("No destination has this id.") from None
+    return object_or_404(
+        destination_get, "No destination has this id.", destination_id=destination_id
+    )
 
 
 def _shown(destination: Destination) -> dict:
@@ -181,11 +180,16 @@ class DestinationDetailView(ApiView):
         return Response(status=204)
 
 
-class DestinationSecretRotateView(ApiView):
+class _DestinationActionView(ActionView):
     required_scopes = {"POST": Scope.FORWARDING_WRITE}
-    shown_once_fields = ("signing_secret",)
+    refusals = (ForwardingError,)
 
-    @extend_schema(
+    def get_object(self, destination_id: int):
+        return _destination(destination_id)
+
+
+@extend_schema_view(
+    post=extend_schema(
         operation_id="destinations_rotate_secret",
         summary="Rotate a destination's signing secret",
         description="A new secret, shown in this answer only. The previous one keeps signing "
@@ -194,18 +198,19 @@ class DestinationSecretRotateView(ApiView):
         request=None,
         responses={200: SecretRotatedSerializer},
     )
-    def post(self, request, destination_id: int):
-        destination = _destination(destination_id)
+)
+class DestinationSecretRotateView(_DestinationActionView):
+    shown_once_fields = ("signing_secret",)
+
+    def act(self, request, destination):
         secret = destination_secret_rotate(destination=destination, actor=None, request=request)
         live = destination_secrets_live(destination_id=destination.pk)
         data = {"destination": destination.pk, "signing_secret": secret, "live_secrets": live}
         return Response(SecretRotatedSerializer(data).data)
 
 
-class DestinationPauseView(ApiView):
-    required_scopes = {"POST": Scope.FORWARDING_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="destinations_pause",
         summary="Pause a destination",
         description="Nothing is sent to it until it is resumed; its events keep queueing. "
@@ -213,26 +218,22 @@ class DestinationPauseView(ApiView):
         request=PauseSerializer,
         responses={200: DestinationSerializer},
     )
-    def post(self, request, destination_id: int):
-        destination = _destination(destination_id)
+)
+class DestinationPauseView(_DestinationActionView):
+    def act(self, request, destination):
         serializer = PauseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            destination = destination_pause_on_request(
-                destination=destination,
-                reason=serializer.validated_data["reason"],
-                actor=None,
-                request=request,
-            )
-        except ForwardingError as exc:
-            raise conflict(str(exc)) from None
+        destination = destination_pause_on_request(
+            destination=destination,
+            reason=serializer.validated_data["reason"],
+            actor=None,
+            request=request,
+        )
         return Response(_shown(destination))
 
 
-class DestinationResumeView(ApiView):
-    required_scopes = {"POST": Scope.FORWARDING_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="destinations_resume",
         summary="Resume a paused destination",
         description="Every pending delivery goes out now, oldest first (in order per envelope). "
@@ -240,8 +241,9 @@ class DestinationResumeView(ApiView):
         request=None,
         responses={200: DestinationResumedSerializer},
     )
-    def post(self, request, destination_id: int):
-        destination = _destination(destination_id)
+)
+class DestinationResumeView(_DestinationActionView):
+    def act(self, request, destination):
         if not destination.is_paused:
             raise conflict("This destination is not paused.")
         backlog = destination_resume(destination=destination, actor=None, request=request)
@@ -271,10 +273,8 @@ class DeliveryListView(ApiView):
         return Response({"results": DeliverySerializer(rows, many=True).data})
 
 
-class DeliveryReplayView(ApiView):
-    required_scopes = {"POST": Scope.FORWARDING_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="deliveries_replay",
         summary="Send one delivery again",
         description="A delivered or dead delivery starts a new round of attempts with the same "
@@ -282,32 +282,32 @@ class DeliveryReplayView(ApiView):
         request=None,
         responses={202: ReplayStartedSerializer},
     )
-    def post(self, request, destination_id: int, delivery_id: int):
+)
+class DeliveryReplayView(_DestinationActionView):
+    def get_object(self, destination_id: int, delivery_id: int):
         destination = _destination(destination_id)
         delivery = Delivery.objects.filter(pk=delivery_id, destination=destination).first()
         if delivery is None:
             raise NotFound("This destination has no delivery with this id.")
         delivery.destination = destination
-        try:
-            delivery_replay(delivery=delivery, actor=None, request=request)
-        except ForwardingError as exc:
-            raise conflict(str(exc)) from None
+        return delivery
+
+    def act(self, request, delivery):
+        delivery_replay(delivery=delivery, actor=None, request=request)
         return Response({"replayed": 1}, status=202)
 
 
-class DeadReplayView(ApiView):
-    required_scopes = {"POST": Scope.FORWARDING_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="destinations_replay_dead",
         summary="Send every dead delivery of a destination again",
         request=None,
         responses={202: ReplayStartedSerializer},
     )
-    def post(self, request, destination_id: int):
-        count = deliveries_replay_dead(
-            destination=_destination(destination_id), actor=None, request=request
-        )
+)
+class DeadReplayView(_DestinationActionView):
+    def act(self, request, destination):
+        count = deliveries_replay_dead(destination=destination, actor=None, request=request)
         return Response({"replayed": count}, status=202)
 
 
