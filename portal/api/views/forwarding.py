@@ -151,7 +151,11 @@ class DestinationDetailView(ApiView):
         description="Only the fields sent change. The signing secret stays; rotate it apart.",
         request=DestinationWriteSerializer,
         responses={200: DestinationSerializer},
-        examples=[OpenApiExample("Completed only", value={"event_types": ["envelope-completed"]})],
+        examples=[
+            OpenApiExample(
+                "Completed only", value={"event_types": ["envelope-completed"]}, request_only=True
+            )
+        ],
     )
     def patch(self, request, destination_id: int):
         destination = _destination(destination_id)
