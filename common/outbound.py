@@ -5,22 +5,21 @@ credentials in the URL, no private, loopback or link-local address after DNS res
 host is allowed by `OUTBOUND_ALLOWED_HOSTS`), the connection made to the address that was checked
 (no DNS-rebinding window between check and connect), no redirects, short timeouts. A network
 failure is a `requests` exception whose message is a sentence for the person who owns the URL
-(what went wrong), never the library's text.
+(common/outbound_reasons.py), never the library's text.
 """
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import socket
-import ssl
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+
+from common.outbound_reasons import connection_failure_reason, tls_failure_reason
 
 DEFAULT_TIMEOUT = (3.05, 10.0)
 
@@ -55,65 +54,8 @@ def outbound_post(
         return session.post(
             url, data=body, headers=pinned_headers, timeout=timeout, allow_redirects=False
         )
-    except requests.Timeout:
-        raise
-    except requests.exceptions.SSLError as exc:
-        raise requests.exceptions.SSLError(_tls_reason(exc)) from exc
-    except requests.ConnectionError as exc:
-        raise requests.ConnectionError(_connection_reason(exc)) from exc
     finally:
         session.close()
-
-
-# OpenSSL's verification codes (X509_V_ERR_*) worth a plain sentence.
-_UNTRUSTED_BECAUSE = {
-    10: "it has expired",
-    18: "it is self-signed",
-    19: "it was issued by an authority the portal does not trust",
-    20: "it was issued by an authority the portal does not trust",
-    21: "the server does not send the intermediate certificates",
-    62: "it is not valid for this host name",
-}
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps (requests wraps urllib3, which wraps the OS)."""
-    seen: set[int] = set()
-    pending = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
-            if isinstance(linked, BaseException):
-                pending.append(linked)
-
-
-def _tls_reason(exc: BaseException) -> str:
-    for cause in _causes(exc):
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            because = _UNTRUSTED_BECAUSE.get(cause.verify_code, "it could not be verified")
-            return f"The destination's TLS certificate is not trusted: {because}."
-        if isinstance(cause, ssl.SSLError) and cause.reason == "WRONG_VERSION_NUMBER":
-            return "The destination does not speak TLS on that port (plain HTTP?)."
-    return "The TLS handshake with the destination failed."
-
-
-def _connection_reason(exc: BaseException) -> str:
-    causes = list(_causes(exc))
-    if any(isinstance(c, ConnectionResetError) for c in causes):
-        return "The destination reset the connection without answering."
-    if any(isinstance(c, http.client.RemoteDisconnected) for c in causes):
-        return "The destination closed the connection without answering."
-    if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return "The destination refused the connection: nothing listens on that port."
-    errors = [c for c in causes if isinstance(c, OSError) and c.strerror]
-    if errors:
-        return f"The destination could not be reached: {errors[0].strerror.lower()}."
-    return "The connection to the destination failed."
 
 
 def _parsed_checked(url: str) -> SplitResult:
@@ -193,3 +135,13 @@ class _PinnedAdapter(HTTPAdapter):
             scheme=host_params["scheme"],
             pool_kwargs=pool_kwargs,
         )
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().send(request, *args, **kwargs)
+        except requests.Timeout:
+            raise
+        except requests.exceptions.SSLError as exc:
+            raise requests.exceptions.SSLError(tls_failure_reason(exc), request=request) from exc
+        except requests.ConnectionError as exc:
+            raise requests.ConnectionError(connection_failure_reason(exc), request=request) from exc
