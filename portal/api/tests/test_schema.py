@@ -39,13 +39,6 @@ def test_every_operation_names_its_scope_its_problems_and_a_unique_id(document):
             assert "Idempotency-Key" in names, path
 
 
-def test_request_bodies_are_closed(document):
-    schemas = document["components"]["schemas"]
-    for name, schema in schemas.items():
-        if name.endswith("Request"):
-            assert schema.get("additionalProperties") is False, name
-
-
 def test_forwarding_is_read_and_managed_with_its_own_scopes(document):
     scopes = {
         (method, path.removeprefix("/api/v1")): operation["x-required-scope"]
@@ -86,3 +79,10 @@ def test_a_signing_secret_is_documented_as_shown_once_and_only_where_it_is_made(
     assert "envelope-completed" in schemas["EventTypesEnum"]["enum"]
     attempt = schemas["Attempt"]["properties"]
     assert {"status_code", "latency_ms", "response_excerpt", "error"} <= set(attempt)
+
+
+def test_request_bodies_are_closed(document):
+    schemas = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        if name.endswith("Request"):
+            assert schema.get("additionalProperties") is False, name
