@@ -21,6 +21,11 @@ class Scope(models.TextChoices):
     CONNECT_READ = "connect:read", "Read Connect templates and assignments"
     CONNECT_WRITE = "connect:write", "Assign templates and trigger a tenant's sync"
     EVENTS_READ = "events:read", "Read Connect events"
+    FORWARDING_READ = "forwarding:read", "Read forwarding destinations, deliveries and attempts"
+    FORWARDING_WRITE = (
+        "forwarding:write",
+        ("Manage forwarding destinations and their secrets, pause, resume and replay"),
+    )
     BULK_WRITE = "bulk:write", "Start bulk operations and read their progress"
 
 

@@ -3,7 +3,9 @@
 One way out, so every such call gets the same protection (STYLE.md habit 17): https only, no
 credentials in the URL, no private, loopback or link-local address after DNS resolution (unless the
 host is allowed by `OUTBOUND_ALLOWED_HOSTS`), the connection made to the address that was checked
-(no DNS-rebinding window between check and connect), no redirects, short timeouts.
+(no DNS-rebinding window between check and connect), no redirects, short timeouts. A network
+failure is a `requests` exception whose message is a sentence for the person who owns the URL
+(common/outbound_reasons.py), never the library's text.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from urllib.parse import SplitResult, urlsplit
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+
+from common.outbound_reasons import connection_failure_reason, tls_failure_reason
 
 DEFAULT_TIMEOUT = (3.05, 10.0)
 
@@ -81,7 +85,7 @@ def _resolved_address(host: str, port: int, *, allowed: bool) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise requests.ConnectionError(f"could not resolve {host}: {exc.strerror}") from None
+        raise requests.ConnectionError(f"The host name {host} does not resolve.") from exc
     addresses = [str(info[4][0]) for info in infos]
     if not allowed:
         for address in addresses:
@@ -131,3 +135,13 @@ class _PinnedAdapter(HTTPAdapter):
             scheme=host_params["scheme"],
             pool_kwargs=pool_kwargs,
         )
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().send(request, *args, **kwargs)
+        except requests.Timeout:
+            raise
+        except requests.exceptions.SSLError as exc:
+            raise requests.exceptions.SSLError(tls_failure_reason(exc), request=request) from exc
+        except requests.ConnectionError as exc:
+            raise requests.ConnectionError(connection_failure_reason(exc), request=request) from exc

@@ -3,10 +3,10 @@ error), its recent deliveries, and the paused destinations the dashboard lists."
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from forwarding.models import Delivery, DeliveryAttempt, Destination
+from forwarding.models import Delivery, DeliveryAttempt, Destination, DestinationSecret
 
 HEALTH_WINDOW = timedelta(hours=24)
 LATENCY_SAMPLE = 2000
@@ -60,18 +60,29 @@ def destination_health(*, destination: Destination, now: datetime | None = None)
 def destination_health_list(*, integration_id: int) -> list[dict]:
     return [
         destination_health(destination=d)
-        for d in Destination.objects.filter(integration_id=integration_id)
+        for d in Destination.objects.filter(integration_id=integration_id).prefetch_related(
+            "tenants"
+        )
     ]
 
 
-def destination_deliveries(*, destination_id: int, status: str = "", limit: int = 50) -> list:
+def destination_deliveries(
+    *, destination_id: int, status: str = "", limit: int = 50, with_attempts: bool = False
+) -> list:
+    """The latest deliveries, newest event first; `with_attempts`: each with every attempt
+    (`delivery.attempts.all()`, newest first), in one more query."""
     deliveries = Delivery.objects.filter(destination_id=destination_id).select_related(
         "tenant", "event"
     )
     if status:
         deliveries = deliveries.filter(status=status)
+    if with_attempts:
+        deliveries = deliveries.prefetch_related(
+            Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("-attempted_at", "-id"))
+        )
     return list(
         deliveries.only(
+            "destination_id",
             "status",
             "attempt_count",
             "next_attempt_at",
@@ -90,3 +101,24 @@ def destinations_paused(*, limit: int = 5) -> tuple[int, list[Destination]]:
     """How many destinations are paused, and the first few (for "Needs a human")."""
     paused = Destination.objects.filter(paused_at__isnull=False).select_related("integration")
     return paused.count(), list(paused.order_by("paused_at")[:limit])
+
+
+def destination_get(*, destination_id: int) -> Destination:
+    """With its integration and tenant filter loaded; raises Destination.DoesNotExist."""
+    return (
+        Destination.objects.select_related("integration")
+        .prefetch_related("tenants")
+        .get(pk=destination_id)
+    )
+
+
+def destination_secrets_live(*, destination_id: int, now: datetime | None = None) -> list[dict]:
+    """When each live signing secret was made and stops signing, newest first; never the
+    secret itself."""
+    live = (
+        DestinationSecret.objects.filter(destination_id=destination_id)
+        .exclude(expires_at__lte=now or timezone.now())
+        .order_by("-created_at", "-id")
+        .only("created_at", "expires_at")
+    )
+    return [{"created_at": s.created_at, "expires_at": s.expires_at} for s in live]

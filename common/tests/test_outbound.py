@@ -105,3 +105,10 @@ def test_an_unreachable_host_is_a_requests_error_for_the_caller_to_record(settin
         closed_port = probe.getsockname()[1]
     with pytest.raises(requests.ConnectionError):
         outbound_post(f"http://127.0.0.1:{closed_port}/", body=b"", headers={}, timeout=(1, 1))
+
+
+def test_a_host_name_that_does_not_resolve_is_said_in_a_sentence(settings):
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    with pytest.raises(requests.ConnectionError) as raised:
+        outbound_post("https://no-such-host.invalid/hook", body=b"", headers={}, timeout=(1, 1))
+    assert str(raised.value) == "The host name no-such-host.invalid does not resolve."

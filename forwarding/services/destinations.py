@@ -188,6 +188,37 @@ def destination_pause(*, destination: Destination, reason: str, now: datetime) -
 
 
 @transaction.atomic
+def destination_pause_on_request(
+    *,
+    destination: Destination,
+    reason: str,
+    actor: User | None,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> Destination:
+    """Paused by a person or the partner (not for failing): nothing is sent until it is resumed;
+    new events keep queueing. No alert: whoever paused it knows."""
+    row = (
+        Destination.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("integration")
+        .get(pk=destination.pk)
+    )
+    if row.is_paused:
+        raise ForwardingError("This destination is already paused.")
+    row.paused_at = now or timezone.now()
+    row.pause_reason = (reason.strip() or "Paused on request.")[:300]
+    row.save(update_fields=["paused_at", "pause_reason"])
+    audit_record(
+        action="forwarding.destination.pause",
+        actor=actor,
+        target=row.integration,
+        message=f"Forwarding destination '{row.name}' paused: {row.pause_reason}"[:500],
+        request=request,
+    )
+    return row
+
+
+@transaction.atomic
 def destination_resume(
     *,
     destination: Destination,

@@ -1,9 +1,23 @@
 """A local HTTP endpoint standing in for the partner's application: records every request and
-answers as the test scripts it (status, headers, body; or hold the request until released)."""
+answers as the test scripts it (status, headers, body; hold the request until released; or reset
+the connection without answering). `Sink(tls=True)` serves HTTPS with a self-signed certificate,
+which the portal does not trust."""
 
+import socket
+import ssl
+import struct
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 @dataclass
@@ -17,10 +31,44 @@ class Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
+    # Read the request, then close with SO_LINGER 0: the client gets a TCP reset, no answer.
+    reset: bool = False
+
+
+def _self_signed_context(directory: Path) -> ssl.SSLContext:
+    """A server context whose certificate (for 127.0.0.1) no public authority signed."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context
 
 
 class Sink:
-    def __init__(self):
+    def __init__(self, *, tls: bool = False):
         self.received: list[Received] = []
         self.answers: list[Answer] = []  # used first to last; then `default`
         self.default = Answer()
@@ -39,6 +87,13 @@ class Sink:
                     )
                     answer = sink.answers.pop(0) if sink.answers else sink.default
                     sink.arrived.notify_all()
+                if answer.reset:
+                    self.close_connection = True
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.connection.close()
+                    return
                 sink.hold.wait(timeout=60)
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
@@ -52,7 +107,13 @@ class Sink:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        scheme = "http"
+        if tls:
+            with tempfile.TemporaryDirectory() as directory:
+                context = _self_signed_context(Path(directory))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_port}/hooks"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 

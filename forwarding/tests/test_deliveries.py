@@ -207,7 +207,9 @@ def test_a_refused_connection_is_an_attempt_with_its_reason(tenant, stored_event
     delivery = _delivery(stored_event())
     assert delivery_attempt(delivery_id=delivery.pk).status == "failed"
     delivery.refresh_from_db()
-    assert delivery.last_error.startswith("Connection failed")
+    assert delivery.last_error == (
+        "Connection failed: The destination refused the connection: nothing listens on that port."
+    )
 
 
 def test_an_address_that_becomes_private_is_refused_at_delivery_time(

@@ -1,10 +1,17 @@
 """The base of every partner API view: the acting key named in the audit log, rate-limit headers,
-idempotent POSTs, and problem documents for every error, including our own bugs."""
+idempotent POSTs, and problem documents for every error, including our own bugs. Below it, the
+three shapes most views take: a cursor page of rows, one object, an action on one object."""
 
 import json
 import logging
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,9 +27,17 @@ from apikeys.services.idempotency import (
     request_fingerprint,
 )
 from common.services import current_actor_label
-from portal.api.problems import PROBLEM_CONTENT_TYPE, Problem, bad_request, problem_response
+from portal.api.pagination import PageQuerySerializer, cursor_page, query_params
+from portal.api.problems import (
+    PROBLEM_CONTENT_TYPE,
+    Problem,
+    bad_request,
+    conflict,
+    problem_response,
+)
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Visible ASCII, spaces only inside: what survives every HTTP client and proxy unchanged.
@@ -38,6 +53,8 @@ class _ReplayAnswer(Exception):
 
 class ApiView(APIView):
     required_scopes: dict = {}
+    # Fields of the answer shown once (a new secret): a replayed answer has them null.
+    shown_once_fields: tuple[str, ...] = ()
 
     def dispatch(self, request, *args, **kwargs):
         self._claim = None
@@ -121,6 +138,8 @@ class ApiView(APIView):
                 idempotency_release(claim=claim)
             else:
                 body = json.loads(JSONRenderer().render(response.data) or b"null")
+                if isinstance(body, dict):
+                    body.update({f: None for f in self.shown_once_fields if f in body})
                 headers = {h: response[h] for h in _REPLAYED_HEADERS if response.has_header(h)}
                 idempotency_finish(
                     claim=claim, status_code=response.status_code, body=body, headers=headers
@@ -139,3 +158,76 @@ def server_error_problem(request, exc) -> Response:
             "detail": "Something went wrong on our side; the request id helps support find it.",
         },
     )
+
+
+def object_or_404(selector: Callable[..., T], missing: str, **kwargs: Any) -> T:
+    """`selector(**kwargs)`, or a 404 saying `missing` when it finds nothing (DoesNotExist)."""
+    try:
+        return selector(**kwargs)
+    except ObjectDoesNotExist:
+        raise NotFound(missing) from None
+
+
+# The bases below carry comments, not docstrings: drf-spectacular would print a base's docstring
+# as the description of every operation that inherits it. Subclasses describe the inherited
+# method with `extend_schema_view(get=extend_schema(...))` (or `post=`).
+
+
+# GET: one cursor page of `rows()`, each in `row_serializer`'s shape, ordered by `order`
+# ([(field, descending)], ending with a unique field) and named `sort_name` in the cursor.
+class PageView(ApiView):
+    row_serializer: type[serializers.Serializer]
+    query_serializer: type[serializers.Serializer] = PageQuerySerializer
+    order: list[tuple[str, bool]] = [("pk", False)]
+    sort_name = "id"
+
+    def rows(self, params: dict, **url_kwargs) -> QuerySet:
+        raise NotImplementedError
+
+    def keyset(self, params: dict) -> tuple[list[tuple[str, bool]], str]:
+        return self.order, self.sort_name
+
+    def get(self, request, **url_kwargs):
+        params = query_params(self.query_serializer, request)
+        order, sort_name = self.keyset(params)
+        rows, next_cursor = cursor_page(
+            self.rows(params, **url_kwargs),
+            order=order,
+            sort_name=sort_name,
+            cursor=params.get("cursor"),
+            limit=params["limit"],
+        )
+        return Response(
+            {"results": self.row_serializer(rows, many=True).data, "next_cursor": next_cursor}
+        )
+
+
+# GET: the object the URL names (`get_object`, a 404 when there is none) in `answer_serializer`'s
+# shape.
+class ObjectView(ApiView):
+    answer_serializer: type[serializers.Serializer]
+
+    def get_object(self, **url_kwargs) -> Any:
+        raise NotImplementedError
+
+    def get(self, request, **url_kwargs):
+        return Response(self.answer_serializer(self.get_object(**url_kwargs)).data)
+
+
+# POST: `act` on the object the URL names (`get_object`, a 404 when there is none); a service
+# refusing (one of `refusals`) is a 409 saying why.
+class ActionView(ApiView):
+    refusals: tuple[type[Exception], ...] = ()
+
+    def get_object(self, **url_kwargs) -> Any:
+        raise NotImplementedError
+
+    def act(self, request, obj) -> Response:
+        raise NotImplementedError
+
+    def post(self, request, **url_kwargs):
+        obj = self.get_object(**url_kwargs)
+        try:
+            return self.act(request, obj)
+        except self.refusals as exc:
+            raise conflict(str(exc)) from None

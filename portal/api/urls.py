@@ -69,9 +69,44 @@ urlpatterns = [
         name="destination-list",
     ),
     path(
+        "destinations/<int:destination_id>/",
+        forwarding.DestinationDetailView.as_view(),
+        name="destination-detail",
+    ),
+    path(
+        "destinations/<int:destination_id>/rotate-secret/",
+        forwarding.DestinationSecretRotateView.as_view(),
+        name="destination-rotate-secret",
+    ),
+    path(
+        "destinations/<int:destination_id>/pause/",
+        forwarding.DestinationPauseView.as_view(),
+        name="destination-pause",
+    ),
+    path(
+        "destinations/<int:destination_id>/resume/",
+        forwarding.DestinationResumeView.as_view(),
+        name="destination-resume",
+    ),
+    path(
         "destinations/<int:destination_id>/deliveries/",
         forwarding.DeliveryListView.as_view(),
         name="delivery-list",
+    ),
+    path(
+        "destinations/<int:destination_id>/deliveries/<int:delivery_id>/replay/",
+        forwarding.DeliveryReplayView.as_view(),
+        name="delivery-replay",
+    ),
+    path(
+        "destinations/<int:destination_id>/replay-dead/",
+        forwarding.DeadReplayView.as_view(),
+        name="destination-replay-dead",
+    ),
+    path(
+        "destinations/<int:destination_id>/replay-tenant-events/",
+        forwarding.TenantEventsReplayView.as_view(),
+        name="destination-replay-tenant-events",
     ),
     path("events/", resources.EventListView.as_view(), name="event-list"),
     path("events/<int:event_id>/", resources.EventDetailView.as_view(), name="event-detail"),

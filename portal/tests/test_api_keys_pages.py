@@ -37,6 +37,21 @@ def test_an_admin_creates_a_key_sees_the_secret_once_and_only_its_hash_is_kept(s
     assert audit.after["prefix"] == key.prefix
 
 
+def test_the_forwarding_scopes_are_offered_and_granted(staff_client):
+    client = staff_client(Role.ADMIN)
+
+    page = client.get(reverse("api-key-list"))
+    response = client.post(
+        reverse("api-key-list"),
+        {"name": "Webhook ops", "scopes": ["forwarding:read", "forwarding:write"]},
+    )
+
+    assert b'value="forwarding:read"' in page.content
+    assert b'value="forwarding:write"' in page.content
+    assert response.status_code == 201
+    assert ApiKey.objects.get().scopes == ["forwarding:read", "forwarding:write"]
+
+
 def test_bad_input_is_a_form_error_and_creates_nothing(staff_client):
     client = staff_client(Role.OWNER)
 

@@ -7,7 +7,6 @@ from common.models import BulkOperation
 from connect.models import ConnectAssignment, ConnectTemplate, TenantConnectState
 from connect.tests.factories import ConnectTemplateFactory
 from events.models import ConnectEvent
-from forwarding.models import Delivery, Destination
 from tenants.models import Tenant
 from tenants.tests.factories import IntegrationFactory, TenantFactory
 
@@ -168,26 +167,3 @@ def test_unknown_api_addresses_are_problem_documents(api):
 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
-
-
-def test_forwarding_destinations_and_deliveries_are_readable_without_secrets(api):
-    client = api(scopes=["events:read"])
-    tenant = TenantFactory()
-    destination = Destination.objects.create(
-        integration=tenant.integration, name="Back office", url="https://hooks.partner.example/ds"
-    )
-    event = _event(tenant, 1)
-    Delivery.objects.create(
-        destination=destination, event=event, tenant=tenant, envelope_id="env-1"
-    )
-
-    listed = client.get(f"/api/v1/integrations/{tenant.integration_id}/destinations/").json()
-    deliveries = client.get(f"/api/v1/destinations/{destination.pk}/deliveries/").json()
-    dead = client.get(f"/api/v1/destinations/{destination.pk}/deliveries/", {"status": "dead"})
-
-    assert [d["name"] for d in listed["results"]] == ["Back office"]
-    assert listed["results"][0]["backlog"] == 1
-    assert "secret" not in str(listed).lower()
-    assert [d["envelope_id"] for d in deliveries["results"]] == ["env-1"]
-    assert dead.json()["results"] == []
-    assert client.get("/api/v1/destinations/999999/deliveries/").status_code == 404

@@ -39,6 +39,48 @@ def test_every_operation_names_its_scope_its_problems_and_a_unique_id(document):
             assert "Idempotency-Key" in names, path
 
 
+def test_forwarding_is_read_and_managed_with_its_own_scopes(document):
+    scopes = {
+        (method, path.removeprefix("/api/v1")): operation["x-required-scope"]
+        for path, method, operation in _operations(document)
+        if "destinations" in path
+    }
+
+    assert scopes == {
+        ("GET", "/integrations/{integration_id}/destinations/"): "forwarding:read",
+        ("POST", "/integrations/{integration_id}/destinations/"): "forwarding:write",
+        ("GET", "/destinations/{destination_id}/"): "forwarding:read",
+        ("PATCH", "/destinations/{destination_id}/"): "forwarding:write",
+        ("DELETE", "/destinations/{destination_id}/"): "forwarding:write",
+        ("POST", "/destinations/{destination_id}/rotate-secret/"): "forwarding:write",
+        ("POST", "/destinations/{destination_id}/pause/"): "forwarding:write",
+        ("POST", "/destinations/{destination_id}/resume/"): "forwarding:write",
+        ("GET", "/destinations/{destination_id}/deliveries/"): "forwarding:read",
+        (
+            "POST",
+            "/destinations/{destination_id}/deliveries/{delivery_id}/replay/",
+        ): "forwarding:write",
+        ("POST", "/destinations/{destination_id}/replay-dead/"): "forwarding:write",
+        ("POST", "/destinations/{destination_id}/replay-tenant-events/"): "forwarding:write",
+    }
+
+
+def test_a_signing_secret_is_documented_as_shown_once_and_only_where_it_is_made(document):
+    schemas = document["components"]["schemas"]
+    carrying = sorted(
+        name for name, s in schemas.items() if "signing_secret" in s.get("properties", {})
+    )
+
+    assert carrying == ["DestinationCreated", "SecretRotated"]
+    for name in carrying:
+        secret = schemas[name]["properties"]["signing_secret"]
+        assert secret["nullable"] is True
+        assert "never shown again" in secret["description"]
+    assert "envelope-completed" in schemas["EventTypesEnum"]["enum"]
+    attempt = schemas["Attempt"]["properties"]
+    assert {"status_code", "latency_ms", "response_excerpt", "error"} <= set(attempt)
+
+
 def test_request_bodies_are_closed(document):
     schemas = document["components"]["schemas"]
     for name, schema in schemas.items():

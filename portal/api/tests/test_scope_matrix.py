@@ -13,7 +13,7 @@ from common.models import AuditEvent, BulkOperation
 from connect.models import ConnectTemplate
 from connect.tests.factories import ConnectTemplateFactory
 from events.models import ConnectEvent
-from forwarding.models import Destination
+from forwarding.models import Delivery, Destination
 from portal.api.base import ApiView
 from tenants.models import Tenant
 from tenants.tests.factories import IntegrationFactory, TenantFactory
@@ -59,8 +59,12 @@ def world(db):
     destination = Destination.objects.create(
         integration=integration, name="Back office", url="https://hooks.partner.example/ds"
     )
+    delivery = Delivery.objects.create(
+        destination=destination, event=event, tenant=tenant, status=Delivery.Status.DEAD
+    )
     return {
         "destination_id": destination.pk,
+        "delivery_id": delivery.pk,
         "tenant_id": tenant.pk,
         "integration_id": integration.pk,
         "template_id": template.pk,
@@ -82,7 +86,7 @@ def _call(client, method: str, url: str):
 
 def _snapshot() -> dict:
     counts = {}
-    for label in ("apikeys", "common", "tenants", "connect", "events"):
+    for label in ("apikeys", "common", "tenants", "connect", "events", "forwarding"):
         for model in apps.get_app_config(label).get_models():
             if model is not AuditEvent and model._meta.model_name not in (
                 "apiratewindow",
@@ -93,6 +97,10 @@ def _snapshot() -> dict:
     counts["tenants"] = sorted(
         Tenant.objects.values_list("pk", "status", "archived_at", "name", "updated_at")
     )
+    counts["destinations"] = sorted(
+        Destination.objects.values_list("pk", "name", "url", "event_types", "paused_at")
+    )
+    counts["deliveries"] = sorted(Delivery.objects.values_list("pk", "status", "next_attempt_at"))
     return counts
 
 

@@ -1,16 +1,14 @@
 """Republish failed Connect deliveries: the partner API's side of the recovery app."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from apikeys.models import Scope
-from portal.api.base import ApiView
+from portal.api.base import ApiView, object_or_404
 from portal.api.problems import conflict
 from portal.api.serializers.other import BulkOperationSerializer
 from portal.api.serializers.recovery import RepublishSerializer
 from recovery.services.republish import RepublishError, delivery_failures_republish
-from tenants.models import Tenant
 from tenants.selectors.tenants import tenant_get
 
 
@@ -34,10 +32,7 @@ class RepublishView(ApiView):
         data = serializer.validated_data
         tenant = None
         if "tenant" in data:
-            try:
-                tenant = tenant_get(tenant_id=data["tenant"])
-            except Tenant.DoesNotExist:
-                raise NotFound("No tenant has this id.") from None
+            tenant = object_or_404(tenant_get, "No tenant has this id.", tenant_id=data["tenant"])
         try:
             operation = delivery_failures_republish(
                 actor=None,

@@ -1,13 +1,12 @@
 """Integrations, Connect templates and assignments, a tenant's sync, events and bulk operations
 through the API."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from apikeys.models import Scope
 from common.bulk import bulk_kinds_registered, bulk_operation_start
-from common.models import BulkOperation
 from common.selectors import bulk_operation_get
 from connect.models import ConnectTemplate
 from connect.selectors import (
@@ -24,8 +23,8 @@ from connect.services.templates import (
 )
 from events.models import ConnectEvent
 from events.selectors import connect_event_list, payload_for_display
-from portal.api.base import ApiView
-from portal.api.pagination import PageQuerySerializer, cursor_page, query_params
+from portal.api.base import ActionView, ApiView, ObjectView, PageView, object_or_404
+from portal.api.pagination import PageQuerySerializer
 from portal.api.problems import conflict, invalid
 from portal.api.serializers.other import (
     AssignmentCreateSerializer,
@@ -48,40 +47,19 @@ from tenants.models import Tenant
 from tenants.selectors.fleet import tenant_fleet_ids
 from tenants.selectors.tenants import integration_list, tenant_get
 
-BY_ID = [("pk", False)]
-NEWEST_FIRST = [("received_at", True), ("pk", True)]
-
-
-def _page(queryset, serializer_class, request, *, order=BY_ID, sort_name="id") -> Response:
-    params = query_params(PageQuerySerializer, request)
-    rows, next_cursor = cursor_page(
-        queryset,
-        order=order,
-        sort_name=sort_name,
-        cursor=params.get("cursor"),
-        limit=params["limit"],
-    )
-    return Response({"results": serializer_class(rows, many=True).data, "next_cursor": next_cursor})
-
 
 def _template(template_id: int) -> ConnectTemplate:
-    try:
-        return connect_template_get(template_id=template_id)
-    except ConnectTemplate.DoesNotExist:
-        raise NotFound("No Connect template has this id.") from None
+    return object_or_404(
+        connect_template_get, "No Connect template has this id.", template_id=template_id
+    )
 
 
 def _tenant(tenant_id: int) -> Tenant:
-    try:
-        return tenant_get(tenant_id=tenant_id)
-    except Tenant.DoesNotExist:
-        raise NotFound("No tenant has this id.") from None
+    return object_or_404(tenant_get, "No tenant has this id.", tenant_id=tenant_id)
 
 
-class IntegrationListView(ApiView):
-    required_scopes = {"GET": Scope.TENANTS_READ}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="integrations_list",
         summary="List integrations",
         description="The integration keys tenants are registered under. Never a secret: only "
@@ -89,56 +67,68 @@ class IntegrationListView(ApiView):
         parameters=[PageQuerySerializer],
         responses={200: IntegrationPageSerializer},
     )
-    def get(self, request):
-        return _page(integration_list(), IntegrationSerializer, request)
-
-
-class IntegrationDetailView(ApiView):
+)
+class IntegrationListView(PageView):
     required_scopes = {"GET": Scope.TENANTS_READ}
+    row_serializer = IntegrationSerializer
 
-    @extend_schema(
+    def rows(self, params):
+        return integration_list()
+
+
+@extend_schema_view(
+    get=extend_schema(
         operation_id="integrations_get",
         summary="Get an integration",
         responses={200: IntegrationSerializer},
     )
-    def get(self, request, integration_id: int):
+)
+class IntegrationDetailView(ObjectView):
+    required_scopes = {"GET": Scope.TENANTS_READ}
+    answer_serializer = IntegrationSerializer
+
+    def get_object(self, integration_id: int):
         integration = integration_list().filter(pk=integration_id).first()
         if integration is None:
             raise NotFound("No integration has this id.")
-        return Response(IntegrationSerializer(integration).data)
+        return integration
 
 
-class ConnectTemplateListView(ApiView):
-    required_scopes = {"GET": Scope.CONNECT_READ}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="connect_templates_list",
         summary="List Connect templates",
         parameters=[PageQuerySerializer],
         responses={200: ConnectTemplatePageSerializer},
     )
-    def get(self, request):
-        return _page(connect_template_list(), ConnectTemplateSerializer, request)
-
-
-class ConnectTemplateDetailView(ApiView):
+)
+class ConnectTemplateListView(PageView):
     required_scopes = {"GET": Scope.CONNECT_READ}
+    row_serializer = ConnectTemplateSerializer
 
-    @extend_schema(
+    def rows(self, params):
+        return connect_template_list()
+
+
+@extend_schema_view(
+    get=extend_schema(
         operation_id="connect_templates_get",
         summary="Get a Connect template with its current settings",
         responses={200: ConnectTemplateDetailSerializer},
     )
-    def get(self, request, template_id: int):
+)
+class ConnectTemplateDetailView(ObjectView):
+    required_scopes = {"GET": Scope.CONNECT_READ}
+    answer_serializer = ConnectTemplateDetailSerializer
+
+    def get_object(self, template_id: int):
         template = _template(template_id)
         template.settings = connect_template_current_settings(template=template)
-        return Response(ConnectTemplateDetailSerializer(template).data)
+        return template
 
 
-class AssignmentListView(ApiView):
-    required_scopes = {"GET": Scope.CONNECT_READ, "POST": Scope.CONNECT_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="connect_assignments_list",
         summary="List a template's assignments",
         description="For a 'chosen tenants' template, the tenants it applies to; for an 'all "
@@ -146,15 +136,15 @@ class AssignmentListView(ApiView):
         parameters=[PageQuerySerializer],
         responses={200: AssignmentPageSerializer},
     )
-    def get(self, request, template_id: int):
-        template = _template(template_id)
-        return _page(
-            connect_assignment_list(template=template),
-            AssignmentSerializer,
-            request,
-            order=[("tenant_id", False)],
-            sort_name="tenant",
-        )
+)
+class AssignmentListView(PageView):
+    required_scopes = {"GET": Scope.CONNECT_READ, "POST": Scope.CONNECT_WRITE}
+    row_serializer = AssignmentSerializer
+    order = [("tenant_id", False)]
+    sort_name = "tenant"
+
+    def rows(self, params, template_id: int):
+        return connect_assignment_list(template=_template(template_id))
 
     @extend_schema(
         operation_id="connect_assignments_create",
@@ -199,64 +189,66 @@ class AssignmentDetailView(ApiView):
         return Response(status=204)
 
 
-class TenantSyncView(ApiView):
-    required_scopes = {"POST": Scope.CONNECT_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="tenants_sync",
         summary="Sync a tenant's Connect configuration now",
         description="Queues a reconcile; read the outcome in the tenant's status.",
         request=None,
         responses={202: SyncRequestedSerializer},
     )
-    def post(self, request, tenant_id: int):
-        tenant = _tenant(tenant_id)
+)
+class TenantSyncView(ActionView):
+    required_scopes = {"POST": Scope.CONNECT_WRITE}
+
+    def get_object(self, tenant_id: int):
+        return _tenant(tenant_id)
+
+    def act(self, request, tenant):
         if tenant.is_archived or tenant.status == Tenant.Status.OFFBOARDED:
             raise conflict("An archived or offboarded tenant is not synced.")
         connect_sync_request(tenant=tenant, actor=None, request=request)
         return Response({"tenant": tenant.pk, "queued": True}, status=202)
 
 
-class EventListView(ApiView):
-    required_scopes = {"GET": Scope.EVENTS_READ}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="events_list",
         summary="List Connect events, newest first",
         parameters=[EventListQuerySerializer],
         responses={200: EventPageSerializer},
     )
-    def get(self, request):
-        params = query_params(EventListQuerySerializer, request)
-        events = connect_event_list(
+)
+class EventListView(PageView):
+    required_scopes = {"GET": Scope.EVENTS_READ}
+    row_serializer = EventSerializer
+    query_serializer = EventListQuerySerializer
+    order = [("received_at", True), ("pk", True)]
+    sort_name = "-received"
+
+    def rows(self, params):
+        return connect_event_list(
             tenant_id=params.get("tenant"),
             event=params.get("event", ""),
             envelope_id=params.get("envelope_id", ""),
         )
-        rows, next_cursor = cursor_page(
-            events,
-            order=NEWEST_FIRST,
-            sort_name="-received",
-            cursor=params.get("cursor"),
-            limit=params["limit"],
-        )
-        return Response(
-            {"results": EventSerializer(rows, many=True).data, "next_cursor": next_cursor}
-        )
 
 
-class EventDetailView(ApiView):
-    required_scopes = {"GET": Scope.EVENTS_READ}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="events_get", summary="Get an event", responses={200: EventDetailSerializer}
     )
-    def get(self, request, event_id: int):
+)
+class EventDetailView(ObjectView):
+    required_scopes = {"GET": Scope.EVENTS_READ}
+    answer_serializer = EventDetailSerializer
+
+    def get_object(self, event_id: int):
         event = ConnectEvent.objects.filter(pk=event_id).first()
         if event is None:
             raise NotFound("No event has this id.")
         event.payload = payload_for_display(event.payload)
-        return Response(EventDetailSerializer(event).data)
+        return event
 
 
 class BulkStartView(ApiView):
@@ -293,17 +285,18 @@ class BulkStartView(ApiView):
         return Response(BulkOperationSerializer(operation).data, status=202)
 
 
-class BulkDetailView(ApiView):
-    required_scopes = {"GET": Scope.BULK_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="bulk_get",
         summary="A bulk operation's progress",
         responses={200: BulkOperationSerializer},
     )
-    def get(self, request, operation_id: int):
-        try:
-            operation = bulk_operation_get(operation_id=operation_id)
-        except BulkOperation.DoesNotExist:
-            raise NotFound("No bulk operation has this id.") from None
-        return Response(BulkOperationSerializer(operation).data)
+)
+class BulkDetailView(ObjectView):
+    required_scopes = {"GET": Scope.BULK_WRITE}
+    answer_serializer = BulkOperationSerializer
+
+    def get_object(self, operation_id: int):
+        return object_or_404(
+            bulk_operation_get, "No bulk operation has this id.", operation_id=operation_id
+        )

@@ -2,13 +2,11 @@
 Each view translates: validate, call one service or selector, shape the answer."""
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework.exceptions import NotFound
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework.response import Response
 
 from apikeys.models import Scope
-from portal.api.base import ApiView
-from portal.api.pagination import cursor_page, query_params
+from portal.api.base import ActionView, ApiView, ObjectView, PageView, object_or_404
 from portal.api.problems import conflict
 from portal.api.serializers.status import TenantStatusSerializer
 from portal.api.serializers.tenants import (
@@ -62,20 +60,15 @@ TENANT_EXAMPLE = {
 
 def _tenant(tenant_id: int) -> Tenant:
     """The tenant with every one-to-one neighbour joined (one query), or 404."""
-    try:
-        return tenant_for_page(tenant_id=tenant_id)
-    except Tenant.DoesNotExist:
-        raise NotFound("No tenant has this id.") from None
+    return object_or_404(tenant_for_page, "No tenant has this id.", tenant_id=tenant_id)
 
 
 def _fresh(tenant: Tenant) -> dict:
     return TenantSerializer(tenant_for_page(tenant_id=tenant.pk)).data
 
 
-class TenantListView(ApiView):
-    required_scopes = {"GET": Scope.TENANTS_READ, "POST": Scope.TENANTS_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="tenants_list",
         summary="List tenants",
         description="Filters match the staff tenant list. Archived tenants appear only with "
@@ -90,22 +83,22 @@ class TenantListView(ApiView):
             )
         ],
     )
-    def get(self, request):
-        params = query_params(TenantListQuerySerializer, request)
-        sort = params.pop("sort")
-        cursor, limit = params.pop("cursor", None), params.pop("limit")
-        tenants = tenant_fleet_list(
+)
+class TenantListView(PageView):
+    required_scopes = {"GET": Scope.TENANTS_READ, "POST": Scope.TENANTS_WRITE}
+    row_serializer = TenantSerializer
+    query_serializer = TenantListQuerySerializer
+
+    def keyset(self, params):
+        return TENANT_SORTS[params["sort"]], params["sort"]
+
+    def rows(self, params):
+        return tenant_fleet_list(
             q=params.get("q", ""),
             status=params.get("status", ""),
             integration_id=params.get("integration"),
             health=params.get("health", ""),
             attention=params.get("attention", ""),
-        )
-        rows, next_cursor = cursor_page(
-            tenants, order=TENANT_SORTS[sort], sort_name=sort, cursor=cursor, limit=limit
-        )
-        return Response(
-            {"results": TenantSerializer(rows, many=True).data, "next_cursor": next_cursor}
         )
 
     @extend_schema(
@@ -135,14 +128,17 @@ class TenantListView(ApiView):
         return Response(_fresh(tenant), status=201, headers={"Location": location})
 
 
-class TenantDetailView(ApiView):
-    required_scopes = {"GET": Scope.TENANTS_READ, "PATCH": Scope.TENANTS_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="tenants_get", summary="Get a tenant", responses={200: TenantSerializer}
     )
-    def get(self, request, tenant_id: int):
-        return Response(TenantSerializer(_tenant(tenant_id)).data)
+)
+class TenantDetailView(ObjectView):
+    required_scopes = {"GET": Scope.TENANTS_READ, "PATCH": Scope.TENANTS_WRITE}
+    answer_serializer = TenantSerializer
+
+    def get_object(self, tenant_id: int):
+        return _tenant(tenant_id)
 
     @extend_schema(
         operation_id="tenants_update",
@@ -154,7 +150,7 @@ class TenantDetailView(ApiView):
         examples=[OpenApiExample("Rename", value={"name": "Northwind"}, request_only=True)],
     )
     def patch(self, request, tenant_id: int):
-        tenant = _tenant(tenant_id)
+        tenant = self.get_object(tenant_id)
         serializer = TenantUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
@@ -164,10 +160,16 @@ class TenantDetailView(ApiView):
         return Response(_fresh(tenant))
 
 
-class TenantArchiveView(ApiView):
+class _TenantActionView(ActionView):
     required_scopes = {"POST": Scope.TENANTS_WRITE}
+    refusals = (TenantRuleError,)
 
-    @extend_schema(
+    def get_object(self, tenant_id: int):
+        return _tenant(tenant_id)
+
+
+@extend_schema_view(
+    post=extend_schema(
         operation_id="tenants_archive",
         summary="Archive a tenant",
         description="Hides a tenant that was never linked (or was offboarded); its invite links "
@@ -175,27 +177,24 @@ class TenantArchiveView(ApiView):
         request=None,
         responses={200: TenantSerializer},
     )
-    def post(self, request, tenant_id: int):
-        try:
-            tenant = tenant_archive(tenant=_tenant(tenant_id), request=request)
-        except TenantRuleError as exc:
-            raise conflict(str(exc)) from None
-        return Response(_fresh(tenant))
+)
+class TenantArchiveView(_TenantActionView):
+    def act(self, request, tenant):
+        return Response(_fresh(tenant_archive(tenant=tenant, request=request)))
 
 
-class TenantUnarchiveView(ApiView):
-    required_scopes = {"POST": Scope.TENANTS_WRITE}
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="tenants_unarchive",
         summary="Unarchive a tenant",
         description="Old invite links stay dead: create a new invite.",
         request=None,
         responses={200: TenantSerializer},
     )
-    def post(self, request, tenant_id: int):
-        tenant = tenant_unarchive(tenant=_tenant(tenant_id), request=request)
-        return Response(_fresh(tenant))
+)
+class TenantUnarchiveView(_TenantActionView):
+    def act(self, request, tenant):
+        return Response(_fresh(tenant_unarchive(tenant=tenant, request=request)))
 
 
 class TenantOffboardView(ApiView):
@@ -270,16 +269,18 @@ class TenantInviteView(ApiView):
         return Response(InviteSerializer(data).data, status=201)
 
 
-class TenantStatusView(ApiView):
-    required_scopes = {"GET": Scope.TENANTS_READ}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="tenants_status",
         summary="A tenant's status",
         description="Consent and invite, token health, Connect state per template, event "
         "delivery health and the reasons it needs a human, if any. Poll this after an invite.",
         responses={200: TenantStatusSerializer},
     )
-    def get(self, request, tenant_id: int):
-        status = tenant_api_status(tenant=_tenant(tenant_id))
-        return Response(TenantStatusSerializer(status).data)
+)
+class TenantStatusView(ObjectView):
+    required_scopes = {"GET": Scope.TENANTS_READ}
+    answer_serializer = TenantStatusSerializer
+
+    def get_object(self, tenant_id: int):
+        return tenant_api_status(tenant=_tenant(tenant_id))
