@@ -72,10 +72,18 @@ class DeliveryStatusSerializer(serializers.Serializer):
     events_total = serializers.IntegerField()
     events_14_days = serializers.IntegerField()
     failures_count = serializers.IntegerField(
-        allow_null=True, help_text="DocuSign's Connect failure log count (null: never checked)."
+        allow_null=True,
+        help_text=(
+            "Failed deliveries DocuSign reported for this tenant that have not arrived since "
+            "(null: the failure log was never read)."
+        ),
     )
-    failures_checked_at = serializers.DateTimeField(allow_null=True)
-    failures_error = serializers.CharField()
+    failures_checked_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the portal last read DocuSign's failure log."
+    )
+    failures_error = serializers.CharField(
+        help_text="Why the last read of the failure log failed (empty when it worked)."
+    )
 
 
 class AttentionSerializer(serializers.Serializer):
