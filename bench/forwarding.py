@@ -12,7 +12,7 @@ and a local sink standing in for the partner's endpoint answers 200 after 50 ms.
 
     .venv/bin/python bench/forwarding.py [--burst 600] [--rate 100] [--seconds 20]
                                          [--outage-s 60] [--outage-rate 20]
-                                         [--forwarder-concurrency 16]
+                                         [--forwarders 1] [--forwarder-concurrency 16]
 
 Its own PostgreSQL database (`portal_bench_forwarding` unless BENCH_DB_NAME, dropped and
 recreated) and Redis (db 9 unless BENCH_REDIS_URL); every process it starts is stopped at the end.
@@ -292,6 +292,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--outage-s", type=int, default=60)
     parser.add_argument("--outage-rate", type=float, default=20)
+    parser.add_argument("--forwarders", type=int, default=1)
     parser.add_argument("--forwarder-concurrency", type=int, default=16)
     args = parser.parse_args()
 
@@ -315,7 +316,7 @@ def main() -> int:
             cwd=ROOT,
             env=environment,
         ),
-        # The Procfile's worker and forwarder (one process each; docker-compose runs 4 and 2).
+        # The Procfile's worker (one process; docker-compose runs 4) and its forwarders.
         "worker": subprocess.Popen(
             worker_command(concurrency=8, hostname="bench-forwarding@%h"),
             cwd=ROOT,
@@ -323,17 +324,20 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         ),
-        "forwarder": subprocess.Popen(
-            worker_command(
-                concurrency=args.forwarder_concurrency,
-                hostname="bench-forwarder@%h",
-                queues="events",
-            ),
-            cwd=ROOT,
-            env={**environment, "LOG_LEVEL": "WARNING"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
+        **{
+            f"forwarder{n}": subprocess.Popen(
+                worker_command(
+                    concurrency=args.forwarder_concurrency,
+                    hostname=f"bench-forwarder{n}@%h",
+                    queues="events",
+                ),
+                cwd=ROOT,
+                env={**environment, "LOG_LEVEL": "WARNING"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for n in range(1, args.forwarders + 1)
+        },
         "beat": subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "WARNING"],
             cwd=ROOT,
@@ -371,7 +375,7 @@ def main() -> int:
 
         # 1b. Forwarding alone: a standing backlog, stored while the workers were stopped.
         base = sink.count()
-        workers = [processes[name] for name in ("worker", "forwarder")]
+        workers = [p for name, p in processes.items() if name.startswith(("worker", "forwarder"))]
         for process in workers:
             process.send_signal(signal.SIGSTOP)
         statuses = publish(emulator_url, args.burst, None)

@@ -324,3 +324,42 @@ def test_a_delivery_refused_for_want_of_a_slot_goes_out_when_one_frees(
         assert delivery_attempt(delivery_id=first.pk).status == "delivered"
     assert Delivery.objects.get(pk=second.pk).status == Delivery.Status.SUCCEEDED
     assert len(sink.received) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_senders_never_exceed_the_bound_and_none_waits_for_another(
+    sink, destination_with_secret, stored_event
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from forwarding.models import Destination
+    from testing.wait import wait_until
+
+    destination, _ = destination_with_secret
+    destination.max_in_flight = 2
+    destination.paused_at = timezone.now()  # the deliveries wait, unsent, until the senders start
+    destination.save()
+    deliveries = [_delivery(stored_event()) for _ in range(6)]
+    Destination.objects.filter(pk=destination.pk).update(paused_at=None)
+    sink.hold.clear()  # the endpoint keeps every request it gets waiting
+
+    def send(delivery):
+        try:
+            return delivery_attempt(delivery_id=delivery.pk).status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = [pool.submit(send, d) for d in deliveries]
+        sink.wait_for(2)
+        # The four others found no free slot and returned at once: no sender waits for a lock.
+        wait_until(lambda: sum(f.done() for f in outcomes) == 4, timeout=30, what="four refusals")
+        assert {f.result() for f in outcomes if f.done()} == {"busy"}
+        assert len(sink.received) == 2
+        sink.hold.set()
+        # Each finished one sends the oldest refused one next (eager Celery here), two at a time.
+        assert sorted(f.result(timeout=60) for f in outcomes) == ["busy"] * 4 + ["delivered"] * 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert len(sink.received) == 6
