@@ -285,11 +285,14 @@ def _database_execute(url: str, *statements: str) -> None:
             conn.execute(statement.format(name=name))
 
 
-def worker_command(*, concurrency: int, hostname: str) -> list[str]:
+def worker_command(
+    *, concurrency: int, hostname: str, queues: str = "default,refresh,sync"
+) -> list:
     """The Procfile's worker command, as each of docker-compose.yml's worker replicas runs it (the
-    standard worker setup the targets are measured with), under this interpreter."""
+    standard worker setup the targets are measured with), under this interpreter; with
+    `queues="events"`, its forwarder command."""
     return celery_worker_command(
-        queues="default,refresh,sync,events",
+        queues=queues,
         concurrency=concurrency,
         options=("--loglevel", "INFO", "--hostname", hostname),
     )

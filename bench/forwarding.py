@@ -1,8 +1,10 @@
 """Connect events forwarded to the partner's application, end to end: the emulator publishes,
-the portal (gunicorn, the standard worker, beat) verifies, stores and forwards, and a local sink
-standing in for the partner's endpoint answers 200 after 50 ms. Prints:
+the portal (gunicorn, the standard worker, the forwarder, beat) verifies, stores and forwards,
+and a local sink standing in for the partner's endpoint answers 200 after 50 ms. Prints:
 
-1. events forwarded per second, publishing as fast as the emulator can;
+1. events forwarded per second, publishing as fast as the emulator can (so at most as fast as
+   the portal receives them), and from a standing backlog stored while the workers were stopped
+   (forwarding alone);
 2. p50/p95 latency from the portal's receipt to the sink's 200, publishing 100 events/s
    (target p95 < 1 s);
 3. a 60 s sink outage (503) while events keep coming at 20/s: how long the backlog takes to
@@ -10,9 +12,10 @@ standing in for the partner's endpoint answers 200 after 50 ms. Prints:
 
     .venv/bin/python bench/forwarding.py [--burst 600] [--rate 100] [--seconds 20]
                                          [--outage-s 60] [--outage-rate 20]
+                                         [--forwarders 1] [--forwarder-concurrency 16]
 
-Its own PostgreSQL database (`portal_bench_forwarding`, dropped and recreated) and Redis (db 9
-unless BENCH_REDIS_URL); every process it starts is stopped at the end.
+Its own PostgreSQL database (`portal_bench_forwarding` unless BENCH_DB_NAME, dropped and
+recreated) and Redis (db 9 unless BENCH_REDIS_URL); every process it starts is stopped at the end.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -34,7 +38,7 @@ from benchlib import database_recreate, worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "portal_bench_forwarding"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "portal_bench_forwarding")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 ACCOUNT_ID = "fwd00000-aaaa-4bbb-8ccc-000000000001"
 HMAC_KEY = "bench-forwarding-hmac-key-0123456789abcdef"
@@ -215,6 +219,62 @@ def received_at() -> dict[int, float]:
     return {event_id: when.timestamp() for event_id, when in rows}
 
 
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    return children
+
+
+def _cpu_s(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_sample(processes: dict[str, subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds used so far by each started process and its children, by the PostgreSQL
+    backends of the bench database, and by this process (publisher and sink)."""
+    import psycopg
+
+    children = _children()
+    sample = {}
+    for name, process in processes.items():
+        tree, stack = [], [process.pid]
+        while stack:
+            pid = stack.pop()
+            tree.append(pid)
+            stack.extend(children.get(pid, []))
+        sample[name] = _cpu_s(tree)
+    with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
+        backends = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (DB_NAME,),
+        ).fetchall()
+    sample["postgres"] = _cpu_s([pid for (pid,) in backends])
+    times = os.times()
+    sample["bench"] = times.user + times.system
+    return sample
+
+
+def cpu_per_event(before: dict[str, float], after: dict[str, float], events: int) -> str:
+    return ", ".join(
+        f"{name} {1000 * (after[name] - before[name]) / max(events, 1):.1f}"
+        for name in after
+        if name != "beat"
+    )
+
+
 def wait_for(sink: Sink, total: int | None, timeout: float) -> bool:
     """Until the sink has `total` events (None: every event the portal stored)."""
     deadline = time.monotonic() + timeout
@@ -232,6 +292,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--outage-s", type=int, default=60)
     parser.add_argument("--outage-rate", type=float, default=20)
+    parser.add_argument("--forwarders", type=int, default=1)
+    parser.add_argument("--forwarder-concurrency", type=int, default=16)
     args = parser.parse_args()
 
     sink = Sink()
@@ -254,6 +316,7 @@ def main() -> int:
             cwd=ROOT,
             env=environment,
         ),
+        # The Procfile's worker (one process; docker-compose runs 4) and its forwarders.
         "worker": subprocess.Popen(
             worker_command(concurrency=8, hostname="bench-forwarding@%h"),
             cwd=ROOT,
@@ -261,6 +324,20 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         ),
+        **{
+            f"forwarder{n}": subprocess.Popen(
+                worker_command(
+                    concurrency=args.forwarder_concurrency,
+                    hostname=f"bench-forwarder{n}@%h",
+                    queues="events",
+                ),
+                cwd=ROOT,
+                env={**environment, "LOG_LEVEL": "WARNING"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for n in range(1, args.forwarders + 1)
+        },
         "beat": subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "WARNING"],
             cwd=ROOT,
@@ -279,6 +356,7 @@ def main() -> int:
 
         # 1. Throughput.
         base = sink.count()
+        cpu_before = cpu_sample(processes)
         started = time.monotonic()
         statuses = publish(emulator_url, args.burst, None)
         done = wait_for(sink, None, 300)
@@ -289,9 +367,38 @@ def main() -> int:
             f"{(sink.count() - base) / seconds:,.0f} events forwarded/s"
             + ("" if done else " (NOT all forwarded within 300 s)")
         )
+        print(
+            "   CPU ms per event (PostgreSQL: backends connected at both ends): "
+            + cpu_per_event(cpu_before, cpu_sample(processes), sink.count() - base)
+            + f"; load average {os.getloadavg()[0]:.1f}"
+        )
+
+        # 1b. Forwarding alone: a standing backlog, stored while the workers were stopped.
+        base = sink.count()
+        workers = [p for name, p in processes.items() if name.startswith(("worker", "forwarder"))]
+        for process in workers:
+            process.send_signal(signal.SIGSTOP)
+        statuses = publish(emulator_url, args.burst, None)
+        cpu_before = cpu_sample(processes)
+        started = time.monotonic()
+        for process in workers:
+            process.send_signal(signal.SIGCONT)
+        done = wait_for(sink, None, 300)
+        seconds = time.monotonic() - started
+        print(
+            f"1b. {args.burst} events stored while the workers were stopped, then forwarded: "
+            f"{sink.count() - base} in {seconds:.1f} s -> {(sink.count() - base) / seconds:,.0f} "
+            "events forwarded/s" + ("" if done else " (NOT all forwarded within 300 s)")
+        )
+        print(
+            "    CPU ms per event: "
+            + cpu_per_event(cpu_before, cpu_sample(processes), sink.count() - base)
+            + f"; load average {os.getloadavg()[0]:.1f}"
+        )
 
         # 2. Latency at a steady rate.
         base_ids = set(sink.delivered)
+        cpu_before = cpu_sample(processes)
         count = int(args.rate * args.seconds)
         statuses = publish(emulator_url, count, args.rate)
         wait_for(sink, None, 120)
@@ -304,6 +411,11 @@ def main() -> int:
             f"{statistics.median(latencies):,.0f} ms, p95 "
             f"{latencies[int(0.95 * (len(latencies) - 1))]:,.0f} ms (target p95 < 1,000 ms); "
             f"{len(latencies)}/{count} forwarded"
+        )
+        print(
+            "   CPU ms per event: "
+            + cpu_per_event(cpu_before, cpu_sample(processes), len(latencies))
+            + f"; load average {os.getloadavg()[0]:.1f}"
         )
 
         # 3. An outage of the partner's endpoint.

@@ -57,7 +57,12 @@ def start_processes(args) -> list[subprocess.Popen]:
     )
     workers = [
         subprocess.Popen(
-            worker_command(concurrency=args.concurrency, hostname=f"bench-republish-{i}@%h"),
+            # The events queue too: the republished events are processed (the forwarder's work).
+            worker_command(
+                concurrency=args.concurrency,
+                hostname=f"bench-republish-{i}@%h",
+                queues="default,refresh,sync,events",
+            ),
             cwd=REPO_ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -22,6 +24,11 @@ from requests.adapters import HTTPAdapter
 from common.outbound_reasons import connection_failure_reason, tls_failure_reason
 
 DEFAULT_TIMEOUT = (3.05, 10.0)
+# Sessions kept per thread, each pinned to one checked address of one host: their connections
+# are reused (keep-alive, no new TLS handshake per request) while the address stays the same.
+SESSIONS_PER_THREAD = 32
+
+_local = threading.local()
 
 
 class OutboundRefused(ValueError):
@@ -45,17 +52,34 @@ def outbound_post(
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     address = _resolved_address(host, port, allowed=_host_allowed(host, port))
-    session = requests.Session()
-    session.trust_env = False  # proxies from the environment would bypass the address check
-    session.mount(f"{parts.scheme}://", _PinnedAdapter(address=address, hostname=host))
+    session = _session_pinned(scheme=parts.scheme, host=host, address=address)
     default_port = port == (443 if parts.scheme == "https" else 80)
     pinned_headers = {**headers, "Host": host if default_port else f"{host}:{port}"}
-    try:
-        return session.post(
-            url, data=body, headers=pinned_headers, timeout=timeout, allow_redirects=False
-        )
-    finally:
-        session.close()
+    return session.post(
+        url, data=body, headers=pinned_headers, timeout=timeout, allow_redirects=False
+    )
+
+
+def _session_pinned(*, scheme: str, host: str, address: str) -> requests.Session:
+    """This thread's session for `host` at the address just checked (requests' sessions are not
+    thread-safe, so each thread has its own), the least recently used one closed beyond
+    SESSIONS_PER_THREAD. A host that resolves elsewhere next time gets another session: every
+    request is checked and connects only where the check allowed."""
+    sessions: OrderedDict[tuple[str, str, str], requests.Session] | None = getattr(
+        _local, "sessions", None
+    )
+    if sessions is None:
+        sessions = _local.sessions = OrderedDict()
+    key = (scheme, host, address)
+    session = sessions.pop(key, None)
+    if session is None:
+        session = requests.Session()
+        session.trust_env = False  # proxies from the environment would bypass the address check
+        session.mount(f"{scheme}://", _PinnedAdapter(address=address, hostname=host))
+    sessions[key] = session
+    while len(sessions) > SESSIONS_PER_THREAD:
+        sessions.popitem(last=False)[1].close()
+    return session
 
 
 def _parsed_checked(url: str) -> SplitResult:

@@ -38,6 +38,16 @@ class Destination(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "max_in_flight" in update_fields:
+            # One slot row per delivery allowed in flight (slots above the bound stay unused).
+            DestinationSlot.objects.bulk_create(
+                [DestinationSlot(destination=self, number=n) for n in range(self.max_in_flight)],
+                ignore_conflicts=True,
+            )
+
     @property
     def is_paused(self) -> bool:
         return self.paused_at is not None
@@ -96,7 +106,16 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
-            models.Index(fields=["destination", "status", "envelope_id"], name="delivery_order"),
+            # The claim's "an earlier event of this envelope is pending" (and the backlog count).
+            models.Index(
+                fields=["destination", "status", "envelope_id", "event_id"], name="delivery_order"
+            ),
+            # "The oldest delivery refused for want of a slot", read after every attempt.
+            models.Index(
+                fields=["destination", "event_id"],
+                condition=models.Q(waiting_for_slot=True),
+                name="delivery_waiting_for_slot",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -106,6 +125,30 @@ class Delivery(models.Model):
     def webhook_id(self) -> str:
         """The Standard Webhooks `webhook-id`: the same on every retry and replay."""
         return f"msg_{self.event_id}_{self.destination_id}"
+
+
+class DestinationSlot(models.Model):
+    """One of the `max_in_flight` deliveries a destination may have in flight at once: a sender
+    holds one for the lease of its attempt. Claimed with SELECT ... FOR UPDATE SKIP LOCKED, so
+    senders never wait on each other (a count under a lock on the destination row made every
+    claim of a busy destination queue behind the one before)."""
+
+    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="slots")
+    number = models.PositiveSmallIntegerField()
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Free when empty or past: a killed worker's slot frees itself with its delivery's lease.
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["destination", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["destination", "number"], name="destination_slot_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Slot {self.number} of destination {self.destination_id}"
 
 
 class DeliveryAttempt(models.Model):

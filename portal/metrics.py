@@ -25,7 +25,7 @@ from tenants.selectors.fleet import tenant_state_counts
 
 logger = logging.getLogger(__name__)
 
-# The queues the Procfile's worker consumes (`--queues`).
+# The queues the Procfile's worker and forwarder consume (`--queues`).
 CELERY_QUEUES = ("default", "refresh", "sync", "events")
 
 

@@ -396,6 +396,11 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "tenants.tasks.*": {"queue": "refresh"},
     "connect.tasks.*": {"queue": "sync"},
+    # Processing and forwarding an event: I/O-bound work (partner endpoints answer in their own
+    # time), served by the Procfile's `forwarder` workers, so a slow endpoint holds none of the
+    # threads that sync and refresh (README "Forwarding events to your application").
+    "events.tasks.connect_event_process": {"queue": "events"},
+    "forwarding.tasks.delivery_attempt": {"queue": "events"},
 }
 CELERY_TASK_ALWAYS_EAGER = _read("CELERY_TASK_ALWAYS_EAGER", "bool", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from accounts.models import User
 from common.services import audit_record
 from events.errors import EventsError
 from events.models import ConnectEvent, TenantEventDay, TenantEventHealth
-from forwarding.services.deliveries import deliveries_create_for_event
+from forwarding.services.deliveries import deliveries_create_for_event, deliveries_send
 from tenants.models import Integration, Tenant, TenantAccount
 
 logger = logging.getLogger(__name__)
@@ -30,38 +31,75 @@ def _health_row_ensure(tenant_id: int) -> None:
     )
 
 
-@transaction.atomic
 def connect_event_process(*, event_id: int) -> bool:
-    """Count a stored event into its tenant's health and hand it to its forwarding destinations.
+    """Hand a stored event to its forwarding destinations and count it into its tenant's health.
     Safe to run twice: the first run claims the row by setting `processed_at`; later runs find
     nothing to do and return False."""
-    now = timezone.now()
+    claimed = _event_claim(event_id=event_id)
+    if claimed is None:
+        return False
+    event, deliveries = claimed
+    _event_count(event)
+    # The first attempts, once committed (at once in the event's task: one task per event).
+    transaction.on_commit(lambda: deliveries_send(deliveries))
+    return True
+
+
+@transaction.atomic
+def _event_claim(*, event_id: int) -> tuple[ConnectEvent, list] | None:
+    """Mark the event processed and create its deliveries, in one transaction: an event is fanned
+    out exactly once. No row shared by other events is written here."""
     claimed = ConnectEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
-        processed_at=now
+        processed_at=timezone.now()
     )
     if not claimed:
-        return False
+        return None
+    # What the counters and the forwarded body read, nothing more.
     event = (
-        ConnectEvent.objects.select_related("tenant")
-        .only("tenant__integration_id", "received_at", "envelope_id", "event")
+        ConnectEvent.objects.select_related("tenant__event_health")
+        .only(
+            *("tenant_id", "account_id", "event", "envelope_id", "received_at", "payload"),
+            *("tenant__slug", "tenant__integration_id", "tenant__event_health__test_envelope_id"),
+        )
         .get(pk=event_id)
     )
-    # In the claiming transaction: an event is fanned out to its destinations exactly once.
-    deliveries_create_for_event(event=event, integration_id=event.tenant.integration_id)
+    deliveries = deliveries_create_for_event(
+        event=event, integration_id=event.tenant.integration_id
+    )
+    for delivery in deliveries:
+        delivery.tenant = event.tenant
+    return event, deliveries
+
+
+def _event_count(event: ConnectEvent) -> None:
+    """The tenant's counters, after the claim committed: each UPDATE is its own statement, so the
+    tenant's day and health rows, which every event of the tenant writes, are locked for one
+    statement and never across another round trip. At worst (the worker dies between the claim
+    and here) an event goes uncounted; it is never counted twice."""
     day = event.received_at.astimezone(UTC).date()
-    TenantEventDay.objects.bulk_create(
-        [TenantEventDay(tenant_id=event.tenant_id, day=day, count=0)], ignore_conflicts=True
+    days = TenantEventDay.objects.filter(tenant_id=event.tenant_id, day=day)
+    if not days.update(count=F("count") + 1):
+        TenantEventDay.objects.bulk_create(
+            [TenantEventDay(tenant_id=event.tenant_id, day=day, count=0)], ignore_conflicts=True
+        )
+        days.update(count=F("count") + 1)
+    health = getattr(event.tenant, "event_health", None)
+    if health is None:
+        _health_row_ensure(event.tenant_id)
+    received = Value(event.received_at)
+    newest = Q(last_event_at__isnull=True) | Q(last_event_at__lt=event.received_at)
+    TenantEventHealth.objects.filter(tenant_id=event.tenant_id).update(
+        events_total=F("events_total") + 1,
+        last_event_at=Greatest(Coalesce("last_event_at", received), received),
+        last_event_id=Case(
+            When(newest, then=Value(event.pk)),
+            default=F("last_event_id"),
+            output_field=TenantEventHealth._meta.get_field("last_event_id"),
+        ),
     )
-    TenantEventDay.objects.filter(tenant_id=event.tenant_id, day=day).update(count=F("count") + 1)
-    _health_row_ensure(event.tenant_id)
-    health = TenantEventHealth.objects.filter(tenant_id=event.tenant_id)
-    health.update(events_total=F("events_total") + 1)
-    health.filter(Q(last_event_at__isnull=True) | Q(last_event_at__lt=event.received_at)).update(
-        last_event_at=event.received_at, last_event_id=event.pk
-    )
-    if event.envelope_id:
-        _test_arrival_record(event)
-    return True
+    if health is not None and event.envelope_id and health.test_envelope_id == event.envelope_id:
+        with transaction.atomic():
+            _test_arrival_record(event)
 
 
 def _test_arrival_record(event: ConnectEvent) -> None:

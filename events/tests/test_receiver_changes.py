@@ -174,7 +174,7 @@ def test_each_committed_event_reaches_celery_as_its_own_task(client, linked_tena
     payload = message()
     try:
         with celery_app.connection_for_read() as broker:
-            queue = broker.SimpleQueue("default")
+            queue = broker.SimpleQueue("events")
             queue.clear()
             for _ in range(2):
                 assert _deliver(client, KEY_OLD).status_code == 200

@@ -3,37 +3,39 @@ on forwarding/schedule.py's schedule, in order per envelope, at most `max_in_fli
 destination. PostgreSQL holds every delivery's state, so a lost Celery message or a killed worker
 costs time only: `deliveries_due` finds what is due again (an expired lease included).
 
-One attempt is three steps: claim (a short transaction: the lease), send (no transaction open,
-through common/outbound.py), record (a short transaction: the attempt row, the next state).
+The first attempt goes out from the task that processed the event (events.tasks), right after
+the fan-out committed: one task per event. An attempt is three steps: claim (one short
+transaction: a free slot of the destination, taken with SKIP LOCKED, and one conditional UPDATE
+of the delivery that also checks the order of its envelope), send (no transaction open, through
+common/outbound.py), record (one short transaction: the attempt row, the next state, the slot
+freed). No row lock is held across the HTTP call, and no sender waits for another's lock.
 """
 
-import json
 import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
-import requests
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from common.metrics import FORWARDING_ATTEMPT_SECONDS, FORWARDING_ATTEMPTS
-from common.outbound import OutboundRefused, outbound_post
 from forwarding import schedule
-from forwarding.models import Delivery, DeliveryAttempt, Destination
-from forwarding.services.destinations import destination_pause, destination_signing_secrets
-from forwarding.services.signing import signed_headers
+from forwarding.models import Delivery, DeliveryAttempt, Destination, DestinationSlot
+from forwarding.services.destinations import destination_pause
+from forwarding.services.sending import EXCERPT_BYTES, delivery_send
 
-EXCERPT_BYTES = 500
 # A short wait before the sweep takes a fresh delivery: its own task is normally on its way.
 SWEEP_GRACE_S = 5
 # Longer waits than this are left to the sweep (a Celery countdown lives in the broker only).
 COUNTDOWN_MAX_S = 300
 
 _rng = random.SystemRandom()
+# Never read on this path: not loaded, so not decrypted for every event.
+_INTEGRATION_SECRETS = ("secret_key", "rsa_private_key")
 
 
 class StoredEvent(Protocol):
@@ -55,35 +57,39 @@ def connect_events() -> QuerySet[models.Model]:
 # --- fan-out ---------------------------------------------------------------------------------
 
 
-def deliveries_create_for_event(*, event: StoredEvent, integration_id: int) -> list[int]:
-    """One pending delivery per destination of the integration that wants this event; each is
-    sent once the caller's transaction commits. Call inside the transaction that marks the event
-    processed, so an event is fanned out exactly once."""
-    destinations = [
-        d
-        for d in Destination.objects.filter(integration_id=integration_id).prefetch_related(
-            "tenants"
-        )
-        if (not d.event_types or event.event in d.event_types)
-        and (not d.tenants.all() or any(t.pk == event.tenant_id for t in d.tenants.all()))
-    ]
+def deliveries_create_for_event(*, event: StoredEvent, integration_id: int) -> list[Delivery]:
+    """One pending delivery per destination of the integration that wants this event, its
+    destination (with the integration) and event attached for `deliveries_send`. Call inside the
+    transaction that marks the event processed, so an event is fanned out exactly once; send
+    them once it has committed (the sweep finds any that were not)."""
+    chosen = Destination.tenants.through.objects.filter(destination_id=OuterRef("pk"))
+    candidates = (
+        Destination.objects.filter(integration_id=integration_id)
+        # No tenant chosen means every tenant of the integration.
+        .filter(~Exists(chosen) | Exists(chosen.filter(tenant_id=event.tenant_id)))
+        .select_related("integration")
+        .defer(*(f"integration__{name}" for name in _INTEGRATION_SECRETS))
+        .order_by("pk")
+    )
+    # Event types are compared here: a JSON containment lookup is PostgreSQL's only.
+    destinations = [d for d in candidates if not d.event_types or event.event in d.event_types]
     if not destinations:
         return []
-    created = Delivery.objects.bulk_create(
+    deliveries = Delivery.objects.bulk_create(
         [
             Delivery(
-                destination=d,
+                destination=destination,
                 event_id=event.pk,
                 tenant_id=event.tenant_id,
                 envelope_id=event.envelope_id,
                 next_attempt_at=event.received_at,
             )
-            for d in destinations
+            for destination in destinations
         ]
     )
-    ids = [d.pk for d in created]
-    transaction.on_commit(lambda: deliveries_enqueue(ids))
-    return ids
+    for delivery in deliveries:
+        delivery.event = event  # type: ignore[assignment]
+    return deliveries
 
 
 def deliveries_enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
@@ -102,40 +108,56 @@ class AttemptOutcome:
     delivery_id: int
 
 
+def _with_relations(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """What one attempt reads, in one query: the destination and its integration, the event, the
+    tenant."""
+    return deliveries.select_related("destination__integration", "event", "tenant").defer(
+        *(f"destination__integration__{name}" for name in _INTEGRATION_SECRETS)
+    )
+
+
+def deliveries_send(deliveries: list[Delivery]) -> list[AttemptOutcome]:
+    """The first attempt of freshly fanned-out deliveries (read with their relations): the first
+    one's here, in the caller's task, every other one's in a task of its own (so a slow
+    destination holds back no other)."""
+    if not deliveries:
+        return []
+    first, *others = deliveries
+    deliveries_enqueue([d.pk for d in others])
+    return [_attempt(first, now=timezone.now(), rng=_rng)]
+
+
 def delivery_attempt(
     *, delivery_id: int, now: datetime | None = None, rng: random.Random | None = None
 ) -> AttemptOutcome:
     """Claim, send and record one attempt of a delivery, if it is due and may go now."""
-    now = now or timezone.now()
-    claimed = _claim(delivery_id=delivery_id, now=now)
-    if isinstance(claimed, str):
-        return AttemptOutcome(claimed, delivery_id)
-    delivery = claimed
-    body, headers = _signed(delivery, now=now)
+    delivery = _with_relations(Delivery.objects.filter(pk=delivery_id)).first()
+    if delivery is None:
+        return AttemptOutcome("done", delivery_id)
+    return _attempt(delivery, now=now or timezone.now(), rng=rng or _rng)
+
+
+def _attempt(delivery: Delivery, *, now: datetime, rng: random.Random) -> AttemptOutcome:
+    refused = _not_now(delivery, now=now) or _claim(delivery, now=now)
+    if refused:
+        return AttemptOutcome(refused, delivery.pk)
     started = time.monotonic()
-    result = _send(delivery.destination.url, body=body, headers=headers)
+    result = delivery_send(delivery, now=now)
     result["latency_ms"] = int((time.monotonic() - started) * 1000)
-    status = _record(delivery_id=delivery_id, result=result, now=now, rng=rng or _rng)
+    status = _record(delivery, result=result, now=now, rng=rng)
     FORWARDING_ATTEMPTS.labels(status).inc()
     FORWARDING_ATTEMPT_SECONDS.labels(status).observe(result["latency_ms"] / 1000)
-    return AttemptOutcome(status, delivery_id)
+    return AttemptOutcome(status, delivery.pk)
 
 
 def _lease_s() -> float:
     return settings.FORWARDING_CONNECT_TIMEOUT_S + settings.FORWARDING_READ_TIMEOUT_S + 30
 
 
-@transaction.atomic
-def _claim(*, delivery_id: int, now: datetime) -> str | Delivery:
-    # The delivery row only, and NO KEY: a plain FOR UPDATE (on the joined tenant, say) would
-    # block every insert whose foreign key points at the row, the receiver's included.
-    delivery = (
-        Delivery.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("destination", "event", "tenant", "destination__integration")
-        .filter(pk=delivery_id)
-        .first()
-    )
-    if delivery is None or delivery.status != Delivery.Status.PENDING:
+def _not_now(delivery: Delivery, *, now: datetime) -> str:
+    """Why the delivery as read may not go now ("" when it may): no query. The claim's
+    conditional UPDATE checks the same again against the committed row."""
+    if delivery.status != Delivery.Status.PENDING:
         return "done"
     if delivery.next_attempt_at > now:
         return "not_due"
@@ -143,128 +165,89 @@ def _claim(*, delivery_id: int, now: datetime) -> str | Delivery:
         return "in_flight"
     if delivery.destination.is_paused:
         return "paused"
-    if _earlier_unfinished(delivery):
-        return "waiting"
-    # The destination row is the lock that makes the in-flight count exact: taken last, so it is
-    # held for this count and the lease only.
-    destination = Destination.objects.select_for_update(no_key=True).get(pk=delivery.destination_id)
-    in_flight = Delivery.objects.filter(destination=destination, leased_until__gt=now).count()
-    if destination.is_paused or in_flight >= destination.max_in_flight:
-        delivery.waiting_for_slot = not destination.is_paused
-        delivery.save(update_fields=["waiting_for_slot"])
-        return "paused" if destination.is_paused else "busy"
-    delivery.leased_until = now + timedelta(seconds=_lease_s())
-    delivery.waiting_for_slot = False
-    delivery.save(update_fields=["leased_until", "waiting_for_slot"])
-    return delivery
+    return ""
 
 
-def _signed(delivery: Delivery, *, now: datetime) -> tuple[bytes, dict[str, str]]:
-    body = _body(delivery)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "DocuSign-Partner-Portal-Forwarding/1",
-        **signed_headers(
-            msg_id=delivery.webhook_id,
-            timestamp=timezone.now(),
-            body=body,
-            signing_secrets=destination_signing_secrets(
-                destination_id=delivery.destination_id, now=now
-            ),
-        ),
-    }
-    return body, headers
-
-
-def _earlier_unfinished(delivery: Delivery) -> bool:
-    """An earlier event of the same envelope not yet delivered (or dead) to this destination, or
-    not yet fanned out: this one waits for it."""
-    if not delivery.envelope_id:
-        return False
+def _claimable(*, now: datetime) -> QuerySet[Delivery]:
+    """Deliveries that may be sent now: pending, due, held by no live worker, their destination
+    not paused, and no earlier event of their envelope still to be delivered to it (pending, or
+    stored and not yet fanned out)."""
     earlier_pending = Delivery.objects.filter(
-        destination_id=delivery.destination_id,
-        envelope_id=delivery.envelope_id,
-        tenant_id=delivery.tenant_id,
+        destination_id=OuterRef("destination_id"),
         status=Delivery.Status.PENDING,
-        event_id__lt=delivery.event_id,
+        envelope_id=OuterRef("envelope_id"),
+        event_id__lt=OuterRef("event_id"),
+        tenant_id=OuterRef("tenant_id"),
     )
-    if earlier_pending.exists():
-        return True
-    return (
-        connect_events()
+    earlier_unprocessed = connect_events().filter(
+        envelope_id=OuterRef("envelope_id"),
+        tenant_id=OuterRef("tenant_id"),
+        pk__lt=OuterRef("event_id"),
+        processed_at__isnull=True,
+    )
+    paused = Destination.objects.filter(pk=OuterRef("destination_id"), paused_at__isnull=False)
+    return Delivery.objects.filter(
+        Q(leased_until__isnull=True) | Q(leased_until__lte=now),
+        Q(envelope_id="") | (~Exists(earlier_pending) & ~Exists(earlier_unprocessed)),
+        ~Exists(paused),
+        status=Delivery.Status.PENDING,
+        next_attempt_at__lte=now,
+    )
+
+
+class _NoFreeSlot(Exception):
+    pass
+
+
+def _claim(delivery: Delivery, *, now: datetime) -> str:
+    """Lease the delivery and a free slot of its destination, two conditional UPDATEs in one
+    transaction; "" when claimed, else why not."""
+    destination = delivery.destination
+    lease = now + timedelta(seconds=_lease_s())
+    claimable = _claimable(now=now).filter(pk=delivery.pk)
+    free_slot = (
+        DestinationSlot.objects.select_for_update(skip_locked=True)
         .filter(
-            tenant_id=delivery.tenant_id,
-            envelope_id=delivery.envelope_id,
-            pk__lt=delivery.event_id,
-            processed_at__isnull=True,
+            Q(leased_until__isnull=True) | Q(leased_until__lte=now),
+            destination_id=destination.pk,
+            number__lt=destination.max_in_flight,
         )
-        .exists()
+        .order_by("number")
+        .values("pk")[:1]
     )
-
-
-def _body(delivery: Delivery) -> bytes:
-    """The DocuSign event unchanged, wrapped with who it belongs to (Standard Webhooks' shape:
-    type, timestamp, data)."""
-    event, tenant = delivery.event, delivery.tenant
-    integration = delivery.destination.integration
-    envelope = {
-        "type": event.event,
-        "timestamp": event.received_at.isoformat().replace("+00:00", "Z"),
-        "data": {
-            "event_id": event.pk,
-            "tenant": {"id": tenant.pk, "slug": tenant.slug},
-            "integration": {"id": integration.pk, "name": integration.name},
-            "account_id": event.account_id,
-            "docusign": event.payload,
-        },
-    }
-    return json.dumps(envelope, separators=(",", ":")).encode("utf-8")
-
-
-def _send(url: str, *, body: bytes, headers: dict[str, str]) -> dict:
-    """What happened, as the attempt row records it. Never raises for a network problem."""
-    timeout = (settings.FORWARDING_CONNECT_TIMEOUT_S, settings.FORWARDING_READ_TIMEOUT_S)
     try:
-        response = outbound_post(url, body=body, headers=headers, timeout=timeout)
-    except OutboundRefused as exc:
-        return {"error": f"Refused: {exc}"}
-    except requests.Timeout:
-        return {"error": "Timed out waiting for the destination."}
-    except requests.exceptions.SSLError as exc:
-        return {"error": f"TLS error: {_short(exc)}"}
-    except requests.ConnectionError as exc:
-        return {"error": f"Connection failed: {_short(exc)}"}
-    except requests.RequestException as exc:
-        return {"error": f"{type(exc).__name__}: {_short(exc)}"}
-    excerpt = response.content[:EXCERPT_BYTES].decode("utf-8", "replace")
-    result = {"status_code": response.status_code, "excerpt": excerpt}
-    if 200 <= response.status_code < 300:
-        return result
-    if 300 <= response.status_code < 400:
-        location = response.headers.get("Location", "")[:150]
-        result["error"] = f"Redirect {response.status_code} to {location!r} (not followed)."
-    else:
-        kind = response.headers.get("Content-Type", "").split(";")[0] or "no content type"
-        result["error"] = f"HTTP {response.status_code} ({kind})."
-    if response.status_code == 429:
-        result["retry_after_s"] = _retry_after_s(response.headers.get("Retry-After", ""))
-    return result
+        with transaction.atomic():
+            if not claimable.update(leased_until=lease, waiting_for_slot=False):
+                return _why_not(delivery.pk, now=now)
+            # Slots locked by another claim are skipped, not waited for.
+            taken = DestinationSlot.objects.filter(pk__in=free_slot).update(
+                delivery_id=delivery.pk, leased_until=lease
+            )
+            if not taken:
+                raise _NoFreeSlot  # undoes the lease
+    except _NoFreeSlot:
+        # The next attempt of this destination to finish sends the oldest delivery marked so.
+        if claimable.update(waiting_for_slot=True):
+            return "busy"
+        return _why_not(delivery.pk, now=now)
+    delivery.leased_until = lease
+    return ""
 
 
-def _short(exc: Exception) -> str:
-    return str(exc)[:200]
+def _why_not(delivery_id: int, *, now: datetime) -> str:
+    """Why a delivery the claim did not take may not go (one read, off the usual path)."""
+    delivery = Delivery.objects.select_related("destination").filter(pk=delivery_id).first()
+    if delivery is None:
+        return "done"
+    return _not_now(delivery, now=now) or "waiting"
 
 
-def _retry_after_s(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
-
-
-def _record(*, delivery_id: int, result: dict, now: datetime, rng: random.Random) -> str:
+def _record(delivery: Delivery, *, result: dict, now: datetime, rng: random.Random) -> str:
+    ok = "error" not in result
+    changes: dict = {"leased_until": None, "attempt_count": F("attempt_count") + 1}
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update(no_key=True).get(pk=delivery_id)
-        ok = "error" not in result
         DeliveryAttempt.objects.create(
-            delivery=delivery,
+            delivery_id=delivery.pk,
             destination_id=delivery.destination_id,
             attempted_at=now,
             succeeded=ok,
@@ -273,32 +256,41 @@ def _record(*, delivery_id: int, result: dict, now: datetime, rng: random.Random
             response_excerpt=result.get("excerpt", "")[:EXCERPT_BYTES],
             error=result.get("error", "")[:300],
         )
-        delivery.leased_until = None
-        delivery.attempt_count += 1
+        retry_in = 0.0
         if ok:
-            delivery.status, delivery.delivered_at, delivery.last_error = "succeeded", now, ""
-            # A conditional UPDATE: no lock on the destination unless it was failing.
-            Destination.objects.filter(
-                pk=delivery.destination_id, failing_since__isnull=False
-            ).update(failing_since=None)
+            changes.update(status=Delivery.Status.SUCCEEDED, delivered_at=now, last_error="")
             outcome = "delivered"
+            # As read when this attempt began; a failure recorded since then is cleared by the
+            # next success. Conditional: no lock on the destination unless it was failing.
+            if delivery.destination.failing_since is not None:
+                Destination.objects.filter(
+                    pk=delivery.destination_id, failing_since__isnull=False
+                ).update(failing_since=None)
         else:
-            delivery.last_error = result["error"][:300]
+            error = result["error"][:300]
             retry_at = schedule.next_attempt_at(
-                failures=delivery.attempt_count,
+                failures=delivery.attempt_count + 1,
                 now=now,
                 retry_after_s=result.get("retry_after_s"),
                 rng=rng,
             )
+            changes["last_error"] = error
             if retry_at is None:
-                delivery.status, outcome = Delivery.Status.DEAD, "dead"
+                changes["status"], outcome = Delivery.Status.DEAD, "dead"
             else:
-                delivery.next_attempt_at, outcome = retry_at, "failed"
+                changes["next_attempt_at"], outcome = retry_at, "failed"
+                retry_in = (retry_at - now).total_seconds()
             _failure_count_towards_pause(
-                destination_id=delivery.destination_id, reason=delivery.last_error, now=now
+                destination_id=delivery.destination_id, reason=error, now=now
             )
-        delivery.save()
-        retry_in = (delivery.next_attempt_at - now).total_seconds()
+        # Only while this attempt's lease is the delivery's: past it, another worker owns it.
+        Delivery.objects.filter(pk=delivery.pk, leased_until=delivery.leased_until).update(
+            **changes
+        )
+        # Last, so other senders skip the locked slot for one round trip only.
+        DestinationSlot.objects.filter(
+            destination_id=delivery.destination_id, delivery_id=delivery.pk
+        ).update(delivery=None, leased_until=None)
         transaction.on_commit(lambda: _follow_up(delivery, outcome=outcome, retry_in=retry_in))
     return outcome
 
@@ -321,47 +313,25 @@ def _failure_count_towards_pause(*, destination_id: int, reason: str, now: datet
 
 
 def _follow_up(delivery: Delivery, *, outcome: str, retry_in: float) -> None:
-    """After an attempt: its retry if soon; a slot is free, so the oldest delivery refused for
-    want of one; and when this one is finished, the next of its envelope."""
-    now = timezone.now()
+    """After an attempt: its retry if soon; the oldest delivery refused for want of the slot just
+    freed; and, when this one is finished, the next of its envelope (each one indexed read; the
+    attempt each is sent to checks the rest)."""
     if outcome == "failed" and retry_in <= COUNTDOWN_MAX_S:
         deliveries_enqueue([delivery.pk], countdown=max(retry_in, 0))
-    ids = _waiting_for_slot_take(destination_id=delivery.destination_id, now=now)
+    pending = Delivery.objects.filter(
+        destination_id=delivery.destination_id, status=Delivery.Status.PENDING
+    ).order_by("event_id")
+    ids = list(pending.filter(waiting_for_slot=True).values_list("pk", flat=True)[:1])
+    if ids:
+        Delivery.objects.filter(pk__in=ids).update(waiting_for_slot=False)
     if outcome != "failed" and delivery.envelope_id:
-        following = (
-            _due(now=now)
-            .filter(
-                destination_id=delivery.destination_id,
-                envelope_id=delivery.envelope_id,
-                tenant_id=delivery.tenant_id,
-                event_id__gt=delivery.event_id,
-            )
-            .order_by("event_id")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if following is not None and following not in ids:
-            ids.append(following)
+        following = pending.filter(
+            envelope_id=delivery.envelope_id,
+            tenant_id=delivery.tenant_id,
+            event_id__gt=delivery.event_id,
+        ).values_list("pk", flat=True)[:1]
+        ids.extend(pk for pk in following if pk not in ids)
     deliveries_enqueue(ids)
-
-
-def _waiting_for_slot_take(*, destination_id: int, now: datetime) -> list[int]:
-    destination = Destination.objects.filter(pk=destination_id).first()
-    if destination is None:
-        return []
-    free = destination.max_in_flight - (
-        Delivery.objects.filter(destination=destination, leased_until__gt=now).count()
-    )
-    if free <= 0:
-        return []
-    ids = list(
-        _due(now=now)
-        .filter(destination=destination, waiting_for_slot=True)
-        .order_by("event_id")
-        .values_list("pk", flat=True)[:free]
-    )
-    Delivery.objects.filter(pk__in=ids).update(waiting_for_slot=False)
-    return ids
 
 
 def deliveries_enqueue_backlog(*, destination_id: int, now: datetime, limit: int = 5000) -> int:

@@ -41,9 +41,10 @@ def destination_with_secret(tenant, sink):
 @pytest.fixture
 def stored_event(tenant):
     """`stored_event(**message fields)`: a Connect event as the receiver stores it, then processed
-    (counted and fanned out to the destinations), as its Celery task does after the commit."""
+    (counted and fanned out to the destinations, not sent), as its Celery task does after the
+    commit; `processed=False` leaves that to the test."""
 
-    def store(**fields) -> ConnectEvent:
+    def store(processed: bool = True, **fields) -> ConnectEvent:
         payload = message(account_id=tenant.account.account_id, **fields)
         event = ConnectEvent.objects.create(
             tenant=tenant,
@@ -55,7 +56,8 @@ def stored_event(tenant):
             payload=payload,
             auth_method="hmac",
         )
-        connect_event_process(event_id=event.pk)
+        if processed:
+            connect_event_process(event_id=event.pk)
         return event
 
     return store

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from forwarding import schedule
-from forwarding.models import Delivery, DeliveryAttempt
+from forwarding.models import Delivery, DeliveryAttempt, DestinationSlot
 from forwarding.services.deliveries import deliveries_due, delivery_attempt
 from forwarding.services.destinations import destination_create, destination_secret_rotate
 from forwarding.tests.sink import Answer
@@ -37,6 +37,13 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> int:
 
 def _delivery(event):
     return Delivery.objects.get(event=event)
+
+
+def _hold(delivery, *, until):
+    """As a worker sending `delivery` right now holds it: its lease and a destination slot."""
+    Delivery.objects.filter(pk=delivery.pk).update(leased_until=until)
+    slot = DestinationSlot.objects.filter(destination_id=delivery.destination_id, delivery=None)
+    slot.filter(pk=slot.order_by("number")[0].pk).update(delivery=delivery, leased_until=until)
 
 
 def test_event_is_forwarded_wrapped_and_signed_so_an_independent_verifier_accepts_it(
@@ -274,8 +281,7 @@ def test_a_destination_never_has_more_than_its_bound_in_flight(
     held = Delivery.objects.filter(destination=destination).get(event=stored_event())
     waiting_event = stored_event()
     now = timezone.now()
-    held.leased_until = now + timedelta(seconds=60)  # a worker is sending it right now
-    held.save()
+    _hold(held, until=now + timedelta(seconds=60))  # a worker is sending it right now
     waiting = Delivery.objects.get(destination=destination, event=waiting_event)
     assert delivery_attempt(delivery_id=waiting.pk, now=now).status == "busy"
     # The slow destination does not hold back another one.
@@ -310,12 +316,52 @@ def test_a_delivery_refused_for_want_of_a_slot_goes_out_when_one_frees(
     destination.save()
     first, second = _delivery(stored_event()), _delivery(stored_event())
     now = timezone.now()
-    Delivery.objects.filter(pk=first.pk).update(leased_until=now + timedelta(seconds=60))
+    _hold(first, until=now + timedelta(seconds=60))
     assert delivery_attempt(delivery_id=second.pk, now=now).status == "busy"
     assert Delivery.objects.get(pk=second.pk).waiting_for_slot
     # The worker holding the slot finishes: the refused one is sent next (eager Celery here).
     Delivery.objects.filter(pk=first.pk).update(leased_until=None)
+    DestinationSlot.objects.update(delivery=None, leased_until=None)
     with django_capture_on_commit_callbacks(execute=True):
         assert delivery_attempt(delivery_id=first.pk).status == "delivered"
     assert Delivery.objects.get(pk=second.pk).status == Delivery.Status.SUCCEEDED
     assert len(sink.received) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_senders_never_exceed_the_bound_and_none_waits_for_another(
+    sink, destination_with_secret, stored_event
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from forwarding.models import Destination
+    from testing.wait import wait_until
+
+    destination, _ = destination_with_secret
+    destination.max_in_flight = 2
+    destination.paused_at = timezone.now()  # the deliveries wait, unsent, until the senders start
+    destination.save()
+    deliveries = [_delivery(stored_event()) for _ in range(6)]
+    Destination.objects.filter(pk=destination.pk).update(paused_at=None)
+    sink.hold.clear()  # the endpoint keeps every request it gets waiting
+
+    def send(delivery):
+        try:
+            return delivery_attempt(delivery_id=delivery.pk).status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = [pool.submit(send, d) for d in deliveries]
+        sink.wait_for(2)
+        # The four others found no free slot and returned at once: no sender waits for a lock.
+        wait_until(lambda: sum(f.done() for f in outcomes) == 4, timeout=30, what="four refusals")
+        assert {f.result() for f in outcomes if f.done()} == {"busy"}
+        assert len(sink.received) == 2
+        sink.hold.set()
+        # Each finished one sends the oldest refused one next (eager Celery here), two at a time.
+        assert sorted(f.result(timeout=60) for f in outcomes) == ["busy"] * 4 + ["delivered"] * 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert len(sink.received) == 6

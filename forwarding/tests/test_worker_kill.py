@@ -1,6 +1,8 @@
 """A real Celery worker killed (SIGKILL) while a delivery is in flight: nothing is lost. The
-delivery stays pending in PostgreSQL; once its lease has run out the sweep finds it and the next
-attempt delivers it with the same `webhook-id` (a duplicate of the at-least-once kind only)."""
+event's one task (processing, fan-out, first attempt) runs in a forwarder worker as the receiver
+publishes it; the delivery stays pending in PostgreSQL; once its lease has run out the sweep
+finds it and the next attempt delivers it with the same `webhook-id` (a duplicate of the
+at-least-once kind only)."""
 
 import os
 import signal
@@ -9,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings as django_settings
 
+from events.tasks import connect_event_process
 from forwarding.models import Delivery, DeliveryAttempt
 from forwarding.services.deliveries import deliveries_due, delivery_attempt
 from portal.celery import app
@@ -33,19 +36,19 @@ def test_worker_killed_mid_delivery_loses_nothing(
     sink.hold.clear()  # the endpoint takes the request and does not answer: the worker waits
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False
+    event = stored_event(processed=False)
     try:
-        event = stored_event()  # processed: its delivery is published to the broker
+        connect_event_process.delay(event.pk)  # as the receiver does once the row is committed
     finally:
         app.conf.task_always_eager = True
-    delivery = Delivery.objects.get(event=event)
     worker = celery_worker_start(
-        queues="default",
+        queues="events",
         concurrency=2,
         env=child_env(DEBUG="true", FORWARDING_READ_TIMEOUT_S="60"),
     )
     try:
         sink.wait_for(1, timeout=120)  # the worker is mid-delivery
-        delivery.refresh_from_db()
+        delivery = Delivery.objects.get(event=event)
         assert delivery.leased_until is not None
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)

@@ -26,7 +26,8 @@ def test_every_compose_role_runs_its_procfile_line_through_bin_proc():
     built = {name: s for name, s in services.items() if s.get("image") == "docusign-partner-portal"}
 
     commands = {name: s["command"] for name, s in built.items() if name != "migrate"}
-    assert commands == {role: ["bin/proc", role] for role in ("web", "worker", "beat", "emulator")}
+    roles_run = ("web", "worker", "forwarder", "beat", "emulator")
+    assert commands == {role: ["bin/proc", role] for role in roles_run}
     assert set(commands) <= set(roles)
     assert services["beat"]["deploy"]["replicas"] == 1
 
@@ -34,7 +35,7 @@ def test_every_compose_role_runs_its_procfile_line_through_bin_proc():
 def test_compose_keeps_the_database_and_broker_settings_for_roles_that_add_their_own():
     services = _compose()["services"]
 
-    for name in ("web", "worker", "beat", "emulator", "migrate"):
+    for name in ("web", "worker", "forwarder", "beat", "emulator", "migrate"):
         environment = services[name]["environment"]
         assert environment["DATABASE_URL"].startswith("postgres://portal:"), name
         assert environment["REDIS_URL"] == "redis://redis:6379/0", name
