@@ -5,35 +5,25 @@ to do and nothing is saved."""
 import datetime as dt
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.urls import reverse
 
 from connect.models import ConnectTemplate
 from connect.mtls import mtls_client_ca_problem
 from connect.tests.test_views import template_post
 from docusign_emulator.tls import client_certificate, ensure_certificates
+from testing.certs import self_signed_write
 
 
 def _expired_ca(path) -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Old CA")])
     now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=30))
-        .not_valid_after(now - dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+    cert_path, _ = self_signed_write(
+        path.parent,
+        common_name="Old CA",
+        not_before=now - dt.timedelta(days=30),
+        not_after=now - dt.timedelta(days=1),
+        ca=True,
     )
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return str(path)
+    return str(cert_path)
 
 
 @pytest.fixture
