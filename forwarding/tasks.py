@@ -2,10 +2,20 @@
 
 from celery import shared_task
 
+from common.leases import DATABASE_ERRORS
 from forwarding.services import deliveries
 
 
-@shared_task(name="forwarding.tasks.delivery_attempt", ignore_result=True)
+@shared_task(
+    name="forwarding.tasks.delivery_attempt",
+    ignore_result=True,
+    # A database blip is retried with backoff; past the retries the delivery's lease runs out
+    # and beat finds it again in PostgreSQL.
+    autoretry_for=DATABASE_ERRORS,
+    retry_backoff=1,
+    retry_backoff_max=60,
+    max_retries=8,
+)
 def delivery_attempt(delivery_id: int) -> str:
     """One attempt of one delivery if it is due and may go now (its lease makes a second copy
     of this message a no-op)."""
