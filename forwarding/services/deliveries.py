@@ -3,16 +3,18 @@ on forwarding/schedule.py's schedule, in order per envelope, at most `max_in_fli
 destination. PostgreSQL holds every delivery's state, so a lost Celery message or a killed worker
 costs time only: `deliveries_due` finds what is due again (an expired lease included).
 
-The first attempt goes out from the task that processed the event (events.tasks), right after
-the fan-out committed: one task per event. An attempt is three steps: claim (one short
-transaction: a free slot of the destination, taken with SKIP LOCKED, and one conditional UPDATE
-of the delivery that also checks the order of its envelope), send (no transaction open, through
-common/outbound.py), record (one short transaction: the attempt row, the next state, the slot
-freed). No row lock is held across the HTTP call, and no sender waits for another's lock.
+The first attempt goes out from the event's own task (events.tasks), once the fan-out committed:
+one task per event, whether that task fanned its event out or another task's batch did. An
+attempt is three steps: claim (one short transaction: a free slot of the destination, taken with
+SKIP LOCKED, and one conditional UPDATE of the delivery that also checks the order of its
+envelope), send (no transaction open, through common/outbound.py), record (one short transaction:
+the attempt row, the next state, the slot freed). No row lock is held across the HTTP call, and
+no sender waits for another's lock.
 """
 
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, cast
@@ -57,23 +59,46 @@ def connect_events() -> QuerySet[models.Model]:
 # --- fan-out ---------------------------------------------------------------------------------
 
 
-def deliveries_create_for_event(*, event: StoredEvent, integration_id: int) -> list[Delivery]:
-    """One pending delivery per destination of the integration that wants this event, its
-    destination (with the integration) and event attached for `deliveries_send`. Call inside the
-    transaction that marks the event processed, so an event is fanned out exactly once; send
-    them once it has committed (the sweep finds any that were not)."""
+def deliveries_create_for_events(
+    *, events: Sequence[StoredEvent], integration_id: int
+) -> list[Delivery]:
+    """One pending delivery per event and destination of the integration that wants it, in event
+    order, each with its destination (with the integration) and event attached for
+    `deliveries_send`. The same few queries for one event or a batch: the destinations (one
+    query), the tenants they chose (one more, only when one has a tenant filter), one INSERT.
+    Call inside the transaction that marks the events processed, so an event is fanned out
+    exactly once; send them once it has committed (the sweep finds any that were not)."""
+    if not events:
+        return []
+    tenant_ids = {event.tenant_id for event in events}
     chosen = Destination.tenants.through.objects.filter(destination_id=OuterRef("pk"))
-    candidates = (
+    candidates = list(
         Destination.objects.filter(integration_id=integration_id)
         # No tenant chosen means every tenant of the integration.
-        .filter(~Exists(chosen) | Exists(chosen.filter(tenant_id=event.tenant_id)))
+        .filter(~Exists(chosen) | Exists(chosen.filter(tenant_id__in=tenant_ids)))
+        .annotate(has_tenant_filter=Exists(chosen))
         .select_related("integration")
         .defer(*(f"integration__{name}" for name in _INTEGRATION_SECRETS))
         .order_by("pk")
     )
-    # Event types are compared here: a JSON containment lookup is PostgreSQL's only.
-    destinations = [d for d in candidates if not d.event_types or event.event in d.event_types]
-    if not destinations:
+    if not candidates:
+        return []
+    filtered = [d.pk for d in candidates if d.has_tenant_filter]
+    tenants_of: dict[int, set[int]] = {pk: set() for pk in filtered}
+    if filtered:
+        for destination_id, tenant_id in Destination.tenants.through.objects.filter(
+            destination_id__in=filtered, tenant_id__in=tenant_ids
+        ).values_list("destination_id", "tenant_id"):
+            tenants_of[destination_id].add(tenant_id)
+
+    def wants(destination: Destination, event: StoredEvent) -> bool:
+        # Event types are compared here: a JSON containment lookup is PostgreSQL's only.
+        if destination.event_types and event.event not in destination.event_types:
+            return False
+        return destination.pk not in tenants_of or event.tenant_id in tenants_of[destination.pk]
+
+    pairs = [(event, d) for event in events for d in candidates if wants(d, event)]
+    if not pairs:
         return []
     deliveries = Delivery.objects.bulk_create(
         [
@@ -84,10 +109,10 @@ def deliveries_create_for_event(*, event: StoredEvent, integration_id: int) -> l
                 envelope_id=event.envelope_id,
                 next_attempt_at=event.received_at,
             )
-            for destination in destinations
+            for event, destination in pairs
         ]
     )
-    for delivery in deliveries:
+    for delivery, (event, _) in zip(deliveries, pairs, strict=True):
         delivery.event = event  # type: ignore[assignment]
     return deliveries
 
@@ -125,6 +150,18 @@ def deliveries_send(deliveries: list[Delivery]) -> list[AttemptOutcome]:
     first, *others = deliveries
     deliveries_enqueue([d.pk for d in others])
     return [_attempt(first, now=timezone.now(), rng=_rng)]
+
+
+def deliveries_send_for_event(*, event_id: int) -> list[AttemptOutcome]:
+    """The first attempts of an event another task's batch fanned out (that batch has committed):
+    read with their relations in one query and sent as `deliveries_send` does. Deliveries
+    already attempted are left to their retry schedule."""
+    deliveries = _with_relations(
+        Delivery.objects.filter(
+            event_id=event_id, status=Delivery.Status.PENDING, attempt_count=0
+        ).order_by("pk")
+    )
+    return deliveries_send(list(deliveries))
 
 
 def delivery_attempt(

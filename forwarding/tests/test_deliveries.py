@@ -258,9 +258,11 @@ def test_an_earlier_event_not_yet_fanned_out_holds_the_later_one_back(
 
     envelope = "21111111-2222-4333-8444-555555555555"
     earlier = stored_event(event="envelope-sent", envelope_id=envelope)
+    later = stored_event(event="envelope-completed", envelope_id=envelope)
+    # As if the earlier event's task had not run yet (processing the later one would take it
+    # along in its batch).
     ConnectEvent.objects.filter(pk=earlier.pk).update(processed_at=None)
     Delivery.objects.filter(event=earlier).delete()
-    later = stored_event(event="envelope-completed", envelope_id=envelope)
     assert delivery_attempt(delivery_id=_delivery(later).pk).status == "waiting"
 
 
