@@ -62,9 +62,10 @@ def connect_event_process(*, event_id: int) -> bool:
     return True
 
 
-# What the counters, the fan-out and the recovery match read of each event of a batch.
+# What the counters, the fan-out, the recovery match and the first attempt's body read of each
+# event of a batch (the payload is decoded for all, sent by the event's own task).
 _EVENT_FIELDS = (
-    *("tenant_id", "account_id", "event", "envelope_id", "received_at"),
+    *("tenant_id", "account_id", "event", "envelope_id", "received_at", "payload"),
     *("tenant__slug", "tenant__integration_id", "tenant__event_health__test_envelope_id"),
 )
 
@@ -76,24 +77,19 @@ def _events_claim(*, event_id: int) -> tuple[list[ConnectEvent], list[Delivery]]
     out exactly once. ([], []) when the event was already processed. No row shared by other
     events is written here, and no lock is waited for but the event's own, taken first while
     nothing else is held (so two batches cannot deadlock)."""
-    events = ConnectEvent.objects.select_related("tenant__event_health").select_for_update(
-        of=("self",)
-    )
-    # Waits while another task's batch holds the event: once that commits, the event is
-    # processed and its deliveries are there for this task to send.
-    own = events.only(*_EVENT_FIELDS, "payload").filter(pk=event_id, processed_at__isnull=True)
-    first = own.first()
-    if first is None:
+    # Waits while another task's batch holds the event (a plain indexed read, no join): once
+    # that commits, the event is processed and its deliveries are there for this task to send.
+    mine = ConnectEvent.objects.select_for_update().filter(pk=event_id, processed_at__isnull=True)
+    if not list(mine.values_list("pk", flat=True)):
         return [], []
-    # The payload is read by the task that sends the event, not here.
-    others = (
-        events.select_for_update(of=("self",), skip_locked=True)
+    # This event first (its lock is ours, so SKIP LOCKED keeps it), then the oldest waiting.
+    batch = list(
+        ConnectEvent.objects.select_related("tenant__event_health")
+        .select_for_update(of=("self",), skip_locked=True)
         .only(*_EVENT_FIELDS)
         .filter(processed_at__isnull=True)
-        .exclude(pk=event_id)
-        .order_by("pk")[: EVENTS_BATCH_MAX - 1]
+        .order_by(Case(When(pk=event_id, then=Value(0)), default=Value(1)), "pk")[:EVENTS_BATCH_MAX]
     )
-    batch = [first, *others]
     ConnectEvent.objects.filter(pk__in=[event.pk for event in batch]).update(
         processed_at=timezone.now()
     )
