@@ -76,16 +76,20 @@ def _events_claim(*, event_id: int) -> tuple[list[ConnectEvent], list[Delivery]]
     their deliveries and recover the failures they answer, in one transaction: an event is fanned
     out exactly once. ([], []) when the event was already processed. No row shared by other
     events is written here, and no lock is waited for but the event's own, taken first while
-    nothing else is held (so two batches cannot deadlock)."""
+    nothing else is held (so two batches cannot deadlock). The locks are FOR NO KEY UPDATE, what
+    PostgreSQL's own UPDATE of processed_at takes: rows pointing at the events (a delivery, a
+    recovered failure) are written by others meanwhile without waiting."""
     # Waits while another task's batch holds the event (a plain indexed read, no join): once
     # that commits, the event is processed and its deliveries are there for this task to send.
-    mine = ConnectEvent.objects.select_for_update().filter(pk=event_id, processed_at__isnull=True)
+    mine = ConnectEvent.objects.select_for_update(no_key=True).filter(
+        pk=event_id, processed_at__isnull=True
+    )
     if not list(mine.values_list("pk", flat=True)):
         return [], []
     # This event first (its lock is ours, so SKIP LOCKED keeps it), then the oldest waiting.
     batch = list(
         ConnectEvent.objects.select_related("tenant__event_health")
-        .select_for_update(of=("self",), skip_locked=True)
+        .select_for_update(of=("self",), skip_locked=True, no_key=True)
         .only(*_EVENT_FIELDS)
         .filter(processed_at__isnull=True)
         .order_by(Case(When(pk=event_id, then=Value(0)), default=Value(1)), "pk")[:EVENTS_BATCH_MAX]
