@@ -19,11 +19,8 @@ from common.services import audit_record
 from events.errors import EventsError
 from events.models import ConnectEvent, TenantEventDay, TenantEventHealth
 from forwarding.models import Delivery
-from forwarding.services.deliveries import (
-    deliveries_create_for_events,
-    deliveries_send,
-    deliveries_send_for_event,
-)
+from forwarding.services.deliveries import deliveries_send, deliveries_send_for_event
+from forwarding.services.fanout import deliveries_create_for_events
 from recovery.services.matching import delivery_failures_match_events
 from tenants.models import Integration, Tenant, TenantAccount
 
