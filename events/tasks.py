@@ -4,14 +4,6 @@ from celery import shared_task
 
 from common.leases import DATABASE_ERRORS
 from events.services import health, retention
-from recovery.services.matching import delivery_failures_match_event
-
-
-def _event_process(event_id: int) -> bool:
-    counted = health.connect_event_process(event_id=event_id)
-    # Failed deliveries this event recovers (recovery app); idempotent, so run on every attempt.
-    delivery_failures_match_event(event_id=event_id)
-    return counted
 
 
 @shared_task(
@@ -25,9 +17,9 @@ def _event_process(event_id: int) -> bool:
     max_retries=8,
 )
 def connect_event_process(event_id: int) -> bool:
-    """Count one stored event into its tenant's delivery health (enqueued by the receiver once
-    the event's row is committed)."""
-    return _event_process(event_id)
+    """Process one stored event (with every other waiting one: a batch) and send its first
+    attempts (enqueued by the receiver once the event's row is committed)."""
+    return health.connect_event_process(event_id=event_id)
 
 
 @shared_task(name="events.tasks.connect_events_sweep", ignore_result=True)

@@ -3,6 +3,7 @@ trip. (DocuSign's failure log is read by the recovery app, within the account's 
 
 import logging
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -17,10 +18,16 @@ from accounts.models import User
 from common.services import audit_record
 from events.errors import EventsError
 from events.models import ConnectEvent, TenantEventDay, TenantEventHealth
-from forwarding.services.deliveries import deliveries_create_for_event, deliveries_send
+from forwarding.models import Delivery
+from forwarding.services.deliveries import deliveries_send, deliveries_send_for_event
+from forwarding.services.fanout import deliveries_create_for_events
+from recovery.services.matching import delivery_failures_match_events
 from tenants.models import Integration, Tenant, TenantAccount
 
 logger = logging.getLogger(__name__)
+
+# Events one task processes at most: a bound on one transaction, not a wait for a batch to fill.
+EVENTS_BATCH_MAX = 50
 
 TEST_EVENTS = ["envelope-completed", "envelope-sent", "envelope-delivered", "recipient-completed"]
 
@@ -32,74 +39,119 @@ def _health_row_ensure(tenant_id: int) -> None:
 
 
 def connect_event_process(*, event_id: int) -> bool:
-    """Hand a stored event to its forwarding destinations and count it into its tenant's health.
-    Safe to run twice: the first run claims the row by setting `processed_at`; later runs find
-    nothing to do and return False."""
-    claimed = _event_claim(event_id=event_id)
-    if claimed is None:
+    """Hand a stored event to its forwarding destinations, match it to the delivery failures it
+    recovers, and count it into its tenant's health; with it every other event still waiting
+    (up to EVENTS_BATCH_MAX), in the same few set-based queries, so that a task costs less per
+    event the faster events arrive (at low rates a batch is one event). Then send this event's
+    first attempts (a batch's other events are sent by their own tasks).
+
+    Safe to run twice: the first run claims the rows by setting `processed_at`; a later run, or
+    the task of an event another task's batch took, returns False and sends what of the event
+    was never attempted."""
+    events, deliveries = _events_claim(event_id=event_id)
+    if not events:
+        deliveries_send_for_event(event_id=event_id)
         return False
-    event, deliveries = claimed
-    _event_count(event)
+    _events_count(events)
+    own = [delivery for delivery in deliveries if delivery.event_id == event_id]
     # The first attempts, once committed (at once in the event's task: one task per event).
-    transaction.on_commit(lambda: deliveries_send(deliveries))
+    transaction.on_commit(lambda: deliveries_send(own))
     return True
 
 
+# What the counters, the fan-out, the recovery match and the first attempt's body read of each
+# event of a batch (the payload is decoded for all, sent by the event's own task).
+_EVENT_FIELDS = (
+    *("tenant_id", "account_id", "event", "envelope_id", "received_at", "payload"),
+    *("tenant__slug", "tenant__integration_id", "tenant__event_health__test_envelope_id"),
+)
+
+
 @transaction.atomic
-def _event_claim(*, event_id: int) -> tuple[ConnectEvent, list] | None:
-    """Mark the event processed and create its deliveries, in one transaction: an event is fanned
-    out exactly once. No row shared by other events is written here."""
-    claimed = ConnectEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
+def _events_claim(*, event_id: int) -> tuple[list[ConnectEvent], list[Delivery]]:
+    """Mark the event, and up to EVENTS_BATCH_MAX - 1 other waiting events, processed; create
+    their deliveries and recover the failures they answer, in one transaction: an event is fanned
+    out exactly once. ([], []) when the event was already processed. No row shared by other
+    events is written here, and no lock is waited for but the event's own, taken first while
+    nothing else is held (so two batches cannot deadlock). The locks are FOR NO KEY UPDATE, what
+    PostgreSQL's own UPDATE of processed_at takes: rows pointing at the events (a delivery, a
+    recovered failure) are written by others meanwhile without waiting."""
+    # Waits while another task's batch holds the event (a plain indexed read, no join): once
+    # that commits, the event is processed and its deliveries are there for this task to send.
+    mine = ConnectEvent.objects.select_for_update(no_key=True).filter(
+        pk=event_id, processed_at__isnull=True
+    )
+    if not list(mine.values_list("pk", flat=True)):
+        return [], []
+    # This event first (its lock is ours, so SKIP LOCKED keeps it), then the oldest waiting.
+    batch = list(
+        ConnectEvent.objects.select_related("tenant__event_health")
+        .select_for_update(of=("self",), skip_locked=True, no_key=True)
+        .only(*_EVENT_FIELDS)
+        .filter(processed_at__isnull=True)
+        .order_by(Case(When(pk=event_id, then=Value(0)), default=Value(1)), "pk")[:EVENTS_BATCH_MAX]
+    )
+    ConnectEvent.objects.filter(pk__in=[event.pk for event in batch]).update(
         processed_at=timezone.now()
     )
-    if not claimed:
-        return None
-    # What the counters and the forwarded body read, nothing more.
-    event = (
-        ConnectEvent.objects.select_related("tenant__event_health")
-        .only(
-            *("tenant_id", "account_id", "event", "envelope_id", "received_at", "payload"),
-            *("tenant__slug", "tenant__integration_id", "tenant__event_health__test_envelope_id"),
-        )
-        .get(pk=event_id)
-    )
-    deliveries = deliveries_create_for_event(
-        event=event, integration_id=event.tenant.integration_id
-    )
+    by_integration: dict[int, list[ConnectEvent]] = {}
+    for event in batch:
+        by_integration.setdefault(event.tenant.integration_id, []).append(event)
+    deliveries = []
+    for integration_id, events_of in by_integration.items():
+        deliveries += deliveries_create_for_events(events=events_of, integration_id=integration_id)
+    tenants = {event.tenant_id: event.tenant for event in batch}
     for delivery in deliveries:
-        delivery.tenant = event.tenant
-    return event, deliveries
+        delivery.tenant = tenants[delivery.tenant_id]
+    delivery_failures_match_events(events=batch)
+    return batch, deliveries
 
 
-def _event_count(event: ConnectEvent) -> None:
-    """The tenant's counters, after the claim committed: each UPDATE is its own statement, so the
-    tenant's day and health rows, which every event of the tenant writes, are locked for one
-    statement and never across another round trip. At worst (the worker dies between the claim
-    and here) an event goes uncounted; it is never counted twice."""
-    day = event.received_at.astimezone(UTC).date()
-    days = TenantEventDay.objects.filter(tenant_id=event.tenant_id, day=day)
-    if not days.update(count=F("count") + 1):
-        TenantEventDay.objects.bulk_create(
-            [TenantEventDay(tenant_id=event.tenant_id, day=day, count=0)], ignore_conflicts=True
-        )
-        days.update(count=F("count") + 1)
-    health = getattr(event.tenant, "event_health", None)
+def _events_count(events: list[ConnectEvent]) -> None:
+    """The tenants' counters, after the claim committed: one UPDATE per tenant and day and one
+    per tenant for the batch, each its own statement, so a tenant's day and health rows, which
+    every event of the tenant writes, are locked for one statement and never across another
+    round trip. At worst (the worker dies between the claim and here) events go uncounted; none
+    is counted twice."""
+    per_day = Counter(
+        (event.tenant_id, event.received_at.astimezone(UTC).date()) for event in events
+    )
+    for (tenant_id, day), count in per_day.items():
+        days = TenantEventDay.objects.filter(tenant_id=tenant_id, day=day)
+        if not days.update(count=F("count") + count):
+            TenantEventDay.objects.bulk_create(
+                [TenantEventDay(tenant_id=tenant_id, day=day, count=0)], ignore_conflicts=True
+            )
+            days.update(count=F("count") + count)
+    per_tenant: dict[int, list[ConnectEvent]] = {}
+    for event in events:
+        per_tenant.setdefault(event.tenant_id, []).append(event)
+    for tenant_id, of_tenant in per_tenant.items():
+        _tenant_health_count(tenant_id, of_tenant)
+
+
+def _tenant_health_count(tenant_id: int, events: list[ConnectEvent]) -> None:
+    health = getattr(events[0].tenant, "event_health", None)
     if health is None:
-        _health_row_ensure(event.tenant_id)
-    received = Value(event.received_at)
-    newest = Q(last_event_at__isnull=True) | Q(last_event_at__lt=event.received_at)
-    TenantEventHealth.objects.filter(tenant_id=event.tenant_id).update(
-        events_total=F("events_total") + 1,
+        _health_row_ensure(tenant_id)
+    newest = max(events, key=lambda event: (event.received_at, event.pk))
+    received = Value(newest.received_at)
+    is_newest = Q(last_event_at__isnull=True) | Q(last_event_at__lt=newest.received_at)
+    TenantEventHealth.objects.filter(tenant_id=tenant_id).update(
+        events_total=F("events_total") + len(events),
         last_event_at=Greatest(Coalesce("last_event_at", received), received),
         last_event_id=Case(
-            When(newest, then=Value(event.pk)),
+            When(is_newest, then=Value(newest.pk)),
             default=F("last_event_id"),
             output_field=TenantEventHealth._meta.get_field("last_event_id"),
         ),
     )
-    if health is not None and event.envelope_id and health.test_envelope_id == event.envelope_id:
-        with transaction.atomic():
-            _test_arrival_record(event)
+    if health is None or not health.test_envelope_id:
+        return
+    for event in events:
+        if event.envelope_id == health.test_envelope_id:
+            with transaction.atomic():
+                _test_arrival_record(event)
 
 
 def _test_arrival_record(event: ConnectEvent) -> None:

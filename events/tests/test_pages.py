@@ -329,15 +329,19 @@ def test_processing_twice_counts_once():
 
 
 @pytest.mark.django_db
-def test_sweep_counts_events_whose_task_was_lost():
+def test_sweep_counts_events_whose_task_was_lost(monkeypatch):
+    from events.tasks import connect_event_process
+
     tenant = TenantAccountFactory(account_id="acc-1").tenant
     lost = _event(tenant, received_at=timezone.now() - timedelta(minutes=10))
-    fresh = _event(tenant)
+    _event(tenant)  # its task is on its way: not the sweep's
+    enqueued = []
+    monkeypatch.setattr(connect_event_process, "delay", enqueued.append)
     assert connect_events_sweep() == 1
+    assert enqueued == [lost.pk]
+    connect_event_process(lost.pk)
     lost.refresh_from_db()
-    fresh.refresh_from_db()
     assert lost.processed_at is not None
-    assert fresh.processed_at is None
 
 
 @pytest.mark.django_db

@@ -3,19 +3,20 @@ on forwarding/schedule.py's schedule, in order per envelope, at most `max_in_fli
 destination. PostgreSQL holds every delivery's state, so a lost Celery message or a killed worker
 costs time only: `deliveries_due` finds what is due again (an expired lease included).
 
-The first attempt goes out from the task that processed the event (events.tasks), right after
-the fan-out committed: one task per event. An attempt is three steps: claim (one short
-transaction: a free slot of the destination, taken with SKIP LOCKED, and one conditional UPDATE
-of the delivery that also checks the order of its envelope), send (no transaction open, through
-common/outbound.py), record (one short transaction: the attempt row, the next state, the slot
-freed). No row lock is held across the HTTP call, and no sender waits for another's lock.
+The first attempt goes out from the event's own task (events.tasks), once the fan-out committed:
+one task per event, whether that task fanned its event out or another task's batch did. An
+attempt is three steps: claim (one short transaction: a free slot of the destination, taken with
+SKIP LOCKED, and one conditional UPDATE of the delivery that also checks the order of its
+envelope), send (no transaction open, through common/outbound.py), record (one short transaction:
+the attempt row, the next state, the slot freed). No row lock is held across the HTTP call, and
+no sender waits for another's lock.
 """
 
 import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, cast
+from typing import cast
 
 from django.conf import settings
 from django.db import models, transaction
@@ -26,6 +27,7 @@ from common.metrics import FORWARDING_ATTEMPT_SECONDS, FORWARDING_ATTEMPTS
 from forwarding import schedule
 from forwarding.models import Delivery, DeliveryAttempt, Destination, DestinationSlot
 from forwarding.services.destinations import destination_pause
+from forwarding.services.fanout import INTEGRATION_SECRETS
 from forwarding.services.sending import EXCERPT_BYTES, delivery_send
 
 # A short wait before the sweep takes a fresh delivery: its own task is normally on its way.
@@ -34,62 +36,12 @@ SWEEP_GRACE_S = 5
 COUNTDOWN_MAX_S = 300
 
 _rng = random.SystemRandom()
-# Never read on this path: not loaded, so not decrypted for every event.
-_INTEGRATION_SECRETS = ("secret_key", "rsa_private_key")
-
-
-class StoredEvent(Protocol):
-    """What the fan-out reads of a stored Connect event (events.ConnectEvent)."""
-
-    pk: int
-    event: str
-    tenant_id: int
-    envelope_id: str
-    received_at: datetime
 
 
 def connect_events() -> QuerySet[models.Model]:
     """ConnectEvent's rows, named through the relation: this app does not import `events`."""
     model = cast(type[models.Model], Delivery._meta.get_field("event").related_model)
     return model._default_manager.all()
-
-
-# --- fan-out ---------------------------------------------------------------------------------
-
-
-def deliveries_create_for_event(*, event: StoredEvent, integration_id: int) -> list[Delivery]:
-    """One pending delivery per destination of the integration that wants this event, its
-    destination (with the integration) and event attached for `deliveries_send`. Call inside the
-    transaction that marks the event processed, so an event is fanned out exactly once; send
-    them once it has committed (the sweep finds any that were not)."""
-    chosen = Destination.tenants.through.objects.filter(destination_id=OuterRef("pk"))
-    candidates = (
-        Destination.objects.filter(integration_id=integration_id)
-        # No tenant chosen means every tenant of the integration.
-        .filter(~Exists(chosen) | Exists(chosen.filter(tenant_id=event.tenant_id)))
-        .select_related("integration")
-        .defer(*(f"integration__{name}" for name in _INTEGRATION_SECRETS))
-        .order_by("pk")
-    )
-    # Event types are compared here: a JSON containment lookup is PostgreSQL's only.
-    destinations = [d for d in candidates if not d.event_types or event.event in d.event_types]
-    if not destinations:
-        return []
-    deliveries = Delivery.objects.bulk_create(
-        [
-            Delivery(
-                destination=destination,
-                event_id=event.pk,
-                tenant_id=event.tenant_id,
-                envelope_id=event.envelope_id,
-                next_attempt_at=event.received_at,
-            )
-            for destination in destinations
-        ]
-    )
-    for delivery in deliveries:
-        delivery.event = event  # type: ignore[assignment]
-    return deliveries
 
 
 def deliveries_enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
@@ -112,7 +64,7 @@ def _with_relations(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
     """What one attempt reads, in one query: the destination and its integration, the event, the
     tenant."""
     return deliveries.select_related("destination__integration", "event", "tenant").defer(
-        *(f"destination__integration__{name}" for name in _INTEGRATION_SECRETS)
+        *(f"destination__integration__{name}" for name in INTEGRATION_SECRETS)
     )
 
 
@@ -125,6 +77,18 @@ def deliveries_send(deliveries: list[Delivery]) -> list[AttemptOutcome]:
     first, *others = deliveries
     deliveries_enqueue([d.pk for d in others])
     return [_attempt(first, now=timezone.now(), rng=_rng)]
+
+
+def deliveries_send_for_event(*, event_id: int) -> list[AttemptOutcome]:
+    """The first attempts of an event another task's batch fanned out (that batch has committed):
+    read with their relations in one query and sent as `deliveries_send` does. Deliveries
+    already attempted are left to their retry schedule."""
+    deliveries = _with_relations(
+        Delivery.objects.filter(
+            event_id=event_id, status=Delivery.Status.PENDING, attempt_count=0
+        ).order_by("pk")
+    )
+    return deliveries_send(list(deliveries))
 
 
 def delivery_attempt(

@@ -258,9 +258,11 @@ def test_an_earlier_event_not_yet_fanned_out_holds_the_later_one_back(
 
     envelope = "21111111-2222-4333-8444-555555555555"
     earlier = stored_event(event="envelope-sent", envelope_id=envelope)
+    later = stored_event(event="envelope-completed", envelope_id=envelope)
+    # As if the earlier event's task had not run yet (processing the later one would take it
+    # along in its batch).
     ConnectEvent.objects.filter(pk=earlier.pk).update(processed_at=None)
     Delivery.objects.filter(event=earlier).delete()
-    later = stored_event(event="envelope-completed", envelope_id=envelope)
     assert delivery_attempt(delivery_id=_delivery(later).pk).status == "waiting"
 
 
@@ -365,3 +367,21 @@ def test_concurrent_senders_never_exceed_the_bound_and_none_waits_for_another(
         assert sorted(f.result(timeout=60) for f in outcomes) == ["busy"] * 4 + ["delivered"] * 2
     assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
     assert len(sink.received) == 6
+
+
+def test_a_batch_taken_by_the_last_event_of_an_envelope_still_delivers_it_in_order(
+    sink, destination_with_secret, stored_event, django_capture_on_commit_callbacks
+):
+    from events.tasks import connect_event_process
+
+    envelope = "31111111-2222-4333-8444-555555555555"
+    names = ["envelope-sent", "envelope-delivered", "envelope-completed"]
+    events = [stored_event(processed=False, event=name, envelope_id=envelope) for name in names]
+    with django_capture_on_commit_callbacks(execute=True):
+        # The last event's task runs first and takes the waiting ones in its batch.
+        assert connect_event_process(events[2].pk) is True
+        assert connect_event_process(events[1].pk) is False
+        assert sink.received == []  # both wait for the first event of their envelope
+        assert connect_event_process(events[0].pk) is False
+    assert [json.loads(r.body)["type"] for r in sink.received] == names
+    assert {_delivery(event).status for event in events} == {Delivery.Status.SUCCEEDED}

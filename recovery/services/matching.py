@@ -4,6 +4,8 @@ Called from the events app's processing task (after the receiver stored the even
 receiver's hot path. Only a received event marks a failure recovered.
 """
 
+from collections.abc import Sequence
+
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,8 +31,33 @@ def delivery_failures_match_event(*, event_id: int) -> int:
         .only("tenant_id", "envelope_id", "event", "received_at")
         .first()
     )
-    if event is None or not event.envelope_id:
+    if event is None:
         return 0
+    return delivery_failures_match_events(events=[event])
+
+
+def delivery_failures_match_events(*, events: Sequence[ConnectEvent]) -> int:
+    """`delivery_failures_match_event` for a batch of events (read with their tenant_id,
+    envelope_id, event and received_at): one query finds which of their envelopes have an
+    unrecovered failure (usually none), then one UPDATE per event of those. Safe to run twice."""
+    with_envelope = [event for event in events if event.envelope_id]
+    if not with_envelope:
+        return 0
+    failing = set(
+        DeliveryFailure.objects.filter(
+            tenant_id__in={event.tenant_id for event in with_envelope},
+            envelope_id__in={event.envelope_id for event in with_envelope},
+        )
+        .exclude(state__in=[DeliveryFailure.State.RECOVERED])
+        .values_list("tenant_id", "envelope_id")
+        .distinct()
+    )
+    return sum(
+        _match(event) for event in with_envelope if (event.tenant_id, event.envelope_id) in failing
+    )
+
+
+def _match(event: ConnectEvent) -> int:
     status = ENVELOPE_EVENT_STATUS.get(event.event)
     # A failure that names no status is answered by any event of its envelope sent after it.
     matches = Q(envelope_status="", docusign_created_at__lte=event.received_at) & ~Q(
