@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
-from benchlib import database_recreate, worker_command
+from benchlib import (
+    bench_env,
+    database_recreate,
+    free_port,
+    gunicorn_command,
+    port_wait,
+    single_tenant_prepare,
+    worker_command,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -43,12 +50,6 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 ACCOUNT_ID = "fwd00000-aaaa-4bbb-8ccc-000000000001"
 HMAC_KEY = "bench-forwarding-hmac-key-0123456789abcdef"
 SINK_DELAY_S = 0.05
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Sink:
@@ -93,64 +94,28 @@ class Sink:
 def env(web_port: int, emulator_port: int) -> dict[str, str]:
     return {
         **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-        "FIELD_ENCRYPTION_KEYS": "4vPAB1jNKkxqYF3dl1P1aWwzC1Kb4-NX2ILAz5gz0lg=",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "REDIS_URL": REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "LOG_LEVEL": "WARNING",
+        **bench_env(database_url=f"{PG}/{DB_NAME}", redis_url=REDIS_URL),
         "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
         "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "DOCUSIGN_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
     }
 
 
 def prepare(environment: dict, sink_url: str) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-        cwd=ROOT,
-        env=environment,
-        check=True,
-    )
-    script = f"""
-from django.utils import timezone
-from events.models import PartnerHmacKey
+    """The bench tenant (benchlib) and one destination, the sink, with a signing secret."""
+    single_tenant_prepare(
+        environment,
+        account_id=ACCOUNT_ID,
+        hmac_key=HMAC_KEY,
+        auth_base_url="http://127.0.0.1:1",
+        then=f"""
 from forwarding.models import Destination, DestinationSecret
 from forwarding.services.signing import signing_secret_new
-from tenants.models import Integration, Tenant, TenantAccount
-integration = Integration.objects.create(
-    name="bench", environment="emulator", auth_base_url="http://127.0.0.1:1",
-    integration_key="bench", redirect_uri="http://127.0.0.1:8000/consent/callback/")
-tenant = Tenant.objects.create(name="Bench", slug="bench", admin_email="a@bench.test",
-    integration=integration, status="active")
-TenantAccount.objects.create(tenant=tenant, account_id="{ACCOUNT_ID}", base_uri="http://x/na3",
-    user_id="u", consented_at=timezone.now())
-PartnerHmacKey.objects.create(integration=integration, label="bench", secret="{HMAC_KEY}",
-    created_by_label="bench")
 destination = Destination.objects.create(integration=integration, name="sink", url="{sink_url}",
     max_in_flight=8)
 DestinationSecret.objects.create(destination=destination, secret=signing_secret_new())
-"""
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=environment, check=True
+""",
     )
-
-
-def wait_port(port: int, what: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{what} did not start")
 
 
 def emulator_setup(emulator: str, hook_url: str) -> None:
@@ -308,13 +273,7 @@ def main() -> int:
             [sys.executable, "-m", "docusign_emulator", "--port", str(emulator_port)], cwd=ROOT
         ),
         "web": subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "portal.wsgi"),
-                *("--bind", f"127.0.0.1:{web_port}", "--workers", "2"),
-                *("--worker-class", "gthread", "--threads", "8", "--log-level", "warning"),
-            ],
-            cwd=ROOT,
-            env=environment,
+            gunicorn_command("portal.wsgi", web_port), cwd=ROOT, env=environment
         ),
         # The Procfile's worker (one process; docker-compose runs 4) and its forwarders.
         "worker": subprocess.Popen(
@@ -348,8 +307,8 @@ def main() -> int:
     }
     lost = 0
     try:
-        wait_port(emulator_port, "the emulator", processes["emulator"])
-        wait_port(web_port, "gunicorn", processes["web"])
+        port_wait(emulator_port, "the emulator", process=processes["emulator"])
+        port_wait(web_port, "gunicorn", process=processes["web"])
         emulator_setup(emulator_url, f"http://127.0.0.1:{web_port}/hooks/docusign/connect/")
         publish(emulator_url, 20, None)  # warm-up: imports, connections
         wait_for(sink, None, 120)
