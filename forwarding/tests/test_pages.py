@@ -78,6 +78,23 @@ def test_a_bad_url_is_refused_with_a_field_error_and_nothing_is_stored(
     assert not Destination.objects.exists()
 
 
+def test_an_event_name_docusign_does_not_send_is_a_field_error(staff_client, tenant, sink):
+    response = staff_client(Role.ADMIN).post(
+        reverse("integration-destinations", kwargs={"integration_id": tenant.integration_id}),
+        {
+            "name": "x",
+            "url": sink.url,
+            "event_types": "envelope-completed, envelope-finished",
+            "max_in_flight": "4",
+        },
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["event_types"] == [
+        "Unknown event: envelope-finished. Use DocuSign's event names, such as envelope-completed."
+    ]
+    assert not Destination.objects.exists()
+
+
 def test_an_unknown_tenant_slug_is_a_field_error(staff_client, tenant, sink):
     response = staff_client(Role.ADMIN).post(
         reverse("integration-destinations", kwargs={"integration_id": tenant.integration_id}),

@@ -5,6 +5,7 @@ import re
 from django import forms
 
 from common.outbound import OutboundRefused, outbound_url_check
+from portal.forms.connect import events_parse
 from tenants.models import Tenant
 
 _SPLIT = re.compile(r"[\s,]+")
@@ -52,9 +53,12 @@ class DestinationForm(forms.Form):
         return url
 
     def clean_event_types(self) -> list[str]:
-        types = _words(self.cleaned_data["event_types"])
-        if any(len(t) > 64 or not re.fullmatch(r"[a-z][a-z-]*", t) for t in types):
-            raise forms.ValidationError("Use DocuSign's event names, like envelope-completed.")
+        types, unknown = events_parse(self.cleaned_data["event_types"] or "")
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown event{'s' if len(unknown) > 1 else ''}: {', '.join(unknown[:5])}. "
+                "Use DocuSign's event names, such as envelope-completed."
+            )
         return types
 
     def clean_tenants(self) -> list[int]:
