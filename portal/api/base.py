@@ -35,6 +35,8 @@ from portal.api.problems import (
     conflict,
     problem_response,
 )
+from tenants.models import Tenant
+from tenants.selectors.tenants import tenant_get
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -166,6 +168,11 @@ def object_or_404(selector: Callable[..., T], missing: str, **kwargs: Any) -> T:
         return selector(**kwargs)
     except ObjectDoesNotExist:
         raise NotFound(missing) from None
+
+
+def tenant_or_404(tenant_id: int) -> Tenant:
+    """The tenant an API path names, or a 404 saying no tenant has this id."""
+    return object_or_404(tenant_get, "No tenant has this id.", tenant_id=tenant_id)
 
 
 # The bases below carry comments, not docstrings: drf-spectacular would print a base's docstring

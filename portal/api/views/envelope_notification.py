@@ -9,8 +9,7 @@ from rest_framework.response import Response
 
 from apikeys.models import Scope
 from connect.selectors import connect_event_notifications_for_tenant
-from portal.api.base import ApiView
-from portal.api.views.resources import _tenant
+from portal.api.base import ApiView, tenant_or_404
 
 
 class EventNotificationBlockSerializer(serializers.Serializer):
@@ -48,6 +47,6 @@ class TenantEventNotificationView(ApiView):
                 "error": block["error"] or "",
                 "basic_credentials_dropped": block["basic_dropped"],
             }
-            for block in connect_event_notifications_for_tenant(tenant=_tenant(tenant_id))
+            for block in connect_event_notifications_for_tenant(tenant=tenant_or_404(tenant_id))
         ]
         return Response(EventNotificationBlockSerializer(blocks, many=True).data)

@@ -23,7 +23,14 @@ from connect.services.templates import (
 )
 from events.models import ConnectEvent
 from events.selectors import connect_event_list, payload_for_display
-from portal.api.base import ActionView, ApiView, ObjectView, PageView, object_or_404
+from portal.api.base import (
+    ActionView,
+    ApiView,
+    ObjectView,
+    PageView,
+    object_or_404,
+    tenant_or_404,
+)
 from portal.api.pagination import PageQuerySerializer
 from portal.api.problems import conflict, invalid
 from portal.api.serializers.other import (
@@ -45,17 +52,13 @@ from portal.api.serializers.other import (
 )
 from tenants.models import Tenant
 from tenants.selectors.fleet import tenant_fleet_ids
-from tenants.selectors.tenants import integration_list, tenant_get
+from tenants.selectors.tenants import integration_list
 
 
 def _template(template_id: int) -> ConnectTemplate:
     return object_or_404(
         connect_template_get, "No Connect template has this id.", template_id=template_id
     )
-
-
-def _tenant(tenant_id: int) -> Tenant:
-    return object_or_404(tenant_get, "No tenant has this id.", tenant_id=tenant_id)
 
 
 @extend_schema_view(
@@ -180,7 +183,7 @@ class AssignmentDetailView(ApiView):
         template = _template(template_id)
         try:
             removed = connect_assignment_remove(
-                template=template, tenant=_tenant(tenant_id), request=request
+                template=template, tenant=tenant_or_404(tenant_id), request=request
             )
         except AssignmentRuleError as exc:
             raise conflict(str(exc)) from None
@@ -202,7 +205,7 @@ class TenantSyncView(ActionView):
     required_scopes = {"POST": Scope.CONNECT_WRITE}
 
     def get_object(self, tenant_id: int):
-        return _tenant(tenant_id)
+        return tenant_or_404(tenant_id)
 
     def act(self, request, tenant):
         if tenant.is_archived or tenant.status == Tenant.Status.OFFBOARDED:
