@@ -3,8 +3,8 @@
 A unit of work (a tenant's sync, a token refresh, a bulk item) gets a lease when it is enqueued;
 its message expires with it, and a beat sweep re-enqueues work whose lease ran out. Transient
 errors (DocuSign's 5xx, a database connection dropped or a server restarting) are retried with
-backoff and never recorded as a final failure. Settings and reasons: portal/settings.py, "How lost
-work comes back".
+backoff and never recorded as a final failure. Settings and reasons: portal/settings/workers.py,
+"How lost work comes back".
 """
 
 import contextlib

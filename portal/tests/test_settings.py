@@ -82,8 +82,8 @@ def test_no_missing_migrations():
 def test_every_variable_the_settings_read_is_listed_in_env_example():
     import re
 
-    source = (ROOT / "portal" / "settings.py").read_text()
-    read = set(re.findall(r'_(?:read|secret)\(\s*"([A-Z0-9_]+)"', source))
+    source = "".join(path.read_text() for path in (ROOT / "portal" / "settings").glob("*.py"))
+    read = set(re.findall(r'\b(?:read|secret)\(\s*"([A-Z0-9_]+)"', source))
     listed = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     assert read, "the settings module reads no variable?"
     assert read - listed == set(), "add these to .env.example"
