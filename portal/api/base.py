@@ -5,6 +5,7 @@ three shapes most views take: a cursor page of rows, one object, an action on on
 import json
 import logging
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -182,14 +183,14 @@ def tenant_or_404(tenant_id: int) -> Tenant:
 
 # GET: one cursor page of `rows()`, each in `row_serializer`'s shape, ordered by `order`
 # ([(field, descending)], ending with a unique field) and named `sort_name` in the cursor.
-class PageView(ApiView):
+class PageView(ApiView, ABC):
     row_serializer: type[serializers.Serializer]
     query_serializer: type[serializers.Serializer] = PageQuerySerializer
     order: list[tuple[str, bool]] = [("pk", False)]
     sort_name = "id"
 
-    def rows(self, params: dict, **url_kwargs) -> QuerySet:
-        raise NotImplementedError
+    @abstractmethod
+    def rows(self, params: dict, **url_kwargs) -> QuerySet: ...
 
     def keyset(self, params: dict) -> tuple[list[tuple[str, bool]], str]:
         return self.order, self.sort_name
@@ -211,11 +212,11 @@ class PageView(ApiView):
 
 # GET: the object the URL names (`get_object`, a 404 when there is none) in `answer_serializer`'s
 # shape.
-class ObjectView(ApiView):
+class ObjectView(ApiView, ABC):
     answer_serializer: type[serializers.Serializer]
 
-    def get_object(self, **url_kwargs) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def get_object(self, **url_kwargs) -> Any: ...
 
     def get(self, request, **url_kwargs):
         return Response(self.answer_serializer(self.get_object(**url_kwargs)).data)
@@ -223,14 +224,14 @@ class ObjectView(ApiView):
 
 # POST: `act` on the object the URL names (`get_object`, a 404 when there is none); a service
 # refusing (one of `refusals`) is a 409 saying why.
-class ActionView(ApiView):
+class ActionView(ApiView, ABC):
     refusals: tuple[type[Exception], ...] = ()
 
-    def get_object(self, **url_kwargs) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def get_object(self, **url_kwargs) -> Any: ...
 
-    def act(self, request, obj) -> Response:
-        raise NotImplementedError
+    @abstractmethod
+    def act(self, request, obj) -> Response: ...
 
     def post(self, request, **url_kwargs):
         obj = self.get_object(**url_kwargs)

@@ -1,5 +1,6 @@
 """Access control for every staff page: sign-in, then one permission per view (and per action)."""
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -73,7 +74,7 @@ class TenantMixin(StaffRequiredMixin):
         return reverse("tenant-detail", kwargs={"tenant_id": self.tenant.pk})
 
 
-class TenantActionView(TenantMixin, View):
+class TenantActionView(TenantMixin, View, ABC):
     """A button on a tenant page: POST, run one service in `act`, flash its outcome, redirect.
 
     The redirect goes to the form's `next` when it is one of our own paths, else the tenant page.
@@ -81,8 +82,9 @@ class TenantActionView(TenantMixin, View):
 
     http_method_names = ["post"]
 
+    @abstractmethod
     def act(self, request: HttpRequest) -> None:
-        raise NotImplementedError
+        """Run the action's service and flash its outcome."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.act(request)
