@@ -64,3 +64,25 @@ def signed_headers(body: bytes, *keys: str, account_id: str = TEST_ACCOUNT_1_ID)
 
 def post(client, body: bytes, **headers):
     return client.generic("POST", HOOK_PATH, body, content_type="application/json", **headers)
+
+
+def envelope_hooks_tenant(consented_tenant, *, emulator, integration, listener_url: str):
+    """A consented tenant "acme" whose integration has a Connect template "Hooks" publishing
+    envelope-sent to `listener_url`, with the partner HMAC key on both sides (the setup of the
+    envelope-level eventNotification tests)."""
+    from connect.tests.factories import ConnectTemplateFactory
+    from docusign_emulator.testing import TEST_PARTNER_ACCOUNT_ID
+    from events.models import PartnerHmacKey
+
+    tenant = consented_tenant(slug="acme")
+    ConnectTemplateFactory(
+        integration=integration,
+        name="Hooks",
+        slug="hooks",
+        settings={"url_to_publish_to": listener_url, "events": ["envelope-sent"]},
+    )
+    PartnerHmacKey.objects.create(
+        integration=integration, label="current", secret=KEY_OLD, created_by_label="t"
+    )
+    emulator.set_partner_hmac_keys(TEST_PARTNER_ACCOUNT_ID, [KEY_OLD])
+    return tenant

@@ -8,10 +8,8 @@ import requests
 from django.urls import reverse
 
 from connect.selectors.desired import connect_event_notifications_for_tenant
-from connect.tests.factories import ConnectTemplateFactory
-from docusign_emulator.testing import TEST_PARTNER_ACCOUNT_ID
-from events.models import ConnectEvent, PartnerHmacKey
-from events.tests.helpers import HOOK_PATH, KEY_OLD
+from events.models import ConnectEvent
+from events.tests.helpers import HOOK_PATH, envelope_hooks_tenant
 from tenants.services.tokens import token_get_valid
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,18 +17,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def tenant(consented_tenant, emulator, emulator_integration, live_server):
-    tenant = consented_tenant(slug="acme")
-    ConnectTemplateFactory(
+    return envelope_hooks_tenant(
+        consented_tenant,
+        emulator=emulator,
         integration=emulator_integration,
-        name="Hooks",
-        slug="hooks",
-        settings={"url_to_publish_to": live_server.url + HOOK_PATH, "events": ["envelope-sent"]},
+        listener_url=live_server.url + HOOK_PATH,
     )
-    PartnerHmacKey.objects.create(
-        integration=emulator_integration, label="current", secret=KEY_OLD, created_by_label="t"
-    )
-    emulator.set_partner_hmac_keys(TEST_PARTNER_ACCOUNT_ID, [KEY_OLD])
-    return tenant
 
 
 def test_the_rendered_block_makes_docusign_deliver_that_envelope_to_the_tenant(

@@ -4,10 +4,8 @@ import pytest
 import requests
 
 from apikeys.models import Scope
-from connect.tests.factories import ConnectTemplateFactory
-from docusign_emulator.testing import TEST_PARTNER_ACCOUNT_ID
-from events.models import ConnectEvent, PartnerHmacKey
-from events.tests.helpers import HOOK_PATH, KEY_OLD
+from events.models import ConnectEvent
+from events.tests.helpers import HOOK_PATH, envelope_hooks_tenant
 from tenants.services.tokens import token_get_valid
 from tenants.tests.factories import TenantFactory
 
@@ -17,17 +15,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_the_block_from_the_api_makes_docusign_deliver_that_envelope_to_the_tenant(
     api, consented_tenant, emulator, emulator_integration, live_server
 ):
-    tenant = consented_tenant(slug="acme")
-    ConnectTemplateFactory(
+    tenant = envelope_hooks_tenant(
+        consented_tenant,
+        emulator=emulator,
         integration=emulator_integration,
-        name="Hooks",
-        slug="hooks",
-        settings={"url_to_publish_to": live_server.url + HOOK_PATH, "events": ["envelope-sent"]},
+        listener_url=live_server.url + HOOK_PATH,
     )
-    PartnerHmacKey.objects.create(
-        integration=emulator_integration, label="current", secret=KEY_OLD, created_by_label="t"
-    )
-    emulator.set_partner_hmac_keys(TEST_PARTNER_ACCOUNT_ID, [KEY_OLD])
 
     response = api(scopes=[Scope.CONNECT_READ]).get(
         f"/api/v1/tenants/{tenant.pk}/event-notification/"
