@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from common.redis_clients import redis_client
+
 # A dropped connection, a server shutting down or restarting, a failover: try again shortly.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 # What staff read instead of the exception's text.
@@ -63,8 +65,6 @@ def database_connection_discard() -> None:
 
 # --- a broker that lost what it held ------------------------------------------------------------
 
-_broker_clients: dict[str, Any] = {}
-
 
 def broker_emptied(*, beat_task: str) -> bool:
     """Whether the broker lost what it held since `beat_task` last marked it (restarted without
@@ -91,9 +91,4 @@ def _broker_client() -> Any:
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://")):
         return None
-    client = _broker_clients.get(url)
-    if client is None:
-        import redis
-
-        client = _broker_clients.setdefault(url, redis.Redis.from_url(url, socket_timeout=10))
-    return client
+    return redis_client(url, timeout_s=10)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from common.redis_clients import redis_client
 from connect.models import ApiBudgetWindow
 
 logger = logging.getLogger(__name__)
@@ -65,12 +66,10 @@ def _reserve_script():
     url = settings.REDIS_URL
     script = _scripts.get(url)
     if script is None:
-        import redis
-
         with _scripts_lock:
             script = _scripts.get(url)
             if script is None:
-                script = redis.Redis.from_url(url).register_script(_RESERVE_LUA)
+                script = redis_client(url).register_script(_RESERVE_LUA)
                 _scripts[url] = script
     return script
 

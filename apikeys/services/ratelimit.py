@@ -3,7 +3,6 @@ web process. With REDIS_URL the counters are expiring Redis keys; without Redis 
 unreachable) rows in `ApiRateWindow` under a row lock."""
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 
 from apikeys.models import ApiRateWindow
+from common.redis_clients import redis_client
 
 if TYPE_CHECKING:
     import redis
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WINDOW_S = 60
-_clients_lock = threading.Lock()
-_clients: dict[str, "redis.Redis"] = {}
 
 
 @dataclass(frozen=True)
@@ -33,16 +31,8 @@ class RateVerdict:
 
 
 def _redis() -> "redis.Redis":
-    url = settings.REDIS_URL
-    client = _clients.get(url)
-    if client is None:
-        import redis
-
-        with _clients_lock:
-            client = _clients.setdefault(
-                url, redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            )
-    return client
+    # A short bound: a request waits on Redis at most half a second, then falls back.
+    return redis_client(settings.REDIS_URL, timeout_s=0.5)
 
 
 def api_rate_take(*, api_key_id: int) -> RateVerdict:
