@@ -94,3 +94,13 @@ def test_each_pre_commit_hook_runs_a_tool_pinned_in_requirements_dev():
         tool = hook["entry"].split()[0]
         assert tool.startswith(".venv/bin/"), hook["id"]
         assert tool.removeprefix(".venv/bin/") in pinned, hook["id"]
+
+
+def test_every_apps_tests_are_in_the_suite():
+    """A tests folder missing from pytest's testpaths would never run in `bin/test` or CI."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    testpaths = set(config["tool"]["pytest"]["ini_options"]["testpaths"])
+    with_tests = {path.parent.parent.name for path in ROOT.glob("*/tests/__init__.py")}
+    assert with_tests - testpaths == set()
