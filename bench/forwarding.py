@@ -12,7 +12,8 @@ and a local sink standing in for the partner's endpoint answers 200 after 50 ms.
 
     .venv/bin/python bench/forwarding.py [--burst 600] [--rate 100] [--seconds 20]
                                          [--outage-s 60] [--outage-rate 20]
-                                         [--forwarders 1] [--forwarder-concurrency 16]
+                                         [--max-in-flight 16] [--forwarders 1]
+                                         [--forwarder-concurrency 16]
 
 Its own PostgreSQL database (`portal_bench_forwarding` unless BENCH_DB_NAME, dropped and
 recreated) and Redis (db 9 unless BENCH_REDIS_URL); every process it starts is stopped at the end.
@@ -64,6 +65,8 @@ class Sink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a partner's web server does
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 time.sleep(SINK_DELAY_S)
@@ -101,7 +104,7 @@ def env(web_port: int, emulator_port: int) -> dict[str, str]:
     }
 
 
-def prepare(environment: dict, sink_url: str) -> None:
+def prepare(environment: dict, sink_url: str, max_in_flight: int) -> None:
     """The bench tenant (benchlib) and one destination, the sink, with a signing secret."""
     single_tenant_prepare(
         environment,
@@ -112,7 +115,7 @@ def prepare(environment: dict, sink_url: str) -> None:
 from forwarding.models import Destination, DestinationSecret
 from forwarding.services.signing import signing_secret_new
 destination = Destination.objects.create(integration=integration, name="sink", url="{sink_url}",
-    max_in_flight=8)
+    max_in_flight={max_in_flight})
 DestinationSecret.objects.create(destination=destination, secret=signing_secret_new())
 """,
     )
@@ -257,6 +260,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--outage-s", type=int, default=60)
     parser.add_argument("--outage-rate", type=float, default=20)
+    # Little's law: 100 events/s answered after 50 ms keep 5 requests in flight on average; the
+    # destination's bound leaves room for bursts and for the time each slot spends recording.
+    parser.add_argument("--max-in-flight", type=int, default=16)
     parser.add_argument("--forwarders", type=int, default=1)
     parser.add_argument("--forwarder-concurrency", type=int, default=16)
     args = parser.parse_args()
@@ -265,7 +271,7 @@ def main() -> int:
     web_port, emulator_port = free_port(), free_port()
     environment = env(web_port, emulator_port)
     database_recreate(f"{PG}/{DB_NAME}")
-    prepare(environment, sink.url)
+    prepare(environment, sink.url, args.max_in_flight)
     subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=False, capture_output=True)
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     processes = {
@@ -365,6 +371,16 @@ def main() -> int:
         latencies = sorted(
             (sink.delivered[i] - receipts[i]) * 1000 for i in sink.delivered if i not in base_ids
         )
+        if os.environ.get("BENCH_TIMELINE"):
+            by_second: dict[int, list[float]] = {}
+            first = min(receipts[i] for i in sink.delivered if i not in base_ids)
+            for i in sink.delivered:
+                if i not in base_ids:
+                    by_second.setdefault(int(receipts[i] - first), []).append(
+                        (sink.delivered[i] - receipts[i]) * 1000
+                    )
+            for second, values in sorted(by_second.items()):
+                print(f"   second {second}: {len(values)} events, max {max(values):,.0f} ms")
         print(
             f"2. {count} events at {args.rate:g}/s: receipt -> sink 200 p50 "
             f"{statistics.median(latencies):,.0f} ms, p95 "

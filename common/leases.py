@@ -72,13 +72,13 @@ def broker_emptied(*, beat_task: str) -> bool:
     the broker is gone. Work queued before then is lost now; waiting for its lease to run out
     would cost a lease and a tick more. True on the very first run too (harmless: every task is safe
     to run twice); False for a broker other than Redis."""
-    client = _broker_client()
+    client = broker_redis()
     return client is not None and not client.exists(_marker_key(beat_task))
 
 
 def broker_mark(*, beat_task: str) -> None:
     """`beat_task` has enqueued everything it found lost: the broker holds its work again."""
-    client = _broker_client()
+    client = broker_redis()
     if client is not None:
         client.set(_marker_key(beat_task), "1")
 
@@ -87,7 +87,9 @@ def _marker_key(beat_task: str) -> str:
     return f"portal:broker-marker:{beat_task}"
 
 
-def _broker_client() -> Any:
+def broker_redis() -> Any:
+    """The broker's Redis (keys that describe the queues live beside them); None for another
+    broker."""
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://")):
         return None

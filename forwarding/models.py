@@ -93,8 +93,6 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     # Held by the worker sending it; an expired lease (a killed worker) frees it again.
     leased_until = models.DateTimeField(null=True, blank=True)
-    # Refused because the destination had its fill in flight: the next one to finish sends it.
-    waiting_for_slot = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
@@ -110,11 +108,11 @@ class Delivery(models.Model):
             models.Index(
                 fields=["destination", "status", "envelope_id", "event_id"], name="delivery_order"
             ),
-            # "The oldest delivery refused for want of a slot", read after every attempt.
+            # A sender's round: the destination's pending deliveries, oldest first.
             models.Index(
                 fields=["destination", "event_id"],
-                condition=models.Q(waiting_for_slot=True),
-                name="delivery_waiting_for_slot",
+                condition=models.Q(status="pending"),
+                name="delivery_pending_in_order",
             ),
         ]
 
@@ -129,9 +127,9 @@ class Delivery(models.Model):
 
 class DestinationSlot(models.Model):
     """One of the `max_in_flight` deliveries a destination may have in flight at once: a sender
-    holds one for the lease of its attempt. Claimed with SELECT ... FOR UPDATE SKIP LOCKED, so
-    senders never wait on each other (a count under a lock on the destination row made every
-    claim of a busy destination queue behind the one before)."""
+    holds one per delivery of its round, for the round's lease. Claimed with SELECT ... FOR
+    UPDATE SKIP LOCKED, so senders never wait on each other (a count under a lock on the
+    destination row made every claim of a busy destination queue behind the one before)."""
 
     destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="slots")
     number = models.PositiveSmallIntegerField()

@@ -7,26 +7,25 @@ from forwarding.services import deliveries
 
 
 @shared_task(
-    name="forwarding.tasks.delivery_attempt",
+    name="forwarding.tasks.destination_deliver",
     ignore_result=True,
-    # A database blip is retried with backoff; past the retries the delivery's lease runs out
-    # and beat finds it again in PostgreSQL.
+    # A database blip is retried with backoff; past the retries the deliveries' leases run out
+    # and beat finds them again in PostgreSQL.
     autoretry_for=DATABASE_ERRORS,
     retry_backoff=1,
     retry_backoff_max=60,
     max_retries=8,
 )
-def delivery_attempt(delivery_id: int) -> str:
-    """One attempt of one delivery if it is due and may go now (its lease makes a second copy
-    of this message a no-op)."""
-    return deliveries.delivery_attempt(delivery_id=delivery_id).status
+def destination_deliver(destination_id: int) -> int:
+    """Send what of the destination may go now, round after round (the leases make a second
+    copy of this message claim only what the first did not)."""
+    return len(deliveries.destination_deliver(destination_id=destination_id))
 
 
 @shared_task(name="forwarding.tasks.deliveries_due_enqueue", ignore_result=True)
 def deliveries_due_enqueue() -> int:
-    """Beat: enqueue every due delivery no live worker holds (found in the database, so a lost
-    broker message or a killed worker costs time, not events)."""
-    delivery_ids = deliveries.deliveries_due()
-    for delivery_id in delivery_ids:
-        delivery_attempt.delay(delivery_id)
-    return len(delivery_ids)
+    """Beat: a sender for every destination with due deliveries no live worker holds (found in
+    the database, so a lost broker message or a killed worker costs time, not events)."""
+    destination_ids = deliveries.destinations_due()
+    deliveries.destinations_deliver_enqueue(destination_ids)
+    return len(destination_ids)

@@ -18,8 +18,9 @@ from accounts.models import User
 from common.services import audit_record
 from events.errors import EventsError
 from events.models import ConnectEvent, TenantEventDay, TenantEventHealth
+from events.services.processing import connect_event_processing_enqueue
 from forwarding.models import Delivery
-from forwarding.services.deliveries import deliveries_send, deliveries_send_for_event
+from forwarding.services.deliveries import deliveries_send
 from forwarding.services.fanout import deliveries_create_for_events
 from recovery.services.matching import delivery_failures_match_events
 from tenants.models import Integration, Tenant, TenantAccount
@@ -38,59 +39,67 @@ def _health_row_ensure(tenant_id: int) -> None:
     )
 
 
-def connect_event_process(*, event_id: int) -> bool:
-    """Hand a stored event to its forwarding destinations, match it to the delivery failures it
-    recovers, and count it into its tenant's health; with it every other event still waiting
-    (up to EVENTS_BATCH_MAX), in the same few set-based queries, so that a task costs less per
-    event the faster events arrive (at low rates a batch is one event). Then send this event's
-    first attempts (a batch's other events are sent by their own tasks).
+def connect_event_process(*, event_id: int | None = None) -> bool:
+    """Hand stored events to their forwarding destinations, match them to the delivery failures
+    they recover, and count them into their tenants' health: the event `event_id` (when given)
+    and every other one still waiting, oldest first, up to EVENTS_BATCH_MAX, in the same few
+    set-based queries, so that a task costs less per event the faster events arrive (at low
+    rates a batch is one event). Then send the batch's first attempts, destination by
+    destination (forwarding.services.deliveries.deliveries_send).
 
     Safe to run twice: the first run claims the rows by setting `processed_at`; a later run, or
-    the task of an event another task's batch took, returns False and sends what of the event
-    was never attempted."""
+    the task of an event another task's batch took, takes only events still waiting (stored
+    while it was queued) and returns False when there are none."""
     events, deliveries = _events_claim(event_id=event_id)
     if not events:
-        deliveries_send_for_event(event_id=event_id)
         return False
+    if len(events) == EVENTS_BATCH_MAX:
+        # More may be waiting: another task takes them while this one sends.
+        transaction.on_commit(lambda: connect_event_processing_enqueue(None), robust=True)
     _events_count(events)
-    own = [delivery for delivery in deliveries if delivery.event_id == event_id]
-    # The first attempts, once committed (at once in the event's task: one task per event).
-    transaction.on_commit(lambda: deliveries_send(own))
+    # The first attempts, once committed (at once in the task: no second task per event).
+    transaction.on_commit(lambda: deliveries_send(deliveries))
     return True
 
 
-# What the counters, the fan-out, the recovery match and the first attempt's body read of each
-# event of a batch (the payload is decoded for all, sent by the event's own task).
+# What the counters, the fan-out and the recovery match read of each event of a batch (not the
+# payload: the sender reads it with the deliveries it claims).
 _EVENT_FIELDS = (
-    *("tenant_id", "account_id", "event", "envelope_id", "received_at", "payload"),
+    *("tenant_id", "event", "envelope_id", "received_at"),
     *("tenant__slug", "tenant__integration_id", "tenant__event_health__test_envelope_id"),
 )
 
 
 @transaction.atomic
-def _events_claim(*, event_id: int) -> tuple[list[ConnectEvent], list[Delivery]]:
-    """Mark the event, and up to EVENTS_BATCH_MAX - 1 other waiting events, processed; create
-    their deliveries and recover the failures they answer, in one transaction: an event is fanned
-    out exactly once. ([], []) when the event was already processed. No row shared by other
-    events is written here, and no lock is waited for but the event's own, taken first while
-    nothing else is held (so two batches cannot deadlock). The locks are FOR NO KEY UPDATE, what
-    PostgreSQL's own UPDATE of processed_at takes: rows pointing at the events (a delivery, a
-    recovered failure) are written by others meanwhile without waiting."""
-    # Waits while another task's batch holds the event (a plain indexed read, no join): once
-    # that commits, the event is processed and its deliveries are there for this task to send.
-    mine = ConnectEvent.objects.select_for_update(no_key=True).filter(
-        pk=event_id, processed_at__isnull=True
-    )
-    if not list(mine.values_list("pk", flat=True)):
-        return [], []
-    # This event first (its lock is ours, so SKIP LOCKED keeps it), then the oldest waiting.
+def _events_claim(*, event_id: int | None) -> tuple[list[ConnectEvent], list[Delivery]]:
+    """Mark up to EVENTS_BATCH_MAX waiting events processed (`event_id` first, when given),
+    create their deliveries and recover the failures they answer, in one transaction: an event
+    is fanned out exactly once. ([], []) when nothing (or not `event_id`) was waiting. No row
+    shared by other events is written here, and no lock is waited for but the given event's
+    own, taken first while nothing else is held (so two batches cannot deadlock). The locks are
+    FOR NO KEY UPDATE, what PostgreSQL's own UPDATE of processed_at takes: rows pointing at the
+    events (a delivery, a recovered failure) are written by others meanwhile without waiting."""
+    order: list = ["pk"]
+    if event_id is not None:
+        # Waits while another task's batch holds the event (a plain indexed read, no join):
+        # once that commits, the event is processed, and that batch's task sends it.
+        mine = ConnectEvent.objects.select_for_update(no_key=True).filter(
+            pk=event_id, processed_at__isnull=True
+        )
+        if list(mine.values_list("pk", flat=True)):
+            # This event first (its lock is ours, so SKIP LOCKED keeps it), then the oldest.
+            order.insert(0, Case(When(pk=event_id, then=Value(0)), default=Value(1)))
+    # Even when its own event was taken: events stored since did not queue a task of their
+    # own while this one was queued (events.services.processing).
     batch = list(
         ConnectEvent.objects.select_related("tenant__event_health")
         .select_for_update(of=("self",), skip_locked=True, no_key=True)
         .only(*_EVENT_FIELDS)
         .filter(processed_at__isnull=True)
-        .order_by(Case(When(pk=event_id, then=Value(0)), default=Value(1)), "pk")[:EVENTS_BATCH_MAX]
+        .order_by(*order)[:EVENTS_BATCH_MAX]
     )
+    if not batch:
+        return [], []
     ConnectEvent.objects.filter(pk__in=[event.pk for event in batch]).update(
         processed_at=timezone.now()
     )
@@ -100,9 +109,6 @@ def _events_claim(*, event_id: int) -> tuple[list[ConnectEvent], list[Delivery]]
     deliveries = []
     for integration_id, events_of in by_integration.items():
         deliveries += deliveries_create_for_events(events=events_of, integration_id=integration_id)
-    tenants = {event.tenant_id: event.tenant for event in batch}
-    for delivery in deliveries:
-        delivery.tenant = tenants[delivery.tenant_id]
     delivery_failures_match_events(events=batch)
     return batch, deliveries
 

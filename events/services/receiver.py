@@ -30,6 +30,7 @@ from connect.selectors.templates import connect_template_basic_verify
 from events.errors import EventRejected
 from events.models import ConnectEvent, ListenerSettings
 from events.services.listener import listener_basic_verify, listener_bearer_verify
+from events.services.processing import connect_event_processing_enqueue
 from tenants.models import TenantAccount
 
 MAX_JSON_DEPTH = 32
@@ -112,11 +113,9 @@ def _route(account_id: str) -> _Route | None:
 def _store_once(event: ConnectEvent) -> int | None:
     """Insert the event and hand its processing to Celery once committed; None when the unique
     identity says it is stored already (a redelivery, or a concurrent duplicate)."""
-    # Local import: the tasks module imports the services.
-    from events.tasks import connect_event_process
 
     def processing_enqueue() -> None:
-        connect_event_process.delay(event.pk)
+        connect_event_processing_enqueue(event.pk)
 
     try:
         # In autocommit the INSERT is its own transaction (one round trip); inside a caller's

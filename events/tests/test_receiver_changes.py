@@ -11,12 +11,14 @@ import pytest
 from django.db import connection
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from common.leases import broker_redis
 from events.models import ConnectEvent, PartnerHmacKey
 from events.services.listener import (
     hmac_key_add,
     hmac_key_deactivate,
     listener_settings_update,
 )
+from events.services.processing import QUEUED_KEY, connect_event_processing_started
 from events.tasks import connect_event_process, connect_events_sweep
 from events.tests.helpers import KEY_NEW, KEY_OLD, encode, message, post, signed_headers
 from portal.celery import app as celery_app
@@ -166,37 +168,51 @@ def test_dead_pooled_connection_is_replaced_without_an_error(client, linked_tena
 
 
 @pytest.mark.django_db(transaction=True)
-def test_each_committed_event_reaches_celery_as_its_own_task(client, linked_tenant, settings):
-    """Outside eager mode each stored event is published to the broker once its row is
-    committed; a duplicate publishes nothing."""
+def test_committed_events_reach_celery_unless_a_queued_task_will_take_them(
+    client, linked_tenant, settings
+):
+    """Outside eager mode a stored event publishes its processing task once its row is
+    committed, unless a task already queued will take it (the flag in the broker's Redis; without
+    Redis every event publishes its own); a task starting clears the flag; a duplicate publishes
+    nothing."""
     settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app.conf.task_always_eager = False
+    coalesced = broker_redis() is not None
     payload = message()
+    received = []
     try:
         with celery_app.connection_for_read() as broker:
             queue = broker.SimpleQueue("events")
             queue.clear()
+            connect_event_processing_started()  # no task is queued
             for _ in range(2):
                 assert _deliver(client, KEY_OLD).status_code == 200
             body = encode(payload)
             for _ in range(2):  # the second is a redelivery
                 assert post(client, body, **signed_headers(body, KEY_OLD)).status_code == 200
-            received = []
-            for _ in range(3):
-                item = queue.get(timeout=5)
-                item.ack()
-                received.append(item)
-            # Published before each answer, so a fourth would already be there.
+            if coalesced:
+                # A worker takes the queued task: the next event needs a task of its own.
+                received.append(queue.get(timeout=5))
+                connect_event_processing_started()
+                assert _deliver(client, KEY_OLD).status_code == 200
+            while len(received) < (2 if coalesced else 3):
+                received.append(queue.get(timeout=5))
+            # Published before each answer, so another would already be there.
             with pytest.raises(queue.Empty):
                 queue.get_nowait()
+            for item in received:
+                item.ack()
             queue.close()
     finally:
         celery_app.conf.task_always_eager = True
+        connect_event_processing_started()
     assert {item.headers["task"] for item in received} == {"events.tasks.connect_event_process"}
     stored = sorted(ConnectEvent.objects.values_list("pk", flat=True))
-    assert sorted(item.payload[0][0] for item in received) == stored
+    published = [item.payload[0][0] for item in received]
+    # With the flag: the first event's task (it takes the two after it), then the fourth's.
+    assert published == ([stored[0], stored[3]] if coalesced else stored)
     # Not processed yet (no worker here): the sweep would find them if a task were lost.
-    assert ConnectEvent.objects.filter(processed_at__isnull=True).count() == 3
+    assert ConnectEvent.objects.filter(processed_at__isnull=True).count() == len(stored)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -207,9 +223,11 @@ def test_broker_down_at_commit_still_answers_200_and_the_sweep_processes_the_eve
         raise KombuOperationalError("Error 111 connecting to the broker. Connection refused.")
 
     with monkeypatch.context() as patched:
-        patched.setattr(connect_event_process, "delay", broker_down)
+        patched.setattr(connect_event_process, "apply_async", broker_down)
         response = _deliver(client, KEY_OLD)
     assert response.status_code == 200, response.content
+    # No task is queued, so the next event must not count on one.
+    assert broker_redis() is None or not broker_redis().exists(QUEUED_KEY)
     event = ConnectEvent.objects.get()
     assert event.processed_at is None
     ConnectEvent.objects.update(received_at=event.received_at - timedelta(minutes=5))

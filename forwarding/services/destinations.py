@@ -228,7 +228,7 @@ def destination_resume(
 ) -> int:
     """Unpause; every pending delivery becomes due now and goes out oldest first (in order per
     envelope, within the destination's concurrency). Returns the backlog size."""
-    from forwarding.services.deliveries import deliveries_enqueue_backlog
+    from forwarding.services.deliveries import destinations_deliver_enqueue
 
     now = now or timezone.now()
     row = Destination.objects.select_for_update(no_key=True).get(pk=destination.pk)
@@ -244,5 +244,6 @@ def destination_resume(
         message=f"Forwarding destination '{row.name}' resumed; {count} deliveries pending",
         request=request,
     )
-    transaction.on_commit(lambda: deliveries_enqueue_backlog(destination_id=row.pk, now=now))
+    # Its sender takes the backlog oldest first, as many at once as the slots allow.
+    transaction.on_commit(lambda: destinations_deliver_enqueue([row.pk]))
     return count

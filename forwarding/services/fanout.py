@@ -10,9 +10,6 @@ from django.db.models import Exists, OuterRef
 
 from forwarding.models import Delivery, Destination
 
-# Never read on the forwarding path: not loaded, so not decrypted for every event.
-INTEGRATION_SECRETS = ("secret_key", "rsa_private_key")
-
 
 class StoredEvent(Protocol):
     """What the fan-out reads of a stored Connect event (events.ConnectEvent)."""
@@ -28,9 +25,9 @@ def deliveries_create_for_events(
     *, events: Sequence[StoredEvent], integration_id: int
 ) -> list[Delivery]:
     """One pending delivery per event and destination of the integration that wants it, in event
-    order, each with its destination (with the integration) and event attached for
-    `deliveries_send`. The same few queries for one event or a batch: the destinations (one
-    query), the tenants they chose (one more, only when one has a tenant filter), one INSERT.
+    order, each with its destination attached (for `deliveries_send`). The same few queries for
+    one event or a batch: the destinations (one query), the tenants they chose (one more, only
+    when one has a tenant filter), one INSERT.
     Call inside the transaction that marks the events processed, so an event is fanned out
     exactly once; send them once it has committed (the sweep finds any that were not)."""
     if not events:
@@ -42,8 +39,6 @@ def deliveries_create_for_events(
         # No tenant chosen means every tenant of the integration.
         .filter(~Exists(chosen) | Exists(chosen.filter(tenant_id__in=tenant_ids)))
         .annotate(has_tenant_filter=Exists(chosen))
-        .select_related("integration")
-        .defer(*(f"integration__{name}" for name in INTEGRATION_SECRETS))
         .order_by("pk")
     )
     if not candidates:
@@ -65,7 +60,7 @@ def deliveries_create_for_events(
     pairs = [(event, d) for event in events for d in candidates if wants(d, event)]
     if not pairs:
         return []
-    deliveries = Delivery.objects.bulk_create(
+    return Delivery.objects.bulk_create(
         [
             Delivery(
                 destination=destination,
@@ -77,6 +72,3 @@ def deliveries_create_for_events(
             for event, destination in pairs
         ]
     )
-    for delivery, (event, _) in zip(deliveries, pairs, strict=True):
-        delivery.event = event  # type: ignore[assignment]
-    return deliveries

@@ -13,14 +13,16 @@ from accounts.models import User
 from common.services import audit_record
 from forwarding.errors import ForwardingError
 from forwarding.models import Delivery, Destination
-from forwarding.services.deliveries import connect_events, deliveries_enqueue
+from forwarding.services.deliveries import connect_events, destinations_deliver_enqueue
 from tenants.models import Tenant
 
 MAX_REPLAY = 10_000
 
 
 def _restart(queryset: QuerySet[Delivery], *, now: datetime) -> list[int]:
-    ids = list(queryset.order_by("event_id").values_list("pk", flat=True)[:MAX_REPLAY])
+    rows = list(queryset.order_by("event_id").values_list("pk", "destination_id")[:MAX_REPLAY])
+    ids = [pk for pk, _ in rows]
+    destination_ids = sorted({destination_id for _, destination_id in rows})
     Delivery.objects.filter(pk__in=ids).update(
         status=Delivery.Status.PENDING,
         attempt_count=0,
@@ -28,7 +30,7 @@ def _restart(queryset: QuerySet[Delivery], *, now: datetime) -> list[int]:
         leased_until=None,
         delivered_at=None,
     )
-    transaction.on_commit(lambda: deliveries_enqueue(ids))
+    transaction.on_commit(lambda: destinations_deliver_enqueue(destination_ids))
     return ids
 
 

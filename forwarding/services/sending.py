@@ -3,7 +3,9 @@ wrapped with who it belongs to), its Standard Webhooks signature, and the POST t
 common/outbound.py, reduced to what the attempt row records."""
 
 import json
-from datetime import datetime
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from django.conf import settings
@@ -11,20 +13,39 @@ from django.utils import timezone
 
 from common.outbound import OutboundRefused, outbound_post
 from forwarding.models import Delivery
-from forwarding.services.destinations import destination_signing_secrets
 from forwarding.services.signing import signed_headers
 
 EXCERPT_BYTES = 500
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
-def delivery_send(delivery: Delivery, *, now: datetime) -> dict:
+
+def delivery_post(delivery: Delivery, *, signing_secrets: list[str]) -> dict:
     """POST the delivery's event to its destination; what happened, as the attempt row records
-    it (status_code, excerpt, error, retry_after_s). Never raises for a network problem."""
-    body, headers = _signed(delivery, now=now)
-    return _send(delivery.destination.url, body=body, headers=headers)
+    it (status_code, excerpt, error, retry_after_s, latency_ms). Never raises for a network
+    problem, and reads nothing from the database (safe in any thread)."""
+    body, headers = _signed(delivery, signing_secrets=signing_secrets)
+    started = time.monotonic()
+    result = _send(delivery.destination.url, body=body, headers=headers)
+    result["latency_ms"] = int((time.monotonic() - started) * 1000)
+    return result
 
 
-def _signed(delivery: Delivery, *, now: datetime) -> tuple[bytes, dict[str, str]]:
+def sender_pool() -> ThreadPoolExecutor:
+    """The process's sending threads, shared by every sender (each thread keeps its own pooled
+    connections, common/outbound.py)."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(
+                    max_workers=settings.FORWARDING_SEND_THREADS, thread_name_prefix="forwarding"
+                )
+    return _pool
+
+
+def _signed(delivery: Delivery, *, signing_secrets: list[str]) -> tuple[bytes, dict[str, str]]:
     body = _body(delivery)
     headers = {
         "Content-Type": "application/json",
@@ -33,9 +54,7 @@ def _signed(delivery: Delivery, *, now: datetime) -> tuple[bytes, dict[str, str]
             msg_id=delivery.webhook_id,
             timestamp=timezone.now(),
             body=body,
-            signing_secrets=destination_signing_secrets(
-                destination_id=delivery.destination_id, now=now
-            ),
+            signing_secrets=signing_secrets,
         ),
     }
     return body, headers

@@ -15,7 +15,11 @@ from django.utils import timezone
 
 from forwarding import schedule
 from forwarding.models import Delivery, DeliveryAttempt, DestinationSlot
-from forwarding.services.deliveries import deliveries_due, delivery_attempt
+from forwarding.services.deliveries import (
+    delivery_attempt,
+    destination_deliver,
+    destinations_due,
+)
 from forwarding.services.destinations import destination_create, destination_secret_rotate
 from forwarding.tests.sink import Answer
 
@@ -294,6 +298,7 @@ def test_a_destination_never_has_more_than_its_bound_in_flight(
 def test_the_sweep_finds_due_deliveries_and_those_of_a_worker_that_died(
     sink, destination_with_secret, stored_event
 ):
+    destination, _ = destination_with_secret
     now = timezone.now()
     due = _delivery(stored_event())
     Delivery.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(minutes=1))
@@ -307,11 +312,16 @@ def test_the_sweep_finds_due_deliveries_and_those_of_a_worker_that_died(
     )
     later = _delivery(stored_event())
     Delivery.objects.filter(pk=later.pk).update(next_attempt_at=now + timedelta(hours=1))
-    assert sorted(deliveries_due(now=now)) == sorted([due.pk, orphaned.pk])
+    assert destinations_due(now=now) == [destination.pk]
+    Delivery.objects.filter(pk=due.pk).update(status=Delivery.Status.SUCCEEDED)
+    assert destinations_due(now=now) == [destination.pk]  # the orphaned one
+    Delivery.objects.filter(pk=orphaned.pk).update(status=Delivery.Status.SUCCEEDED)
+    # One in flight with a live worker and one not due yet: nothing for the sweep.
+    assert destinations_due(now=now) == []
 
 
 def test_a_delivery_refused_for_want_of_a_slot_goes_out_when_one_frees(
-    sink, destination_with_secret, stored_event, django_capture_on_commit_callbacks
+    sink, destination_with_secret, stored_event
 ):
     destination, _ = destination_with_secret
     destination.max_in_flight = 1
@@ -320,14 +330,19 @@ def test_a_delivery_refused_for_want_of_a_slot_goes_out_when_one_frees(
     now = timezone.now()
     _hold(first, until=now + timedelta(seconds=60))
     assert delivery_attempt(delivery_id=second.pk, now=now).status == "busy"
-    assert Delivery.objects.get(pk=second.pk).waiting_for_slot
-    # The worker holding the slot finishes: the refused one is sent next (eager Celery here).
+    assert sink.received == []
+    # The worker holding the slot finishes and claims again: the refused one goes next.
     Delivery.objects.filter(pk=first.pk).update(leased_until=None)
     DestinationSlot.objects.update(delivery=None, leased_until=None)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert delivery_attempt(delivery_id=first.pk).status == "delivered"
-    assert Delivery.objects.get(pk=second.pk).status == Delivery.Status.SUCCEEDED
-    assert len(sink.received) == 2
+    outcomes = destination_deliver(destination_id=destination.pk)
+    assert [(o.delivery_id, o.status) for o in outcomes] == [
+        (first.pk, "delivered"),
+        (second.pk, "delivered"),
+    ]
+    assert [json.loads(r.body)["data"]["event_id"] for r in sink.received] == [
+        first.event_id,
+        second.event_id,
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -349,22 +364,25 @@ def test_concurrent_senders_never_exceed_the_bound_and_none_waits_for_another(
     Destination.objects.filter(pk=destination.pk).update(paused_at=None)
     sink.hold.clear()  # the endpoint keeps every request it gets waiting
 
-    def send(delivery):
+    def send():
         try:
-            return delivery_attempt(delivery_id=delivery.pk).status
+            return destination_deliver(destination_id=destination.pk)
         finally:
             connection.close()
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        outcomes = [pool.submit(send, d) for d in deliveries]
+        senders = [pool.submit(send) for _ in range(6)]
         sink.wait_for(2)
-        # The four others found no free slot and returned at once: no sender waits for a lock.
-        wait_until(lambda: sum(f.done() for f in outcomes) == 4, timeout=30, what="four refusals")
-        assert {f.result() for f in outcomes if f.done()} == {"busy"}
+        # One sender claimed a round of two; the five others found nothing they could take
+        # (the rows and slots of that round are skipped, never waited for) and returned at once.
+        wait_until(lambda: sum(f.done() for f in senders) == 5, timeout=30, what="five returns")
+        assert all(f.result() == [] for f in senders if f.done())
         assert len(sink.received) == 2
         sink.hold.set()
-        # Each finished one sends the oldest refused one next (eager Celery here), two at a time.
-        assert sorted(f.result(timeout=60) for f in outcomes) == ["busy"] * 4 + ["delivered"] * 2
+        # The one holding the slots claims again after each round, two at a time.
+        sent = [outcome for f in senders for outcome in f.result(timeout=60)]
+    assert sorted(o.delivery_id for o in sent) == [d.pk for d in deliveries]
+    assert {o.status for o in sent} == {"delivered"}
     assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
     assert len(sink.received) == 6
 
@@ -377,11 +395,32 @@ def test_a_batch_taken_by_the_last_event_of_an_envelope_still_delivers_it_in_ord
     envelope = "31111111-2222-4333-8444-555555555555"
     names = ["envelope-sent", "envelope-delivered", "envelope-completed"]
     events = [stored_event(processed=False, event=name, envelope_id=envelope) for name in names]
+    # The last event's task runs first and takes the waiting ones in its batch; once that has
+    # committed its sender sends them one round each, in the order of the envelope.
     with django_capture_on_commit_callbacks(execute=True):
-        # The last event's task runs first and takes the waiting ones in its batch.
         assert connect_event_process(events[2].pk) is True
-        assert connect_event_process(events[1].pk) is False
-        assert sink.received == []  # both wait for the first event of their envelope
-        assert connect_event_process(events[0].pk) is False
     assert [json.loads(r.body)["type"] for r in sink.received] == names
+    # The other events' tasks find them processed and send nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert connect_event_process(events[1].pk) is False
+        assert connect_event_process(events[0].pk) is False
+    assert len(sink.received) == 3
     assert {_delivery(event).status for event in events} == {Delivery.Status.SUCCEEDED}
+
+
+def test_a_task_whose_event_another_batch_took_still_takes_the_events_stored_since(
+    sink, destination_with_secret, stored_event, django_capture_on_commit_callbacks
+):
+    from events.models import ConnectEvent
+    from events.tasks import connect_event_process
+
+    first, second = stored_event(processed=False), stored_event(processed=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert connect_event_process(first.pk) is True  # takes the second in its batch
+    # Stored while the second's task was queued, so it queued no task of its own.
+    third = stored_event(processed=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert connect_event_process(second.pk) is True
+    assert not ConnectEvent.objects.filter(processed_at__isnull=True).exists()
+    sent = {json.loads(r.body)["data"]["event_id"] for r in sink.received}
+    assert sent == {first.pk, second.pk, third.pk}

@@ -1,4 +1,4 @@
-"""The delivery task treats a database blip as transient: retried with backoff, never a final
+"""The sender task treats a database blip as transient: retried with backoff, never a final
 failure of the delivery."""
 
 import pytest
@@ -6,36 +6,38 @@ from django.db import OperationalError
 
 from forwarding.models import Delivery
 from forwarding.services import deliveries
-from forwarding.tasks import delivery_attempt
+from forwarding.tasks import destination_deliver
 from portal.celery import app
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_database_error_in_a_delivery_attempt_is_retried_and_the_event_delivered(
+def test_a_database_error_in_a_sender_task_is_retried_and_the_event_delivered(
     sink, destination_with_secret, stored_event, monkeypatch
 ):
+    destination, _ = destination_with_secret
     event = stored_event(event="envelope-completed")
     delivery = Delivery.objects.get(event=event)
-    real = deliveries.delivery_attempt
+    real = deliveries.deliveries_claim
     calls = []
 
-    def blip_once(*, delivery_id):
-        calls.append(delivery_id)
+    def blip_once(**kwargs):
+        calls.append(kwargs["limit"])
         if len(calls) == 1:
             raise OperationalError("terminating connection due to administrator command")
-        return real(delivery_id=delivery_id)
+        return real(**kwargs)
 
-    monkeypatch.setattr(deliveries, "delivery_attempt", blip_once)
+    monkeypatch.setattr(deliveries, "deliveries_claim", blip_once)
 
     propagates = app.conf.task_eager_propagates
     app.conf.task_eager_propagates = False  # eager Celery runs each retry at once
     try:
-        delivery_attempt.apply(args=(delivery.pk,))
+        destination_deliver.apply(args=(destination.pk,))
     finally:
         app.conf.task_eager_propagates = propagates
 
-    assert calls == [delivery.pk, delivery.pk]
+    # The blip, the retry's round, and its claim that found nothing more.
+    assert len(calls) == 3
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SUCCEEDED
     assert len(sink.received) == 1

@@ -60,9 +60,16 @@ OUTBOUND_ALLOWED_HOSTS = read(
 # alerted), how long a rotated signing secret keeps signing, and how long events are kept.
 FORWARDING_CONNECT_TIMEOUT_S = read("FORWARDING_CONNECT_TIMEOUT_S", "float", default=3.05)
 FORWARDING_READ_TIMEOUT_S = read("FORWARDING_READ_TIMEOUT_S", "float", default=10.0)
+# Threads per forwarder process sending a round's deliveries at once (the rounds in flight share
+# them; each round holds at most its destination's free slots).
+FORWARDING_SEND_THREADS = read("FORWARDING_SEND_THREADS", "int", default=32)
 FORWARDING_PAUSE_AFTER_S = read("FORWARDING_PAUSE_AFTER_S", "int", default=24 * 3600)
 FORWARDING_SECRET_OVERLAP_S = read("FORWARDING_SECRET_OVERLAP_S", "int", default=24 * 3600)
 EVENT_RETENTION_DAYS = read("EVENT_RETENTION_DAYS", "int", default=30)
+# How long a queued processing task waits before it takes the stored events (events arriving
+# meanwhile join its batch instead of queueing tasks of their own): latency traded for a task
+# per batch rather than per event (bench/README.md, "Forwarding"). 0: no wait.
+EVENTS_BATCH_WINDOW_MS = read("EVENTS_BATCH_WINDOW_MS", "int", default=50)
 
 # --- Metrics (portal/metrics.py) ------------------------------------------------------------------
 # `/metrics` answers only requests bearing this token; empty turns the endpoint off.

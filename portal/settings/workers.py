@@ -64,7 +64,7 @@ CELERY_TASK_ROUTES = {
     # time), served by the Procfile's `forwarder` workers, so a slow endpoint holds none of the
     # threads that sync and refresh (README "Forwarding events to your application").
     "events.tasks.connect_event_process": {"queue": "events"},
-    "forwarding.tasks.delivery_attempt": {"queue": "events"},
+    "forwarding.tasks.destination_deliver": {"queue": "events"},
 }
 CELERY_TASK_ALWAYS_EAGER = read("CELERY_TASK_ALWAYS_EAGER", "bool", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
