@@ -310,6 +310,37 @@ def test_panel_counts_the_last_14_days(staff_client):
 
 
 @pytest.mark.django_db
+def test_panel_beside_an_arrived_test_event_explains_figures_not_counted_yet(staff_client):
+    from events.services.health import connect_event_process
+
+    tenant = TenantAccountFactory(account_id="acc-1").tenant
+    envelope_id = str(uuid.uuid4())
+    TenantEventHealth.objects.create(
+        tenant=tenant, test_envelope_id=envelope_id, test_requested_at=timezone.now()
+    )
+    # Stored by the receiver; its task, which counts it, has not run yet (as in the demo).
+    event = _event(tenant, envelope_id=envelope_id)
+    client = staff_client(Role.SUPPORT)
+    url = reverse("tenant-event-panel", kwargs={"tenant_id": tenant.pk})
+
+    html = client.get(url).content.decode()
+
+    assert "arrived after" in html
+    assert "0 events (0 in all)" in html
+    assert "data-test-uncounted" in html
+    assert "not in these figures yet" in html
+    assert "No events counted yet in the last 14 days" in html
+    assert 'hx-trigger="every 1s"' in html  # until its task has counted it
+
+    connect_event_process(event_id=event.pk)
+    html = client.get(url).content.decode()
+
+    assert "1 event (1 in all, test events included)" in html
+    assert "data-test-uncounted" not in html
+    assert 'hx-trigger="every 1s"' not in html
+
+
+@pytest.mark.django_db
 def test_panel_chart_without_events_says_so_instead_of_a_blank_block():
     tenant = TenantAccountFactory(account_id="acc-quiet").tenant
     chart = str(events_tenant_panel(tenant=tenant)["chart"])

@@ -190,6 +190,12 @@ def _demo_steps(demo, browser, staff):
     assert arrived is not None
     assert not staff.query_selector("[data-test-refused]")
     assert "none yet" not in staff.inner_text(".panel-events_tenant_panel h2")
+    # Beside "arrived", the figures either count it or say they do not yet; the panel polls until
+    # the worker has counted it.
+    staff.wait_for_selector("[data-test-uncounted]", state="detached")
+    assert "1 event (1 in all, test events included)" in staff.inner_text(
+        ".panel-events_tenant_panel"
+    )
     screenshot(staff, "demo-tenant")
 
     staff.goto(f"{url}/")
