@@ -35,7 +35,9 @@ __all__ = ["connect_events"]  # re-exported: replay and retention name events th
 SWEEP_GRACE_S = 5
 # Longer waits than this are left to the sweep (a Celery countdown lives in the broker only).
 COUNTDOWN_MAX_S = 300
-# A sender takes rounds of one destination for this long at most, then hands the rest to a new
+# How long a sender waits, once an answer is back, for others to record with it.
+RECORD_LINGER_S = 0.005
+# A sender sends for one destination this long at most, then hands the rest to a new
 # task (queued behind other destinations' work).
 SENDER_BUDGET_S = 30
 
@@ -104,7 +106,10 @@ def destination_deliver(
             free -= len(claim.deliveries)
         if not in_flight:
             break
-        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        done, pending = wait(in_flight, return_when=FIRST_COMPLETED)
+        if pending:
+            # Answers sent together come back together: recorded in one transaction.
+            done |= wait(pending, timeout=RECORD_LINGER_S).done
         sent = [Sent(*in_flight.pop(future), result=future.result()) for future in done]
         outcomes += _record(sent, now=now or timezone.now(), rng=rng or _rng)
         free += len(sent)

@@ -37,7 +37,11 @@ class DestinationForm(forms.Form):
         min_value=1,
         max_value=32,
         initial=4,
-        help_text="At most this many requests to this URL at the same time.",
+        help_text=(
+            "At most this many requests to this URL at the same time. Allow at least the events "
+            "per second it receives times its answer time in seconds, and room for bursts (100 "
+            "events/s answered in 50 ms: at least 5; 16 leaves room)."
+        ),
     )
 
     def __init__(self, *args, integration, **kwargs):

@@ -60,9 +60,10 @@ OUTBOUND_ALLOWED_HOSTS = read(
 # alerted), how long a rotated signing secret keeps signing, and how long events are kept.
 FORWARDING_CONNECT_TIMEOUT_S = read("FORWARDING_CONNECT_TIMEOUT_S", "float", default=3.05)
 FORWARDING_READ_TIMEOUT_S = read("FORWARDING_READ_TIMEOUT_S", "float", default=10.0)
-# Threads per forwarder process sending a round's deliveries at once (the rounds in flight share
-# them; each round holds at most its destination's free slots).
-FORWARDING_SEND_THREADS = read("FORWARDING_SEND_THREADS", "int", default=32)
+# Threads per forwarder process sending deliveries (every sender of the process shares them; a
+# destination never has more than its max_in_flight, at most 32, in flight): above 32, so that
+# one slow destination never takes them all.
+FORWARDING_SEND_THREADS = read("FORWARDING_SEND_THREADS", "int", default=64)
 FORWARDING_PAUSE_AFTER_S = read("FORWARDING_PAUSE_AFTER_S", "int", default=24 * 3600)
 FORWARDING_SECRET_OVERLAP_S = read("FORWARDING_SECRET_OVERLAP_S", "int", default=24 * 3600)
 EVENT_RETENTION_DAYS = read("EVENT_RETENTION_DAYS", "int", default=30)

@@ -130,7 +130,11 @@ class DestinationWriteSerializer(StrictSerializer):
         max_value=32,
         required=False,
         default=4,
-        help_text="Requests to this URL in flight at once, at most.",
+        help_text=(
+            "Requests to this URL in flight at once, at most. Allow at least the events per "
+            "second it receives times its answer time in seconds, and room for bursts (100 "
+            "events/s answered in 50 ms: at least 5; 16 leaves room)."
+        ),
     )
 
     def validate_url(self, value: str) -> str:
