@@ -25,7 +25,7 @@ from common.leases import (
 from connect.budget import BudgetExhausted, budget_windows_prune
 from connect.models import SyncRecord
 from connect.selectors.fleet import connect_due_tenant_ids
-from connect.services.reconcile import connect_tenant_reconcile
+from connect.services.reconcile import SyncRunningElsewhere, connect_tenant_reconcile
 from connect.services.sync import (
     TRANSIENT_ERRORS,
     connect_sync_failure_record,
@@ -81,6 +81,9 @@ def connect_tenant_sync(
         if lease_renewal_needed(self.request.expires):
             connect_sync_lease_renew(tenant_id=tenant_id)
         connect_tenant_reconcile(tenant_id=tenant_id, trigger=trigger)
+    except SyncRunningElsewhere as exc:
+        # Not a failure: the running one finishes first, then this one lists what it left.
+        _retry(self, tenant_id, trigger, countdown=exc.retry_after, exc=exc, **tries)
     except BudgetExhausted as exc:
         if self.request.retries >= MAX_BUDGET_RETRIES:
             connect_sync_failure_record(tenant_id=tenant_id, trigger=trigger, message=str(exc))

@@ -9,7 +9,7 @@ from common.bulk import BulkItemRetry, BulkResult
 from common.models import BulkOperationItem
 from connect.budget import BudgetExhausted
 from connect.models import SyncRecord
-from connect.services.reconcile import connect_tenant_reconcile
+from connect.services.reconcile import SyncRunningElsewhere, connect_tenant_reconcile
 from connect.services.sync import TRANSIENT_ERRORS
 
 Item = BulkOperationItem.Outcome
@@ -30,7 +30,7 @@ _SUMMARIES: dict[str, str] = {
 def _run(*, tenant_id: int, trigger: str) -> BulkResult:
     try:
         result = connect_tenant_reconcile(tenant_id=tenant_id, trigger=trigger)
-    except (BudgetExhausted, *TRANSIENT_ERRORS) as exc:
+    except (BudgetExhausted, SyncRunningElsewhere, *TRANSIENT_ERRORS) as exc:
         raise BulkItemRetry(str(exc)[:400], retry_after=getattr(exc, "retry_after", None)) from None
     applied = sum(1 for c in result.changes if c.get("applied"))
     message = result.message or _SUMMARIES.get(result.outcome, "").format(n=applied)

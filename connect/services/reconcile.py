@@ -4,8 +4,10 @@ desired Connect configurations.
 It lists the account's configurations (one GET), plans with `connect.plan`, then makes only the
 writes the plan needs. DocuSign has no idempotency keys, so the list comes first every time: a
 worker killed between DocuSign's reply and our commit leaves a configuration the next run finds by
-its stable name, never a duplicate. DocuSign calls happen outside any transaction; the outcome is
-written afterwards in one (`connect.services.sync`).
+its stable name, never a duplicate; and one tenant is reconciled by one process at a time (a
+second one, say a sync re-enqueued after the broker lost its queue, waits for the first).
+DocuSign calls happen outside any transaction; the outcome is written afterwards in one
+(`connect.services.sync`).
 """
 
 import logging
@@ -13,6 +15,7 @@ from typing import cast
 
 from django.utils import timezone
 
+from common.locks import run_lock
 from connect.budget import BudgetExhausted, budget_reserve
 from connect.models import SyncRecord
 from connect.plan import Step, calls_needed, plan_reconcile
@@ -42,12 +45,31 @@ from tenants.services.tokens import (
 logger = logging.getLogger(__name__)
 
 
-def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
-    """Make the tenant's account carry exactly the portal's desired configurations.
+class SyncRunningElsewhere(Exception):
+    """Another process is reconciling this tenant right now: try again after it, not beside it
+    (two reconciles listing at once would both create a missing configuration)."""
 
-    Raises `BudgetExhausted` (nothing was called) and the transient errors in `TRANSIENT_ERRORS`
-    for the caller to retry; every other ending is recorded and returned.
+    retry_after = 15
+
+    def __str__(self) -> str:
+        return "Another sync of this tenant is running; trying again after it."
+
+
+def connect_tenant_reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
+    """Make the tenant's account carry exactly the portal's desired configurations, one
+    reconcile of a tenant at a time across every process.
+
+    Raises `BudgetExhausted` (nothing was called), `SyncRunningElsewhere` and the transient
+    errors in `TRANSIENT_ERRORS` for the caller to retry; every other ending is recorded and
+    returned.
     """
+    with run_lock(f"connect-reconcile:{tenant_id}") as held:
+        if not held:
+            raise SyncRunningElsewhere
+        return _reconcile(tenant_id=tenant_id, trigger=trigger)
+
+
+def _reconcile(*, tenant_id: int, trigger: str) -> SyncResult:
     started_at = timezone.now()
     # The token read is the tenant read: it comes with the tenant and its integration.
     try:

@@ -199,3 +199,45 @@ def test_the_dashboard_shows_work_waiting_longer_than_its_lease(synced_tenant, s
 
     page = client.get(reverse("dashboard")).text
     assert "have waited longer than their lease; the oldest by 7 min" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_enqueued_again_while_the_first_still_runs_waits_for_it(synced_tenant):
+    """The broker came back empty while a sync ran: the one enqueued again must not reconcile
+    beside it (both would list, find the configuration missing, and create it twice)."""
+    from celery.exceptions import Retry
+    from django.db import connections
+
+    from common.locks import run_lock
+    from connect.services.reconcile import SyncRunningElsewhere
+    from connect.tasks import connect_tenant_sync
+
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("the run lock is PostgreSQL's advisory lock")
+    before = SyncRecord.objects.count()
+    other = connections.create_connection("default")  # the worker running the first sync
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_reconcile_lock_id(synced_tenant.pk)])
+        with pytest.raises(SyncRunningElsewhere):
+            connect_tenant_reconcile(tenant_id=synced_tenant.pk, trigger="schedule")
+        # The task tries again after the running one instead of recording a failure.
+        with pytest.raises(Retry) as retry:
+            connect_tenant_sync.apply(args=(synced_tenant.pk,))
+        assert retry.value.when == SyncRunningElsewhere.retry_after
+        assert SyncRecord.objects.count() == before
+        # Once the first has finished, the lock is free again.
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_all()")
+        with run_lock(f"connect-reconcile:{synced_tenant.pk}") as held:
+            assert held
+        connect_tenant_reconcile(tenant_id=synced_tenant.pk, trigger="schedule")
+        assert SyncRecord.objects.count() == before + 1
+    finally:
+        other.close()
+
+
+def _reconcile_lock_id(tenant_id: int) -> int:
+    from common.locks import _lock_id
+
+    return _lock_id(f"connect-reconcile:{tenant_id}")
