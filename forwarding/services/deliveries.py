@@ -13,6 +13,7 @@ runs in the task that fanned the events out, once that has committed; every othe
 the batch gets a task of its own, so a slow endpoint holds back no other.
 """
 
+import math
 import random
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -139,7 +140,8 @@ def _record(sent: list[Sent], *, now: datetime, rng: random.Random) -> list[Atte
     """Record what was sent; a retry due within COUNTDOWN_MAX_S gets a task of its own."""
     outcomes, retries_in = attempts_record(sent, now=now, rng=rng)
     destination_id = sent[0].delivery.destination_id
-    for retry_in in sorted({round(s) for s in retries_in if s <= COUNTDOWN_MAX_S}):
+    # Whole seconds, rounded up: a sender that came a moment early would find nothing due.
+    for retry_in in sorted({math.ceil(s) for s in retries_in if s <= COUNTDOWN_MAX_S}):
         destinations_deliver_enqueue([destination_id], countdown=max(retry_in, 0))
     return [
         AttemptOutcome(outcome, item.delivery.pk)

@@ -424,3 +424,24 @@ def test_a_task_whose_event_another_batch_took_still_takes_the_events_stored_sin
     assert not ConnectEvent.objects.filter(processed_at__isnull=True).exists()
     sent = {json.loads(r.body)["data"]["event_id"] for r in sink.received}
     assert sent == {first.pk, second.pk, third.pk}
+
+
+def test_a_failure_queues_its_destination_s_sender_for_when_the_retry_is_due(
+    sink, destination_with_secret, stored_event, monkeypatch
+):
+    from forwarding.tasks import destination_deliver as sender_task
+
+    destination, _ = destination_with_secret
+    queued = []
+    monkeypatch.setattr(
+        sender_task, "apply_async", lambda args, countdown=0: queued.append((args, countdown))
+    )
+    sink.default = Answer(503)
+    delivery = _delivery(stored_event())
+    now = timezone.now()
+    assert delivery_attempt(delivery_id=delivery.pk, now=now).status == "failed"
+    due_in = (Delivery.objects.get(pk=delivery.pk).next_attempt_at - now).total_seconds()
+    ((args, countdown),) = queued
+    assert args == (destination.pk,)
+    # Not a moment before the retry is due (it would find nothing to send), at most a second after.
+    assert due_in <= countdown < due_in + 1

@@ -70,7 +70,7 @@ EVENT_RETENTION_DAYS = read("EVENT_RETENTION_DAYS", "int", default=30)
 # How long a queued processing task waits before it takes the stored events (events arriving
 # meanwhile join its batch instead of queueing tasks of their own): latency traded for a task
 # per batch rather than per event (bench/README.md, "Forwarding"). 0: no wait.
-EVENTS_BATCH_WINDOW_MS = read("EVENTS_BATCH_WINDOW_MS", "int", default=50)
+EVENTS_BATCH_WINDOW_MS = read("EVENTS_BATCH_WINDOW_MS", "int", default=100)
 
 # --- Metrics (portal/metrics.py) ------------------------------------------------------------------
 # `/metrics` answers only requests bearing this token; empty turns the endpoint off.
