@@ -11,9 +11,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from docusign_emulator import access, connect_wire
+from docusign_emulator.config import DEFAULT_CONFIG
 from docusign_emulator.envelopes import envelope_record_event
 from docusign_emulator.errors import ControlError, EmulatorError
-from docusign_emulator.state import DEFAULT_CONFIG, Account, ConnectConfig, Store
+from docusign_emulator.models import Account, ConnectConfig
+from docusign_emulator.state import Store
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
