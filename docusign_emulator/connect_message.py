@@ -71,6 +71,7 @@ def message_payload(
     retry_count: int,
     generated_at: float,
 ) -> dict:
+    """The JSON SIM message (API.md 3.4); `envelopeSummary` only with `eventData.includeData`."""
     data: dict = {"accountId": account_id, "userId": user_id, "envelopeId": envelope_id}
     if event.startswith("recipient-"):
         data["recipientId"] = recipient_id or "1"
@@ -101,6 +102,7 @@ def envelope_summary(
     include: list[str],
     generated_at: float,
 ) -> dict:
+    """`data.envelopeSummary` with the parts `include` asks for (recipients, documents, ...)."""
     now = generated_date_time(generated_at)
     user = store.users.get(user_id)
     email = user.email if user else "sender@example.com"
@@ -170,6 +172,7 @@ def delivery_spec(
     failure_id: str | None = None,
     generated_at: float | None = None,
 ) -> Delivery:
+    """Everything needed to POST one message for `cfg`; call it holding the store lock."""
     wire = cfg.wire
     account_id = cfg.account_id
     generated_at = store.now() if generated_at is None else generated_at
