@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 
 from docusign_emulator import errors as e
-from docusign_emulator.state import Store, Token
+from docusign_emulator.models import Token
+from docusign_emulator.state import Store
 from docusign_emulator.wire import Request
 
 

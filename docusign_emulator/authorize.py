@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 from docusign_emulator import errors as e
 from docusign_emulator import templates
-from docusign_emulator.state import AuthCode, Store, User, new_token
+from docusign_emulator.models import AuthCode, User
+from docusign_emulator.state import Store, new_token
 from docusign_emulator.wire import Request, Response, html_response, redirect
 
 if TYPE_CHECKING:

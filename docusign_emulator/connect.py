@@ -21,8 +21,9 @@ from docusign_emulator.connect_wire import (
     coerce_oauth,
     validate,
 )
+from docusign_emulator.models import ConnectConfig, Token
 from docusign_emulator.rest import bad, date_window, empty, json_body
-from docusign_emulator.state import ConnectConfig, Store, Token
+from docusign_emulator.state import Store
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from docusign_emulator import errors as e
 from docusign_emulator.envelopes import failures_prune
+from docusign_emulator.models import Failure, LogEntry
 from docusign_emulator.rest import NO_WINDOW, Window, bad, empty, in_window, iso
-from docusign_emulator.state import Failure, LogEntry, Store
+from docusign_emulator.state import Store
 from docusign_emulator.wire import Request, Response, json_response
 
 

@@ -1,5 +1,11 @@
 """Control plane under `/_emulator/` (docs/contracts.md 1): JSON in, JSON out, `{"error"}` on bad
-input. Tests and the run command use it to seed, inspect and misbehave on purpose."""
+input. Tests and the run command use it to seed, inspect and misbehave on purpose.
+
+This module holds the route table every control module registers on (`route`, `dispatch`), the
+helpers they share, and the emulator-wide calls: reset, seed, state, call counters, config,
+faults and the clock. Tokens and consent are in `control_tokens.py`, an account's Connect side
+(drift, rate limits, HMAC keys, events, deliveries) in `control_connect.py`, envelope activity in
+`control_envelopes.py`; `server.py` imports them so their routes register."""
 
 from __future__ import annotations
 
@@ -10,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from docusign_emulator import access, connect_wire
-from docusign_emulator.envelopes import envelope_record_event
+from docusign_emulator.config import DEFAULT_CONFIG
 from docusign_emulator.errors import ControlError, EmulatorError
-from docusign_emulator.state import DEFAULT_CONFIG, Account, ConnectConfig, Store
+from docusign_emulator.models import Account
+from docusign_emulator.state import Store
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -63,6 +69,13 @@ def _json(req: Request, *, required: bool = True) -> dict:
     if not isinstance(data, dict):
         raise ControlError("the body must be a JSON object")
     return data
+
+
+def _account(store: Store, account_id: str) -> Account:
+    account = store.accounts.get(account_id)
+    if account is None:
+        raise ControlError(f"unknown account {account_id}", status=404)
+    return account
 
 
 def _seed(app: Emulator, data: dict) -> dict:
@@ -222,231 +235,7 @@ def clear_faults(app: Emulator, req: Request, _: dict) -> dict:
     return {"ok": True}
 
 
-# --- tokens and consent ----------------------------------------------------------------------
-
-
-@route("POST", "/tokens/issue")
-def issue_tokens(app: Emulator, req: Request, _: dict) -> dict:
-    data = _json(req)
-    store = app.store
-    scopes = data.get("scopes") or ["signature", "extended"]
-    if isinstance(scopes, str):
-        scopes = scopes.split()
-    with store.lock:
-        if data.get("client_id") not in store.keys:
-            raise ControlError("unknown client_id", status=404)
-        if data.get("user_id") not in store.users:
-            raise ControlError("unknown user_id", status=404)
-        store.grant_consent(data["user_id"], data["client_id"], scopes)
-        access = store.issue_token(
-            kind="access",
-            client_id=data["client_id"],
-            user_id=data["user_id"],
-            scopes=scopes,
-            ttl=float(store.config["acg_access_ttl_s"]),
-            grant="control",
-        )
-        refresh = store.issue_token(
-            kind="refresh",
-            client_id=data["client_id"],
-            user_id=data["user_id"],
-            scopes=scopes,
-            ttl=float(store.config["refresh_ttl_s"]),
-            grant="control",
-            family=access.family,
-        )
-        return {
-            "access_token": access.token,
-            "token_type": "Bearer",
-            "refresh_token": refresh.token,
-            "expires_in": int(store.config["acg_access_ttl_s"]),
-        }
-
-
-def _select_tokens(store: Store, data: dict, *, access_only: bool) -> list:
-    if not data:
-        raise ControlError("give access_token, refresh_token, user_id, client_id or all")
-    chosen = []
-    for tok in store.tokens.values():
-        if data.get("all"):
-            hit = True
-        elif "access_token" in data or "refresh_token" in data:
-            hit = tok.token in (data.get("access_token"), data.get("refresh_token"))
-        else:
-            hit = all(
-                getattr(tok, field) == data[field]
-                for field in ("user_id", "client_id")
-                if field in data
-            )
-        if hit and (
-            not access_only or tok.kind == "access" or tok.token == data.get("refresh_token")
-        ):
-            chosen.append(tok)
-    return chosen
-
-
-@route("POST", "/tokens/expire")
-def expire_tokens(app: Emulator, req: Request, _: dict) -> dict:
-    data = _json(req)
-    store = app.store
-    with store.lock:
-        chosen = _select_tokens(store, data, access_only=True)
-        for tok in chosen:
-            tok.expires_at = min(tok.expires_at, store.now() - 1)
-        store.touch()
-        return {"count": len(chosen)}
-
-
-@route("POST", "/tokens/revoke")
-def revoke_tokens(app: Emulator, req: Request, _: dict) -> dict:
-    data = _json(req)
-    store = app.store
-    with store.lock:
-        chosen = _select_tokens(store, data, access_only=False)
-        for tok in chosen:
-            tok.revoked = True
-        store.touch()
-        return {"count": len(chosen)}
-
-
-@route("POST", "/consents/revoke")
-def revoke_consent(app: Emulator, req: Request, _: dict) -> dict:
-    """`{"user_id", "client_id"}`, or `{"organization_id", "client_id"}` for an org grant."""
-    data = _json(req)
-    store = app.store
-    with store.lock:
-        if data.get("organization_id"):
-            key = f"{data['organization_id']}|{data['client_id']}"
-            removed = store.org_consents.pop(key, None)
-        else:
-            removed = store.consents.pop(f"{data['user_id']}|{data['client_id']}", None)
-        store.touch()
-        return {"revoked": sorted(removed or [])}
-
-
-@route("POST", "/consents/grant")
-def grant_consent(app: Emulator, req: Request, _: dict) -> dict:
-    data = _json(req)
-    scopes = data.get("scopes") or ["signature", "impersonation"]
-    store = app.store
-    with store.lock:
-        if data.get("organization_id"):
-            if data["organization_id"] not in store.organizations:
-                raise ControlError(f"unknown organization {data['organization_id']}", status=404)
-            store.grant_org_consent(data["organization_id"], data["client_id"], scopes)
-            return {
-                "scopes": sorted(
-                    store.org_consents[f"{data['organization_id']}|{data['client_id']}"]
-                )
-            }
-        store.grant_consent(data["user_id"], data["client_id"], scopes)
-        return {"scopes": sorted(store.consents[f"{data['user_id']}|{data['client_id']}"])}
-
-
-# --- Connect drift -------------------------------------------------------------------------
-
-
-def _account(store: Store, account_id: str) -> Account:
-    account = store.accounts.get(account_id)
-    if account is None:
-        raise ControlError(f"unknown account {account_id}", status=404)
-    return account
-
-
-@route("GET", r"/accounts/(?P<account_id>[^/]+)/connect")
-def drift_list(app: Emulator, req: Request, args: dict) -> dict:
-    store = app.store
-    with store.lock:
-        _account(store, args["account_id"])
-        items = [
-            {**c.wire, "_client_id": c.client_id, "_user_id": c.user_id}
-            for c in store.connect.values()
-            if c.account_id == args["account_id"]
-        ]
-        items.sort(key=lambda w: int(w["connectId"]))
-        return {"configurations": items, "totalRecords": str(len(items))}
-
-
-@route("POST", r"/accounts/(?P<account_id>[^/]+)/connect")
-def drift_create(app: Emulator, req: Request, args: dict) -> dict:
-    data = _json(req)
-    store = app.store
-    with store.lock:
-        _account(store, args["account_id"])
-        client_id = data.pop("_client_id", None)
-        fields = connect_wire.coerce_fields(data, reject_unknown=False)
-        fields.pop("connectId", None)
-        wire = connect_wire.build_wire(fields, store.allocate_connect_id())
-        if "disabledBy" in data:
-            wire["disabledBy"] = str(data["disabledBy"])
-        store.connect[wire["connectId"]] = ConnectConfig(
-            account_id=args["account_id"], wire=wire, client_id=client_id
-        )
-        store.touch()
-        return wire
-
-
-@route("PATCH", r"/accounts/(?P<account_id>[^/]+)/connect/(?P<connect_id>[^/]+)")
-def drift_edit(app: Emulator, req: Request, args: dict) -> dict:
-    data = _json(req)
-    store = app.store
-    with store.lock:
-        config = store.connect.get(args["connect_id"])
-        if config is None or config.account_id != args["account_id"]:
-            raise ControlError("unknown connect configuration", status=404)
-        fields = connect_wire.coerce_fields(data, reject_unknown=False)
-        fields.pop("connectId", None)
-        wire = connect_wire.build_wire({**config.wire, **fields}, config.connect_id)
-        if "disabledBy" in data:
-            if data["disabledBy"] in (None, ""):
-                wire.pop("disabledBy", None)
-            else:
-                wire["disabledBy"] = str(data["disabledBy"])
-        config.wire = wire
-        store.touch()
-        return wire
-
-
-@route("DELETE", r"/accounts/(?P<account_id>[^/]+)/connect/(?P<connect_id>[^/]+)")
-def drift_delete(app: Emulator, req: Request, args: dict) -> dict:
-    store = app.store
-    with store.lock:
-        config = store.connect.get(args["connect_id"])
-        if config is None or config.account_id != args["account_id"]:
-            raise ControlError("unknown connect configuration", status=404)
-        del store.connect[config.connect_id]
-        store.touch()
-        return {"deleted": config.connect_id}
-
-
-@route("POST", r"/accounts/(?P<account_id>[^/]+)/rate_limit")
-def rate_limit(app: Emulator, req: Request, args: dict) -> dict:
-    data = _json(req)
-    store = app.store
-    with store.lock:
-        _account(store, args["account_id"])
-        hourly = data.get("hourly_remaining")
-        burst = data.get("burst_remaining")
-        access.set_remaining(
-            store,
-            args["account_id"],
-            None if hourly is None else int(hourly),
-            None if burst is None else int(burst),
-        )
-        return dict(access.rate_headers(store, args["account_id"]))
-
-
-@route("POST", r"/accounts/(?P<account_id>[^/]+)/connect_enabled")
-def connect_enabled(app: Emulator, req: Request, args: dict) -> dict:
-    data = _json(req)
-    with app.store.lock:
-        account = _account(app.store, args["account_id"])
-        account.connect_enabled = bool(data.get("enabled", True))
-        app.store.touch()
-        return {"connect_enabled": account.connect_enabled}
-
-
-# --- clock, events, keys ---------------------------------------------------------------------
+# --- clock ---------------------------------------------------------------------------------
 
 
 @route("GET", "/clock")
@@ -466,62 +255,3 @@ def advance_clock(app: Emulator, req: Request, _: dict) -> dict:
     # Queued Connect retries that are now due run at once, so tests see them deterministically.
     retried = app.publisher.process_due()
     return {"now": app.store.now(), "offset": app.store.clock.offset, "retried": retried}
-
-
-@route("POST", r"/accounts/(?P<account_id>[^/]+)/events")
-def publish_event(app: Emulator, req: Request, args: dict) -> Any:
-    data = _json(req)
-    event = data.get("event")
-    if not isinstance(event, str) or event not in connect_wire.EVENTS:
-        raise ControlError(f"unknown event {event!r}")
-    with app.store.lock:
-        _account(app.store, args["account_id"])
-        if data.get("envelope_id"):
-            envelope_record_event(
-                app.store,
-                account_id=args["account_id"],
-                envelope_id=data["envelope_id"],
-                event=event,
-            )
-    deliveries = app.publisher.publish(
-        args["account_id"],
-        event,
-        envelope_id=data.get("envelope_id"),
-        recipient_id=data.get("recipient_id"),
-        user_id=data.get("user_id"),
-    )
-    return json_response(200, deliveries)
-
-
-@route("GET", "/deliveries")
-def deliveries(app: Emulator, req: Request, _: dict) -> Any:
-    with app.store.lock:
-        return json_response(200, list(app.store.deliveries))
-
-
-@route("POST", "/connect/retry")
-def retry_now(app: Emulator, req: Request, _: dict) -> Any:
-    return json_response(200, app.publisher.process_due())
-
-
-def _set_hmac_keys(app: Emulator, req: Request, account_id: str, *, partner: bool) -> dict:
-    keys = _json(req).get("keys")
-    if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
-        raise ControlError("keys must be a list of non-empty strings")
-    with app.store.lock:
-        account = _account(app.store, account_id)
-        account.hmac_keys = list(keys)
-        if partner:
-            account.is_partner = True
-        app.store.touch()
-        return {"account_id": account_id, "keys": len(keys)}
-
-
-@route("POST", r"/partner/(?P<account_id>[^/]+)/hmac_keys")
-def partner_hmac_keys(app: Emulator, req: Request, args: dict) -> dict:
-    return _set_hmac_keys(app, req, args["account_id"], partner=True)
-
-
-@route("POST", r"/accounts/(?P<account_id>[^/]+)/hmac_keys")
-def account_hmac_keys(app: Emulator, req: Request, args: dict) -> dict:
-    return _set_hmac_keys(app, req, args["account_id"], partner=False)

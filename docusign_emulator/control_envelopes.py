@@ -17,7 +17,7 @@ from docusign_emulator.envelopes import (
     status_event,
 )
 from docusign_emulator.errors import ControlError
-from docusign_emulator.state import Failure
+from docusign_emulator.models import Failure
 from docusign_emulator.wire import Request, json_response
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from docusign_emulator import errors as e
+from docusign_emulator.connect_message import delivery_spec
 from docusign_emulator.envelope_notification import notification_config
 from docusign_emulator.envelopes import (
     STATUSES,
@@ -23,8 +24,9 @@ from docusign_emulator.envelopes import (
     envelopes_changed,
     status_event,
 )
+from docusign_emulator.models import ConnectConfig, Token
 from docusign_emulator.rest import bad, date_window, iso, json_body
-from docusign_emulator.state import ConnectConfig, Store, Token
+from docusign_emulator.state import Store
 from docusign_emulator.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -235,7 +237,6 @@ def _retry_plan(app: Emulator, account_id: str, envelope_ids: list[str]) -> tupl
     store = app.store
     entries: list[dict] = []
     specs: list[tuple] = []
-    publisher = app.publisher
     with store.lock:
         for envelope_id in envelope_ids:
             failures = sorted(
@@ -259,7 +260,8 @@ def _retry_plan(app: Emulator, account_id: str, envelope_ids: list[str]) -> tupl
                     if cfg is None:
                         continue
                     failure.in_flight = True
-                    spec = publisher._spec(
+                    spec = delivery_spec(
+                        store,
                         cfg,
                         failure.event,
                         failure.envelope_id,
@@ -292,8 +294,8 @@ def _retry_plan(app: Emulator, account_id: str, envelope_ids: list[str]) -> tupl
                 if not configs:
                     entries.append(_entry(envelope_id, "", "", "Failed", e.RETRY_NO_CONFIG))
                 for cfg in configs:
-                    spec = publisher._spec(
-                        cfg, event, envelope_id, None, envelope.user_id or cfg.user_id or ""
+                    spec = delivery_spec(
+                        store, cfg, event, envelope_id, None, envelope.user_id or cfg.user_id or ""
                     )
                     specs.append((spec, _entry(envelope_id, cfg.connect_id, spec.url)))
         entries.extend(entry for _, entry in specs)

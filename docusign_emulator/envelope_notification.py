@@ -13,8 +13,9 @@ from typing import Any
 
 from docusign_emulator import errors as e
 from docusign_emulator.connect_wire import build_wire, coerce_fields, validate
+from docusign_emulator.models import ConnectConfig, Token
 from docusign_emulator.rest import bad
-from docusign_emulator.state import ConnectConfig, Store, Token
+from docusign_emulator.state import Store
 
 # eventNotification member -> ConnectCustomConfiguration member (BAL EventNotification).
 RENAMED = {

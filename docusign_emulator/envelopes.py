@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from docusign_emulator.state import ConnectConfig, Store
+    from docusign_emulator.models import ConnectConfig
+    from docusign_emulator.state import Store
 
 # The statuses listStatusChanges reports, in the order an envelope moves through them.
 STATUSES = ["created", "sent", "delivered", "completed", "declined", "voided"]

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import jwt
 
 from docusign_emulator import errors as e
-from docusign_emulator.state import Store, Token, b64url
+from docusign_emulator.models import Token
+from docusign_emulator.state import Store, b64url
 from docusign_emulator.wire import (
     Request,
     Response,

@@ -24,7 +24,9 @@ from docusign_emulator import (
     authorize,
     connect,
     control,
+    control_connect,  # noqa: F401 - registers its routes on import
     control_envelopes,  # noqa: F401 - registers its routes on import
+    control_tokens,  # noqa: F401 - registers its routes on import
     oauth,
 )
 from docusign_emulator import errors as e

@@ -1,7 +1,8 @@
-"""The emulator's state: models, the store that holds them, and the clock.
+"""The emulator's state: the store that holds every record, the clock, and persistence.
 
 Everything lives in one `Store` guarded by one RLock. Handlers take the lock for short critical
-sections and never sleep or do network I/O while holding it.
+sections and never sleep or do network I/O while holding it. The records themselves are in
+`models.py` and the behaviour switches with their defaults in `config.py`.
 """
 
 from __future__ import annotations
@@ -12,68 +13,23 @@ import os
 import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
+from docusign_emulator.config import DEFAULT_CONFIG
 from docusign_emulator.envelopes import Envelope
-
-DEFAULT_CONFIG: dict[str, Any] = {
-    "latency_ms": 0,
-    "error_rate": 0.0,
-    # API.md 1.4: whether a used refresh token dies is UNCONFIRMED. "lenient" keeps it valid,
-    # "strict" kills it at once and revokes the whole family when a dead one is replayed.
-    "refresh_rotation": "lenient",
-    "code_ttl_s": 120,
-    "acg_access_ttl_s": 28800,
-    "jwt_access_ttl_s": 3600,
-    "refresh_ttl_s": 2592000,
-    # API.md 4: the status for an exceeded rate limit is UNCONFIRMED (400 observed, 429 coming).
-    "rate_limit_status": 400,
-    # API.md 4 documents no Retry-After header; true adds one to rate-limit errors.
-    "send_retry_after": False,
-    "hourly_limit": 3000,
-    "burst_limit": 200,
-    "burst_window_s": 30,
-    "max_body_bytes": 1024 * 1024,
-    "connect_timeout_s": 100,
-    "connect_retry_interval_s": 86400,
-    "connect_max_retries": 10,
-    # API.md 3.2: how DocuSign sends client credentials to the listener's IdP is UNCONFIRMED.
-    "connect_oauth_client_auth": "basic",  # or "body"
-    # API.md 2.3: DocuSign fetches a token when a /connect/oauth config is saved.
-    "connect_oauth_validate_on_save": False,
-    # API.md 2.1: whether PUT /connect merges or replaces is UNCONFIRMED.
-    "connect_put_mode": "merge",  # or "replace"
-    # DocuSign's deserializer ignores unknown JSON members; "true" rejects them instead.
-    "reject_unknown_fields": False,
-    # API.md 1.5: a hard maximum assertion lifetime is UNCONFIRMED; 0 disables the check.
-    "jwt_max_assertion_lifetime_s": 0,
-    # API.md 1.4: cap on outstanding refresh tokens per user and key (strict mode only).
-    "max_refresh_tokens": 5,
-    # API.md 2: POST /connect is 201 in the spec but a recorded demo call answered 200.
-    "connect_create_status": 200,
-    # API.md 7 (republish): what DocuSign does with an envelope id that has no failure entry is
-    # UNCONFIRMED. "republish" sends the envelope's current status again; "refuse" answers an
-    # error entry for it.
-    "retry_queue_without_failure": "republish",
-    # UNCONFIRMED: the largest envelopeIds list one retry_queue call takes.
-    "retry_queue_max_envelopes": 100,
-    # UNCONFIRMED: with `synchronous: "false"` DocuSign queues the republish; "inline" delivers
-    # before answering (deterministic for tests), "background" answers first.
-    "retry_queue_delivery": "inline",
-    # ConnectLog.status is "the new envelope status for the failed Connect post" (SDK docs);
-    # "retry_state" restores the emulator's earlier Pending/Failed for old tests.
-    "failure_status_field": "envelope_status",
-    # API.md 7: DocuSign keeps a bounded number of failure entries for a limited time; both
-    # figures are UNCONFIRMED. 0 keeps every entry / keeps entries forever.
-    "failure_log_max_entries": 0,
-    "failure_log_retention_s": 0,
-    # UNCONFIRMED: listStatusChanges' largest page (`count`).
-    "status_changes_max_count": 1000,
-    # API.md 7: what the redirect after an organization admin's consent carries is UNCONFIRMED:
-    # "code" sends a code as for ACG, "state_only" sends back only the state.
-    "admin_consent_redirect": "code",
-}
+from docusign_emulator.models import (
+    Account,
+    AuthCode,
+    ConnectConfig,
+    Failure,
+    IntegrationKey,
+    LogEntry,
+    Membership,
+    Organization,
+    Token,
+    User,
+)
 
 AUTH_REQUEST_TTL_S = 1800
 
@@ -91,135 +47,6 @@ class Clock:
 def new_token(prefix: str = "eyJ0eXAiOiJNVCIsImFsZyI6IlJTMjU2In0") -> str:
     """An opaque token that looks like DocuSign's JWT-shaped tokens (API.md 1.2)."""
     return f"{prefix}.{secrets.token_urlsafe(48)}.{secrets.token_urlsafe(24)}"
-
-
-@dataclass
-class IntegrationKey:
-    client_id: str
-    secret: str = ""
-    redirect_uris: list[str] = field(default_factory=list)
-    public_keys: list[str] = field(default_factory=list)
-    name: str = ""
-    # The partner account that owns the key (API.md 2.4). Optional in seeds: see partner_account_id.
-    account_id: str | None = None
-
-
-@dataclass
-class Account:
-    account_id: str
-    account_name: str
-    shard: str = "demo"
-    organization_id: str | None = None
-    connect_enabled: bool = True
-    hmac_keys: list[str] = field(default_factory=list)
-    connect_oauth: dict | None = None
-    is_partner: bool = False
-
-
-@dataclass
-class Organization:
-    """A DocuSign organization: its admins may consent for every user of its claimed domains."""
-
-    organization_id: str
-    name: str = ""
-    claimed_domains: list[str] = field(default_factory=list)
-    admin_user_ids: list[str] = field(default_factory=list)
-
-    def covers(self, email: str) -> bool:
-        domain = email.rpartition("@")[2].strip().lower()
-        return bool(domain) and domain in {d.lower() for d in self.claimed_domains}
-
-
-@dataclass
-class Membership:
-    account_id: str
-    is_admin: bool = False
-    is_default: bool = False
-
-
-@dataclass
-class User:
-    user_id: str
-    email: str
-    password: str
-    name: str = ""
-    memberships: list[Membership] = field(default_factory=list)
-    created: str = "2015-08-13T22:03:03.45"
-
-    def membership(self, account_id: str) -> Membership | None:
-        return next((m for m in self.memberships if m.account_id == account_id), None)
-
-
-@dataclass
-class Token:
-    token: str
-    kind: str  # "access" | "refresh"
-    client_id: str
-    user_id: str
-    scopes: list[str]
-    issued_at: float
-    expires_at: float
-    grant: str  # "authorization_code" | "refresh_token" | "jwt_bearer" | "control"
-    family: str = ""
-    revoked: bool = False
-    used: bool = False
-
-
-@dataclass
-class AuthCode:
-    code: str
-    client_id: str
-    user_id: str
-    redirect_uri: str
-    scopes: list[str]
-    expires_at: float
-    code_challenge: str | None = None
-    code_challenge_method: str | None = None
-    used: bool = False
-
-
-@dataclass
-class ConnectConfig:
-    account_id: str
-    wire: dict  # exactly what the REST API returns, strings and key order included
-    client_id: str | None = None  # the integration key whose token created it
-    user_id: str | None = None
-
-    @property
-    def connect_id(self) -> str:
-        return self.wire["connectId"]
-
-
-@dataclass
-class Failure:
-    failure_id: str
-    account_id: str
-    connect_id: str
-    url: str
-    event: str
-    envelope_id: str
-    recipient_id: str | None
-    created: float
-    next_retry_at: float
-    retry_count: int = 0
-    error: str = ""
-    in_flight: bool = False
-    generated_at: float = 0.0  # when the original message was generated; retries keep it
-    status: str = ""  # the envelope status the failed message carried
-    last_try: float = 0.0
-
-
-@dataclass
-class LogEntry:
-    log_id: str
-    account_id: str
-    connect_id: str
-    url: str
-    envelope_id: str
-    created: float
-    status: str
-    error: str = ""
-    payload: str = ""
 
 
 class Store:
