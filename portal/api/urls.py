@@ -1,11 +1,13 @@
 """URLs of the partner API, /api/v1/ (namespace `api`)."""
 
-from django.urls import path, re_path
+from django.urls import path, re_path, register_converter
 
+from portal.api.serializers.base import IdConverter
 from portal.api.views import docs, envelope_notification, forwarding, recovery, resources, tenants
 from portal.api.views.tenant_import import TenantImportView
 
 app_name = "api"
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("schema/", docs.SchemaView.as_view(), name="schema"),
@@ -13,33 +15,33 @@ urlpatterns = [
     path("redoc/", docs.RedocView.as_view(url_name="api:schema"), name="redoc"),
     path("tenants/", tenants.TenantListView.as_view(), name="tenant-list"),
     path("tenants/import/", TenantImportView.as_view(), name="tenant-import"),
-    path("tenants/<int:tenant_id>/", tenants.TenantDetailView.as_view(), name="tenant-detail"),
+    path("tenants/<id:tenant_id>/", tenants.TenantDetailView.as_view(), name="tenant-detail"),
     path(
-        "tenants/<int:tenant_id>/archive/",
+        "tenants/<id:tenant_id>/archive/",
         tenants.TenantArchiveView.as_view(),
         name="tenant-archive",
     ),
     path(
-        "tenants/<int:tenant_id>/unarchive/",
+        "tenants/<id:tenant_id>/unarchive/",
         tenants.TenantUnarchiveView.as_view(),
         name="tenant-unarchive",
     ),
     path(
-        "tenants/<int:tenant_id>/offboard/",
+        "tenants/<id:tenant_id>/offboard/",
         tenants.TenantOffboardView.as_view(),
         name="tenant-offboard",
     ),
-    path("tenants/<int:tenant_id>/invites/", tenants.TenantInviteView.as_view(), name="invite"),
-    path("tenants/<int:tenant_id>/status/", tenants.TenantStatusView.as_view(), name="status"),
-    path("tenants/<int:tenant_id>/sync/", resources.TenantSyncView.as_view(), name="tenant-sync"),
+    path("tenants/<id:tenant_id>/invites/", tenants.TenantInviteView.as_view(), name="invite"),
+    path("tenants/<id:tenant_id>/status/", tenants.TenantStatusView.as_view(), name="status"),
+    path("tenants/<id:tenant_id>/sync/", resources.TenantSyncView.as_view(), name="tenant-sync"),
     path(
-        "tenants/<int:tenant_id>/event-notification/",
+        "tenants/<id:tenant_id>/event-notification/",
         envelope_notification.TenantEventNotificationView.as_view(),
         name="tenant-event-notification",
     ),
     path("integrations/", resources.IntegrationListView.as_view(), name="integration-list"),
     path(
-        "integrations/<int:integration_id>/",
+        "integrations/<id:integration_id>/",
         resources.IntegrationDetailView.as_view(),
         name="integration-detail",
     ),
@@ -49,70 +51,70 @@ urlpatterns = [
         name="connect-template-list",
     ),
     path(
-        "connect/templates/<int:template_id>/",
+        "connect/templates/<id:template_id>/",
         resources.ConnectTemplateDetailView.as_view(),
         name="connect-template-detail",
     ),
     path(
-        "connect/templates/<int:template_id>/assignments/",
+        "connect/templates/<id:template_id>/assignments/",
         resources.AssignmentListView.as_view(),
         name="assignment-list",
     ),
     path(
-        "connect/templates/<int:template_id>/assignments/<int:tenant_id>/",
+        "connect/templates/<id:template_id>/assignments/<id:tenant_id>/",
         resources.AssignmentDetailView.as_view(),
         name="assignment-detail",
     ),
     path(
-        "integrations/<int:integration_id>/destinations/",
+        "integrations/<id:integration_id>/destinations/",
         forwarding.DestinationListView.as_view(),
         name="destination-list",
     ),
     path(
-        "destinations/<int:destination_id>/",
+        "destinations/<id:destination_id>/",
         forwarding.DestinationDetailView.as_view(),
         name="destination-detail",
     ),
     path(
-        "destinations/<int:destination_id>/rotate-secret/",
+        "destinations/<id:destination_id>/rotate-secret/",
         forwarding.DestinationSecretRotateView.as_view(),
         name="destination-rotate-secret",
     ),
     path(
-        "destinations/<int:destination_id>/pause/",
+        "destinations/<id:destination_id>/pause/",
         forwarding.DestinationPauseView.as_view(),
         name="destination-pause",
     ),
     path(
-        "destinations/<int:destination_id>/resume/",
+        "destinations/<id:destination_id>/resume/",
         forwarding.DestinationResumeView.as_view(),
         name="destination-resume",
     ),
     path(
-        "destinations/<int:destination_id>/deliveries/",
+        "destinations/<id:destination_id>/deliveries/",
         forwarding.DeliveryListView.as_view(),
         name="delivery-list",
     ),
     path(
-        "destinations/<int:destination_id>/deliveries/<int:delivery_id>/replay/",
+        "destinations/<id:destination_id>/deliveries/<id:delivery_id>/replay/",
         forwarding.DeliveryReplayView.as_view(),
         name="delivery-replay",
     ),
     path(
-        "destinations/<int:destination_id>/replay-dead/",
+        "destinations/<id:destination_id>/replay-dead/",
         forwarding.DeadReplayView.as_view(),
         name="destination-replay-dead",
     ),
     path(
-        "destinations/<int:destination_id>/replay-tenant-events/",
+        "destinations/<id:destination_id>/replay-tenant-events/",
         forwarding.TenantEventsReplayView.as_view(),
         name="destination-replay-tenant-events",
     ),
     path("events/", resources.EventListView.as_view(), name="event-list"),
-    path("events/<int:event_id>/", resources.EventDetailView.as_view(), name="event-detail"),
+    path("events/<id:event_id>/", resources.EventDetailView.as_view(), name="event-detail"),
     path("bulk-operations/", resources.BulkStartView.as_view(), name="bulk-start"),
     path(
-        "bulk-operations/<int:operation_id>/",
+        "bulk-operations/<id:operation_id>/",
         resources.BulkDetailView.as_view(),
         name="bulk-detail",
     ),

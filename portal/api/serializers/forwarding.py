@@ -11,7 +11,7 @@ from common.outbound import OutboundRefused, outbound_url_check
 from connect.validation import SIM_EVENTS
 from forwarding.models import Delivery
 from portal.api.pagination import StrictQuerySerializer
-from portal.api.serializers.base import StrictSerializer
+from portal.api.serializers.base import StrictSerializer, id_field
 from tenants.models import Tenant
 
 MAX_TENANT_FILTER = 500
@@ -119,7 +119,7 @@ class DestinationWriteSerializer(StrictSerializer):
         help_text="DocuSign event names; empty: every event.",
     )
     tenants = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=id_field(),
         max_length=MAX_TENANT_FILTER,
         required=False,
         default=list,
@@ -186,7 +186,7 @@ def replay_range_max() -> timedelta:
 class TenantReplaySerializer(StrictSerializer):
     """Needs the destination's integration in `context["integration"]`."""
 
-    tenant = serializers.IntegerField(min_value=1, help_text="A tenant of this integration.")
+    tenant = id_field(help_text="A tenant of this integration.")
     since = serializers.DateTimeField(help_text="Events received at or after this instant.")
     until = serializers.DateTimeField(
         help_text="Events received before this instant; at most EVENT_RETENTION_DAYS (default "

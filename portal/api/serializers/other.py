@@ -6,7 +6,7 @@ from common.models import BulkOperation
 from connect.models import ConnectTemplate
 from connect.services.templates import config_name
 from portal.api.pagination import PageQuerySerializer
-from portal.api.serializers.base import StrictSerializer
+from portal.api.serializers.base import StrictSerializer, id_field
 from portal.api.serializers.tenants import TenantListQuerySerializer
 from tenants.models import Integration
 
@@ -71,7 +71,7 @@ class AssignmentPageSerializer(serializers.Serializer):
 
 
 class AssignmentCreateSerializer(StrictSerializer):
-    tenant = serializers.IntegerField(min_value=1, help_text="The tenant to assign.")
+    tenant = id_field(help_text="The tenant to assign.")
 
 
 class SyncRequestedSerializer(serializers.Serializer):
@@ -80,7 +80,7 @@ class SyncRequestedSerializer(serializers.Serializer):
 
 
 class EventListQuerySerializer(PageQuerySerializer):
-    tenant = serializers.IntegerField(required=False, min_value=1)
+    tenant = id_field(required=False)
     event = serializers.CharField(required=False, max_length=64)
     envelope_id = serializers.CharField(required=False, max_length=64)
 
@@ -123,7 +123,7 @@ class BulkFilterSerializer(TenantListQuerySerializer):
 class BulkStartSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=BulkOperation.Kind.choices)
     tenant_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=id_field(),
         required=False,
         min_length=1,
         max_length=10_000,

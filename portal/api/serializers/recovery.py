@@ -2,15 +2,13 @@
 
 from rest_framework import serializers
 
-from portal.api.serializers.base import StrictSerializer
+from portal.api.serializers.base import StrictSerializer, id_field
 
 
 class RepublishSerializer(StrictSerializer):
     """What to republish; every field narrows the scope, none means every unrecovered failure."""
 
-    tenant = serializers.IntegerField(
-        required=False, min_value=1, help_text="Only this tenant's failures."
-    )
+    tenant = id_field(required=False, help_text="Only this tenant's failures.")
     envelope_id = serializers.CharField(
         required=False, max_length=64, help_text="Only this envelope's failures."
     )

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.api.pagination import PageQuerySerializer
-from portal.api.serializers.base import StrictSerializer
+from portal.api.serializers.base import StrictSerializer, id_field
 from tenants.models import Integration, Invite, Tenant
 from tenants.selectors.fleet import (
     ARCHIVED,
@@ -39,7 +39,7 @@ class TenantListQuerySerializer(PageQuerySerializer):
         choices=STATUS_FILTER_VALUES,
         help_text=f"A tenant status, or `{ARCHIVED}` for archived tenants (hidden otherwise).",
     )
-    integration = serializers.IntegerField(required=False, min_value=1)
+    integration = id_field(required=False)
     health = serializers.ChoiceField(required=False, choices=CONNECT_HEALTH_VALUES)
     attention = serializers.ChoiceField(
         required=False,

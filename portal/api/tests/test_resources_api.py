@@ -167,3 +167,18 @@ def test_unknown_api_addresses_are_problem_documents(api):
 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_an_id_larger_than_any_row_s_is_a_field_error_or_a_404_never_a_server_error(api):
+    too_large = 2**63  # one past PostgreSQL's bigint and SQLite's integer
+
+    listed = api().get(f"/api/v1/events/?tenant={too_large}")
+    assert listed.status_code == 400
+    assert [e["field"] for e in listed.json()["errors"]] == ["tenant"]
+    for path in (f"/api/v1/events/{too_large}/", f"/api/v1/tenants/{too_large * 10**3}/"):
+        missing = api().get(path)
+        assert missing.status_code == 404, path
+        assert missing["Content-Type"].startswith("application/problem+json")
+    # The largest id a row could have is still a valid id that merely does not exist.
+    assert api().get(f"/api/v1/events/{too_large - 1}/").status_code == 404
+    assert api().get(f"/api/v1/events/?tenant={too_large - 1}").json()["results"] == []
