@@ -1,13 +1,12 @@
 """URLs of the partner API, /api/v1/ (namespace `api`)."""
 
-from django.urls import path, re_path, register_converter
+from django.urls import path, re_path
 
-from portal.api.serializers.base import IdConverter
+import portal.converters  # noqa: F401  (registers <id:>)
 from portal.api.views import docs, envelope_notification, forwarding, recovery, resources, tenants
 from portal.api.views.tenant_import import TenantImportView
 
 app_name = "api"
-register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("schema/", docs.SchemaView.as_view(), name="schema"),

@@ -401,3 +401,11 @@ def test_navigation_links_every_installed_area_and_marks_the_current_one(staff_c
     assert links["Tenants"]["current"]
     assert not links["Dashboard"]["current"]
     assert '<a href="/tenants/" aria-current="page">Tenants</a>' in response.content.decode()
+
+
+def test_a_page_for_an_id_larger_than_any_row_s_is_not_found(staff_client, integration):
+    client = staff_client()
+    too_large = 2**63  # past PostgreSQL's bigint and SQLite's integer: never a server error
+    for path in (f"/tenants/{too_large}/", f"/tenants/{too_large}/edit/", f"/tenants/1{'0' * 30}/"):
+        assert client.get(path).status_code == 404, path
+    assert client.get(f"/tenants/{too_large - 1}/").status_code == 404

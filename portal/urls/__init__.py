@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+import portal.converters  # noqa: F401  (registers <id:> before any pattern)
 from portal.views import api_keys, audit, health, metrics, staff
 
 # The admin signs people in through the portal's sign-in (second factor included), not its own form.
@@ -19,18 +20,18 @@ urlpatterns = [
     path("audit/", audit.AuditListView.as_view(), name="audit-list"),
     path("audit/export.csv", audit.AuditExportView.as_view(), name="audit-export"),
     path("staff/", staff.StaffListView.as_view(), name="staff-list"),
-    path("staff/<int:user_id>/", staff.StaffDetailView.as_view(), name="staff-detail"),
+    path("staff/<id:user_id>/", staff.StaffDetailView.as_view(), name="staff-detail"),
     path(
-        "staff/<int:user_id>/sessions/end/",
+        "staff/<id:user_id>/sessions/end/",
         staff.StaffSessionsEndView.as_view(),
         name="staff-sessions-end",
     ),
     path(
-        "staff/<int:user_id>/mfa/reset/", staff.StaffMFAResetView.as_view(), name="staff-mfa-reset"
+        "staff/<id:user_id>/mfa/reset/", staff.StaffMFAResetView.as_view(), name="staff-mfa-reset"
     ),
     path("settings/api-keys/", api_keys.ApiKeyListView.as_view(), name="api-key-list"),
     path(
-        "settings/api-keys/<int:key_id>/revoke/",
+        "settings/api-keys/<id:key_id>/revoke/",
         api_keys.ApiKeyRevokeView.as_view(),
         name="api-key-revoke",
     ),

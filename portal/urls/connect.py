@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401  (registers <id:>)
 from portal.views import connect
 
 urlpatterns = [
@@ -16,24 +17,24 @@ urlpatterns = [
         name="connect-template-create",
     ),
     path(
-        "connect/templates/<int:template_id>/",
+        "connect/templates/<id:template_id>/",
         connect.ConnectTemplateEditView.as_view(),
         name="connect-template-edit",
     ),
     path(
-        "connect/templates/<int:template_id>/preview/",
+        "connect/templates/<id:template_id>/preview/",
         connect.ConnectTemplatePreviewView.as_view(),
         name="connect-template-preview",
     ),
     path(
-        "connect/templates/<int:template_id>/tenants/",
+        "connect/templates/<id:template_id>/tenants/",
         connect.ConnectTemplateAssignView.as_view(),
         name="connect-template-assign",
     ),
     path("connect/bulk/", connect.ConnectBulkView.as_view(), name="connect-bulk"),
     path("connect/oauth/", connect.PartnerOAuthView.as_view(), name="connect-partner-oauth"),
     path(
-        "tenants/<int:tenant_id>/connect/sync/",
+        "tenants/<id:tenant_id>/connect/sync/",
         connect.TenantConnectSyncView.as_view(),
         name="tenant-connect-sync",
     ),

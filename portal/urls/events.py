@@ -3,6 +3,7 @@ browser, the partner's listener credentials and the tenant panel's actions."""
 
 from django.urls import path
 
+import portal.converters  # noqa: F401  (registers <id:>)
 from portal.views import connect_hook, events
 
 urlpatterns = [
@@ -13,19 +14,19 @@ urlpatterns = [
         name="connect-oauth-token",
     ),
     path("events/", events.EventListView.as_view(), name="event-list"),
-    path("events/<int:event_id>/", events.EventDetailView.as_view(), name="event-detail"),
+    path("events/<id:event_id>/", events.EventDetailView.as_view(), name="event-detail"),
     path(
-        "integrations/<int:integration_id>/connect-listener/",
+        "integrations/<id:integration_id>/connect-listener/",
         events.IntegrationHmacKeysView.as_view(),
         name="integration-hmac-keys",
     ),
     path(
-        "tenants/<int:tenant_id>/events/panel/",
+        "tenants/<id:tenant_id>/events/panel/",
         events.TenantEventPanelView.as_view(),
         name="tenant-event-panel",
     ),
     path(
-        "tenants/<int:tenant_id>/events/send-test/",
+        "tenants/<id:tenant_id>/events/send-test/",
         events.TenantSendTestEventView.as_view(),
         name="tenant-send-test-event",
     ),

@@ -2,16 +2,17 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401  (registers <id:>)
 from portal.views import forwarding
 
 urlpatterns = [
     path(
-        "integrations/<int:integration_id>/destinations/",
+        "integrations/<id:integration_id>/destinations/",
         forwarding.IntegrationDestinationsView.as_view(),
         name="integration-destinations",
     ),
     path(
-        "destinations/<int:destination_id>/",
+        "destinations/<id:destination_id>/",
         forwarding.DestinationDetailView.as_view(),
         name="destination-detail",
     ),

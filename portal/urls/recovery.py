@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401  (registers <id:>)
 from portal.views import recovery
 
 urlpatterns = [
@@ -11,17 +12,17 @@ urlpatterns = [
         name="delivery-failures",
     ),
     path(
-        "tenants/<int:tenant_id>/delivery-failures/",
+        "tenants/<id:tenant_id>/delivery-failures/",
         recovery.TenantDeliveryFailuresView.as_view(),
         name="tenant-delivery-failures",
     ),
     path(
-        "tenants/<int:tenant_id>/delivery-failures/republish/",
+        "tenants/<id:tenant_id>/delivery-failures/republish/",
         recovery.TenantRepublishView.as_view(),
         name="tenant-delivery-republish",
     ),
     path(
-        "tenants/<int:tenant_id>/delivery-failures/check/",
+        "tenants/<id:tenant_id>/delivery-failures/check/",
         recovery.TenantRecoveryCheckView.as_view(),
         name="tenant-delivery-check",
     ),

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401  (registers <id:>)
 from portal.views import integrations, tenants
 
 urlpatterns = [
@@ -12,12 +13,12 @@ urlpatterns = [
         name="integration-create",
     ),
     path(
-        "integrations/<int:integration_id>/",
+        "integrations/<id:integration_id>/",
         integrations.IntegrationEditView.as_view(),
         name="integration-edit",
     ),
     path(
-        "integrations/<int:integration_id>/generate-key/",
+        "integrations/<id:integration_id>/generate-key/",
         integrations.IntegrationGenerateKeyView.as_view(),
         name="integration-generate-key",
     ),
@@ -29,27 +30,27 @@ urlpatterns = [
         name="tenant-import-existing",
     ),
     path("tenants/export.csv", tenants.TenantExportView.as_view(), name="tenant-export"),
-    path("tenants/<int:tenant_id>/edit/", tenants.TenantEditView.as_view(), name="tenant-edit"),
+    path("tenants/<id:tenant_id>/edit/", tenants.TenantEditView.as_view(), name="tenant-edit"),
     path(
-        "tenants/<int:tenant_id>/archive/",
+        "tenants/<id:tenant_id>/archive/",
         tenants.TenantArchiveView.as_view(),
         name="tenant-archive",
     ),
     path(
-        "tenants/<int:tenant_id>/unarchive/",
+        "tenants/<id:tenant_id>/unarchive/",
         tenants.TenantUnarchiveView.as_view(),
         name="tenant-unarchive",
     ),
     path(
-        "tenants/<int:tenant_id>/invite/", tenants.TenantInviteView.as_view(), name="tenant-invite"
+        "tenants/<id:tenant_id>/invite/", tenants.TenantInviteView.as_view(), name="tenant-invite"
     ),
     path(
-        "tenants/<int:tenant_id>/system-user/",
+        "tenants/<id:tenant_id>/system-user/",
         tenants.TenantSystemUserView.as_view(),
         name="tenant-system-user",
     ),
     path(
-        "tenants/<int:tenant_id>/offboard/",
+        "tenants/<id:tenant_id>/offboard/",
         tenants.TenantOffboardView.as_view(),
         name="tenant-offboard",
     ),

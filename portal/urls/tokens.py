@@ -2,16 +2,17 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401  (registers <id:>)
 from portal.views import tokens
 
 urlpatterns = [
     path(
-        "tenants/<int:tenant_id>/reconsent/",
+        "tenants/<id:tenant_id>/reconsent/",
         tokens.TenantReconsentView.as_view(),
         name="tenant-reconsent",
     ),
     path(
-        "tenants/<int:tenant_id>/tokens/refresh/",
+        "tenants/<id:tenant_id>/tokens/refresh/",
         tokens.TenantTokenRefreshView.as_view(),
         name="tenant-token-refresh",
     ),

@@ -1,29 +1,12 @@
 from rest_framework import serializers
 
-# The largest id a row can have (PostgreSQL's bigint, SQLite's integer): a larger one in a query,
-# a body or a path is a client's mistake (a field error, a 404), never a database error.
-ID_MAX = 2**63 - 1
+from portal.converters import ID_MAX
 
 
 def id_field(**kwargs) -> serializers.IntegerField:
-    """An id a client sends: a positive integer a row could have."""
+    """An id a client sends: a positive integer a row could have (a larger one is a field
+    error, never a database error)."""
     return serializers.IntegerField(min_value=1, max_value=ID_MAX, **kwargs)
-
-
-class IdConverter:
-    """`<id:name>` in a URL: digits of an id a row could have; anything larger matches no route
-    (a 404, as for an id that does not exist)."""
-
-    regex = "[0-9]{1,19}"
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if number > ID_MAX:
-            raise ValueError("larger than any id")
-        return number
-
-    def to_url(self, value: int) -> str:
-        return str(value)
 
 
 class StrictSerializer(serializers.Serializer):
