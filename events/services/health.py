@@ -66,7 +66,7 @@ def connect_event_process(*, event_id: int | None = None) -> bool:
 # payload: the sender reads it with the deliveries it claims).
 _EVENT_FIELDS = (
     *("tenant_id", "event", "envelope_id", "received_at"),
-    *("tenant__slug", "tenant__integration_id", "tenant__event_health__test_envelope_id"),
+    *("tenant__integration_id", "tenant__event_health__test_envelope_id"),
 )
 
 

@@ -41,11 +41,11 @@ class Claim:
     busy: bool = False
 
 
-def lease_seconds() -> float:
+def _lease_s() -> float:
     return settings.FORWARDING_CONNECT_TIMEOUT_S + settings.FORWARDING_READ_TIMEOUT_S + 30
 
 
-def claimable(*, now: datetime) -> QuerySet[Delivery]:
+def _claimable(*, now: datetime) -> QuerySet[Delivery]:
     """Deliveries that may be sent now: pending, due, held by no live worker, their destination
     not paused, and no earlier event of their envelope still to be delivered to it (pending, or
     stored and not yet fanned out)."""
@@ -72,7 +72,7 @@ def claimable(*, now: datetime) -> QuerySet[Delivery]:
     )
 
 
-def with_relations(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+def _with_relations(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
     """What sending reads, in the same query: the destination and its integration, the event, the
     tenant (the integration's DocuSign secrets are never loaded here)."""
     return deliveries.select_related("destination__integration", "event", "tenant").defer(
@@ -86,7 +86,7 @@ def deliveries_claim(*, candidates: QuerySet[Delivery], now: datetime, limit: in
     oldest first, with as many free slots of their destination. Rows another claim holds are
     skipped, never waited for."""
     found = list(
-        with_relations(claimable(now=now) & candidates)
+        _with_relations(_claimable(now=now) & candidates)
         .select_for_update(skip_locked=True, of=("self",))
         .order_by("event_id")[:limit]
     )
@@ -106,7 +106,7 @@ def deliveries_claim(*, candidates: QuerySet[Delivery], now: datetime, limit: in
     if not slot_ids:
         return Claim(busy=True)
     deliveries = found[: len(slot_ids)]
-    lease = now + timedelta(seconds=lease_seconds())
+    lease = now + timedelta(seconds=_lease_s())
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(leased_until=lease)
     DestinationSlot.objects.filter(pk__in=slot_ids).update(
         leased_until=lease,
@@ -120,7 +120,7 @@ def deliveries_claim(*, candidates: QuerySet[Delivery], now: datetime, limit: in
     return Claim(deliveries=deliveries, slot_ids=slot_ids, lease=lease)
 
 
-def not_now_reason(delivery: Delivery, *, now: datetime) -> str:
+def _not_now_reason(delivery: Delivery, *, now: datetime) -> str:
     """Why the delivery as read may not go now ("" when it may): no query."""
     if delivery.status != Delivery.Status.PENDING:
         return "done"
@@ -138,4 +138,4 @@ def unclaimed_reason(delivery_id: int, *, now: datetime) -> str:
     delivery = Delivery.objects.select_related("destination").filter(pk=delivery_id).first()
     if delivery is None:
         return "done"
-    return not_now_reason(delivery, now=now) or "waiting"
+    return _not_now_reason(delivery, now=now) or "waiting"

@@ -25,12 +25,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from forwarding.models import Delivery, Destination
-from forwarding.services.claims import connect_events, deliveries_claim, unclaimed_reason
+from forwarding.services.claims import deliveries_claim, unclaimed_reason
 from forwarding.services.destinations import destination_signing_secrets
 from forwarding.services.recording import Sent, attempts_record
 from forwarding.services.sending import delivery_post, sender_pool
-
-__all__ = ["connect_events"]  # re-exported: replay and retention name events through it
 
 # A short wait before the sweep takes a fresh delivery: its own task is normally on its way.
 SWEEP_GRACE_S = 5

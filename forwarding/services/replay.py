@@ -13,7 +13,8 @@ from accounts.models import User
 from common.services import audit_record
 from forwarding.errors import ForwardingError
 from forwarding.models import Delivery, Destination
-from forwarding.services.deliveries import connect_events, destinations_deliver_enqueue
+from forwarding.services.claims import connect_events
+from forwarding.services.deliveries import destinations_deliver_enqueue
 from tenants.models import Tenant
 
 MAX_REPLAY = 10_000
